@@ -2,15 +2,143 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.table import Table
+
+from ftigate.cli.common import err, fail, guarded, out, progress_bar
+from ftigate.intake.letter import read_letter
+from ftigate.intake.requests import DEFAULT_CHUNK_ROWS, DEFAULT_MAX_FIELD_BYTES, ReadOptions
+from ftigate.law.loader import Law, load_law
+from ftigate.screen.run import ScreenSummary, screen_files
 
 app = typer.Typer(
     name="ftigate",
-    help="Screen, resolve, disclose and account for 6103(i)(2) requests.",
+    help="Screen, resolve, disclose and account for 26 U.S.C. 6103(i)(2) requests.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+PolicyOption = Annotated[
+    Path | None,
+    typer.Option("--policy", help="YAML file overriding law parameters (see README: Policy settings)."),
+]
+
+
+@app.command()
+def screen(
+    letter: Annotated[Path, typer.Option(help="The written request: YAML or JSON.")],
+    requests: Annotated[Path, typer.Option(help="The request file: CSV or Parquet.")],
+    out_path: Annotated[
+        Path, typer.Option("--out", help="Where to write one row per request (.csv or .parquet).")
+    ],
+    policy: PolicyOption = None,
+    encoding: Annotated[
+        str, typer.Option(help="Text encoding of a CSV request file (utf-8, cp1252, latin-1).")
+    ] = "utf-8",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    chunk_rows: Annotated[
+        int, typer.Option(min=1, help="Records held in memory at once.")
+    ] = DEFAULT_CHUNK_ROWS,
+    max_field_bytes: Annotated[
+        int, typer.Option(min=256, help="Largest field accepted, in bytes.")
+    ] = DEFAULT_MAX_FIELD_BYTES,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Processes for the address parser (default: all cores).")
+    ] = None,
+) -> None:
+    """Check every request against 6103(i)(2) before any taxpayer record is touched."""
+    law = guarded(lambda: load_law(policy))
+    parsed_letter = guarded(lambda: read_letter(letter))
+    options = ReadOptions(encoding=encoding, chunk_rows=chunk_rows, max_field_bytes=max_field_bytes)
+    with progress_bar("screening", parsed_letter.record_count or None, enabled=not as_json) as advance:
+        summary = guarded(
+            lambda: screen_files(
+                parsed_letter, requests, out_path, law, read=options, workers=workers, progress=advance
+            )
+        )
+    if as_json:
+        out.print_json(json.dumps(summary.as_dict()))
+    else:
+        print_screen_summary(summary, law)
+        err.print(f"wrote {out_path}")
+
+
+def print_screen_summary(summary: ScreenSummary, law: Law) -> None:
+    table = Table(title="Screening under 26 U.S.C. 6103(i)(2)", show_lines=False)
+    table.add_column("")
+    table.add_column("records", justify="right")
+    table.add_column("share", justify="right")
+    total = max(summary.records, 1)
+
+    def row(label: str, n: int) -> None:
+        table.add_row(label, f"{n:,}", f"{n / total:.1%}")
+
+    row("records", summary.records)
+    row("sufficient", summary.sufficient)
+    row("refused", summary.refused)
+    row("to review", summary.review)
+    out.print(table)
+    if summary.letter_codes:
+        out.print(
+            "[bold]Letter-level findings (apply to every record):[/] " + ", ".join(summary.letter_codes)
+        )
+    if summary.reasons:
+        reasons = Table(title="Reasons (a record may have several)")
+        reasons.add_column("code")
+        reasons.add_column("effect")
+        reasons.add_column("records", justify="right")
+        reasons.add_column("citation")
+        for code, n in sorted(summary.reasons.items(), key=lambda kv: (-kv[1], kv[0])):
+            rc = law.codes.get(code)
+            reasons.add_row(code, rc.effect.value if rc else "?", f"{n:,}", rc.citation if rc else "")
+        out.print(reasons)
+    if summary.warnings or summary.letter_warnings:
+        warn = Table(title="Warnings (do not refuse)")
+        warn.add_column("code")
+        warn.add_column("records", justify="right")
+        for code, n in sorted(summary.warnings.items(), key=lambda kv: (-kv[1], kv[0])):
+            warn.add_row(code, f"{n:,}")
+        out.print(warn)
+
+
+@app.command()
+def explain(
+    code: Annotated[str, typer.Argument(help="A reason code, e.g. ADDRESS_PLACEHOLDER.")],
+    policy: PolicyOption = None,
+) -> None:
+    """Print what a reason code means and the law it cites."""
+    law = guarded(lambda: load_law(policy))
+    rc = law.codes.get(code.strip().upper())
+    if rc is None:
+        fail(f"unknown reason code {code!r}; `ftigate codes` lists them all")
+    out.print(f"[bold]{rc.code}[/]  ({rc.scope.value}, {rc.effect.value})")
+    out.print(rc.message)
+    out.print(f"\n[bold]Cites:[/] {rc.citation} - {rc.provision_title}")
+    out.print(f"[italic]{rc.provision_text}[/]")
+    out.print(f"\nSource: {rc.source.title} <{rc.source.href}>")
+    out.print(f"Rule file: ftigate/law/rules/{rc.rule_file}")
+
+
+@app.command()
+def codes(
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """List every reason code with its class, effect and citation."""
+    law = load_law()
+    if as_json:
+        out.print_json(json.dumps([rc.model_dump(mode="json") for rc in law.codes.values()]))
+        return
+    table = Table(title="Reason codes")
+    for col in ("code", "scope", "effect", "citation"):
+        table.add_column(col)
+    for rc in sorted(law.codes.values(), key=lambda r: (r.scope.value, r.code)):
+        table.add_row(rc.code, rc.scope.value, rc.effect.value, rc.citation)
+    out.print(table)
 
 
 def main() -> None:

@@ -1,0 +1,355 @@
+"""Reading request files (CSV or Parquet) in bounded memory, as agencies really send them.
+
+Accepted as they come: a UTF-8 byte-order mark, Windows line endings, blank
+lines, quoted fields with embedded newlines, header names in any case or
+spacing ("Request ID"), and columns beyond the schema (kept out of the way and
+ignored). Refused with one line naming the file, line/row and column: a file
+that is not CSV or Parquet, missing required columns, duplicate columns, an
+undecodable byte (with a hint at the likely encoding), a field over the size
+limit, an empty request_id.
+
+Each chunk is a Polars frame of String columns (empty string for a missing
+value) plus `_line`: the physical line (CSV) or row number (Parquet) where
+the record starts, so later errors can point at it.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ftigate.intake.errors import IntakeError
+
+REQUIRED_COLUMNS = (
+    "request_id",
+    "first_name",
+    "last_name",
+    "street",
+    "city",
+    "state",
+    "zip",
+    "taxable_periods",
+    "statute",
+    "reason",
+)
+OPTIONAL_COLUMNS = ("middle_name", "date_of_birth", "tin", "unit", "case_number", "officer")
+REQUEST_COLUMNS = (
+    "request_id",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "date_of_birth",
+    "tin",
+    "street",
+    "unit",
+    "city",
+    "state",
+    "zip",
+    "taxable_periods",
+    "statute",
+    "reason",
+    "case_number",
+    "officer",
+)
+
+DEFAULT_CHUNK_ROWS = 200_000
+DEFAULT_MAX_FIELD_BYTES = 64 * 1024
+MAX_REQUEST_ID_CHARS = 128
+
+_MAGIC = {
+    b"PK\x03\x04": "a ZIP archive (an .xlsx workbook?)",
+    b"\xd0\xcf\x11\xe0": "an Excel 97-2003 or other OLE document",
+    b"%PDF": "a PDF document",
+    b"\x1f\x8b": "a gzip-compressed file",
+    b"PAR1": "a Parquet file",
+    b"SQLite format 3": "a SQLite database",
+}
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    encoding: str = "utf-8"
+    chunk_rows: int = DEFAULT_CHUNK_ROWS
+    max_field_bytes: int = DEFAULT_MAX_FIELD_BYTES
+
+
+def canonical_column(name: str) -> str:
+    """ "Request ID" and "request_id" are one column."""
+    return re.sub(r"[^a-z0-9]+", "_", name.strip().lstrip("\ufeff").lower()).strip("_")
+
+
+def file_kind(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in {".csv", ".txt"}:
+        return "csv"
+    if suffix in {".parquet", ".pq"}:
+        return "parquet"
+    raise IntakeError(path, "a request file must be CSV (.csv) or Parquet (.parquet)")
+
+
+def read_request_chunks(path: Path, options: ReadOptions | None = None) -> Iterator[pl.DataFrame]:
+    """Yield the request file as chunks of at most `chunk_rows` records."""
+    options = options or ReadOptions()
+    kind = file_kind(path)
+    if not path.exists():
+        raise IntakeError(path, "file not found")
+    if path.is_dir():
+        raise IntakeError(path, "is a directory, not a request file")
+    if kind == "csv":
+        yield from _csv_chunks(path, options)
+    else:
+        yield from _parquet_chunks(path, options)
+
+
+def _header_map(path: Path, header: list[str], *, line: int | None) -> dict[str, int]:
+    positions: dict[str, int] = {}
+    for index, raw in enumerate(header):
+        name = canonical_column(raw)
+        if not name:
+            continue
+        if name in positions:
+            raise IntakeError(path, f"column {name!r} appears twice in the header", line=line)
+        positions[name] = index
+    missing = [c for c in REQUIRED_COLUMNS if c not in positions]
+    if missing:
+        raise IntakeError(
+            path,
+            f"missing required column(s): {', '.join(missing)}",
+            line=line,
+            hint="expected columns: " + ", ".join(REQUEST_COLUMNS),
+        )
+    return positions
+
+
+class _LineSource:
+    """Decoded lines of a binary file, with the physical line number and a length cap."""
+
+    def __init__(self, path: Path, stream: BinaryIO, options: ReadOptions) -> None:
+        self.path = path
+        self.stream = stream
+        self.encoding = options.encoding
+        self.max_line = max(options.max_field_bytes * 4, 1 << 20)
+        self.line_no = 0
+        self.header: list[str] = []
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        raw = self.stream.readline(self.max_line + 1)
+        if not raw:
+            raise StopIteration
+        self.line_no += 1
+        if len(raw) > self.max_line and not raw.endswith(b"\n"):
+            raise IntakeError(
+                self.path,
+                f"line is longer than {self.max_line} bytes; no request field is that large",
+                line=self.line_no,
+                column=self._column_at(raw),
+            )
+        if self.line_no == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        if b"\x00" in raw:
+            raise IntakeError(
+                self.path, "contains a NUL byte: this is a binary file, not CSV", line=self.line_no
+            )
+        try:
+            return raw.decode(self.encoding)
+        except UnicodeDecodeError:
+            raise IntakeError(
+                self.path,
+                f"bytes that are not valid {self.encoding}",
+                line=self.line_no,
+                column=self._column_at(raw),
+                hint=_encoding_hint(raw, self.encoding),
+            ) from None
+        except LookupError:
+            raise IntakeError(self.path, f"unknown encoding {self.encoding!r}") from None
+
+    def _column_at(self, raw: bytes) -> str | None:
+        """Name the column holding the trouble, by parsing the line leniently."""
+        if not self.header:
+            return None
+        text = raw.decode(self.encoding, errors="replace")
+        try:
+            fields = next(csv.reader([text.rstrip("\r\n")]))
+        except (csv.Error, StopIteration):
+            return None
+        for index, value in enumerate(fields):
+            if "\ufffd" in value or len(value.encode("utf-8")) > self.max_line // 4:
+                return self.header[index] if index < len(self.header) else f"#{index + 1}"
+        if len(fields) <= len(self.header):
+            return self.header[len(fields) - 1]
+        return None
+
+
+def _encoding_hint(raw: bytes, tried: str) -> str:
+    for candidate in ("cp1252", "latin-1"):
+        if candidate == tried:
+            continue
+        try:
+            raw.decode(candidate)
+        except UnicodeDecodeError:
+            continue
+        return f"the file looks like Windows-1252 or Latin-1: run again with --encoding {candidate}"
+    return "check the file's encoding and pass it with --encoding"
+
+
+def _sniff_binary(path: Path, head: bytes) -> None:
+    for magic, what in _MAGIC.items():
+        if head.startswith(magic):
+            raise IntakeError(path, f"this is {what}, not a CSV file")
+
+
+def _csv_chunks(path: Path, options: ReadOptions) -> Iterator[pl.DataFrame]:
+    csv.field_size_limit(options.max_field_bytes)
+    with path.open("rb") as stream:
+        _sniff_binary(path, stream.read(16))
+        stream.seek(0)
+        source = _LineSource(path, stream, options)
+        reader = csv.reader(source, strict=False)
+        header: list[str] | None = None
+        header_line = 0
+        try:
+            for fields in reader:
+                if fields and any(f.strip() for f in fields):
+                    header = fields
+                    header_line = source.line_no
+                    break
+        except csv.Error as exc:
+            raise IntakeError(path, f"unreadable header: {exc}", line=source.line_no) from None
+        if header is None:
+            raise IntakeError(path, "the file is empty: no header row")
+        positions = _header_map(path, header, line=header_line)
+        source.header = [canonical_column(h) or f"#{i + 1}" for i, h in enumerate(header)]
+        wanted = [(c, positions.get(c)) for c in REQUEST_COLUMNS]
+        width = len(header)
+
+        columns: dict[str, list[str]] = {c: [] for c in REQUEST_COLUMNS}
+        lines: list[int] = []
+        previous_end = source.line_no
+        while True:
+            try:
+                fields = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                raise IntakeError(
+                    path,
+                    f"malformed CSV ({exc})",
+                    line=previous_end + 1,
+                    hint="a quoted field may not be closed, or a field exceeds "
+                    f"{options.max_field_bytes} bytes",
+                ) from None
+            start = previous_end + 1
+            previous_end = source.line_no
+            if not fields or not any(f.strip() for f in fields):
+                continue  # blank lines are formatting, not records
+            if len(fields) > width and any(f.strip() for f in fields[width:]):
+                raise IntakeError(
+                    path,
+                    f"row has {len(fields)} fields but the header has {width}",
+                    line=start,
+                    hint="an unquoted comma inside a field?",
+                )
+            for name, index in wanted:
+                columns[name].append(
+                    fields[index].strip() if index is not None and index < len(fields) else ""
+                )
+            lines.append(start)
+            if len(lines) >= options.chunk_rows:
+                yield _frame(path, columns, lines)
+                columns = {c: [] for c in REQUEST_COLUMNS}
+                lines = []
+        if lines:
+            yield _frame(path, columns, lines)
+
+
+def _frame(path: Path, columns: dict[str, list[str]], lines: list[int]) -> pl.DataFrame:
+    frame = pl.DataFrame(
+        {**columns, "_line": lines},
+        schema={**dict.fromkeys(REQUEST_COLUMNS, pl.String), "_line": pl.Int64},
+    )
+    _check_request_ids(path, frame, unit="line")
+    return frame
+
+
+def _check_request_ids(path: Path, frame: pl.DataFrame, *, unit: str) -> None:
+    ids = frame["request_id"]
+    bad = frame.filter((ids == "") | (ids.str.len_chars() > MAX_REQUEST_ID_CHARS))
+    if bad.height:
+        first = bad.row(0, named=True)
+        where = {"line": first["_line"]} if unit == "line" else {"row": first["_line"]}
+        problem = (
+            "is empty" if first["request_id"] == "" else f"is longer than {MAX_REQUEST_ID_CHARS} characters"
+        )
+        raise IntakeError(path, f"request_id {problem}", column="request_id", **where)
+
+
+def _parquet_chunks(path: Path, options: ReadOptions) -> Iterator[pl.DataFrame]:
+    with path.open("rb") as probe:
+        head = probe.read(4)
+    if head != b"PAR1":
+        raise IntakeError(path, "not a Parquet file (no PAR1 magic number)")
+    try:
+        parquet = pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise IntakeError(path, f"unreadable Parquet file ({exc.__class__.__name__})") from None
+    names = parquet.schema_arrow.names
+    positions = _header_map(path, names, line=None)
+    source_names = {c: names[i] for c, i in positions.items()}
+    present = [c for c in REQUEST_COLUMNS if c in source_names]
+    row = 0
+    try:
+        batches = parquet.iter_batches(
+            batch_size=options.chunk_rows, columns=[source_names[c] for c in present]
+        )
+        for batch in batches:
+            frame = pl.from_arrow(batch)
+            assert isinstance(frame, pl.DataFrame)
+            frame = frame.rename({source_names[c]: c for c in present})
+            cast: list[pl.Expr | pl.Series] = []
+            for c in REQUEST_COLUMNS:
+                if c in present:
+                    cast.append(_as_text(frame[c]).fill_null("").str.strip_chars().alias(c))
+                else:
+                    cast.append(pl.lit("", dtype=pl.String).alias(c))
+            frame = frame.select(cast).with_columns(
+                pl.int_range(row + 1, row + 1 + frame.height, dtype=pl.Int64).alias("_line")
+            )
+            _check_field_sizes(path, frame, options.max_field_bytes)
+            _check_request_ids(path, frame, unit="row")
+            row += frame.height
+            yield frame
+    except (pa.ArrowException, OSError) as exc:
+        raise IntakeError(path, f"unreadable Parquet data ({exc.__class__.__name__})", row=row + 1) from None
+
+
+def _as_text(series: pl.Series) -> pl.Series:
+    if series.dtype == pl.String:
+        return series
+    if series.dtype == pl.Date:
+        return series.dt.strftime("%Y-%m-%d")
+    if series.dtype == pl.Binary:
+        return series.cast(pl.String, strict=False)
+    return series.cast(pl.String)
+
+
+def _check_field_sizes(path: Path, frame: pl.DataFrame, limit: int) -> None:
+    for column in REQUEST_COLUMNS:
+        too_big = frame.filter(pl.col(column).str.len_bytes() > limit)
+        if too_big.height:
+            raise IntakeError(
+                path,
+                f"field is larger than {limit} bytes",
+                row=int(too_big["_line"][0]),
+                column=column,
+            )
