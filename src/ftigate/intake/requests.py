@@ -24,6 +24,7 @@ from typing import BinaryIO
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ftigate.intake.errors import IntakeError
@@ -96,7 +97,10 @@ def file_kind(path: Path) -> str:
 
 
 def read_request_chunks(path: Path, options: ReadOptions | None = None) -> Iterator[pl.DataFrame]:
-    """Yield the request file as chunks of at most `chunk_rows` records."""
+    """Yield the request file as chunks of at most `chunk_rows` records.
+
+    `_line` in each chunk is the record's row number: 1 for the first record
+    after the header, blank lines not counted."""
     options = options or ReadOptions()
     kind = file_kind(path)
     if not path.exists():
@@ -210,6 +214,107 @@ def _sniff_binary(path: Path, head: bytes) -> None:
 
 
 def _csv_chunks(path: Path, options: ReadOptions) -> Iterator[pl.DataFrame]:
+    """Arrow's multi-threaded CSV reader for the common case; on any trouble, the precise
+    reader takes over from the first record not yet delivered and names the line and
+    column of the problem (Arrow's own messages quote the data, so they are never shown)."""
+    delivered = 0
+    try:
+        for chunk in _arrow_csv_chunks(path, options):
+            delivered += chunk.height
+            yield chunk
+        return
+    except (pa.ArrowException, UnicodeDecodeError, _NeedsPreciseReader):
+        pass
+    yield from _precise_csv_chunks(path, options, skip=delivered)
+
+
+class _NeedsPreciseReader(Exception):
+    """The fast reader met something only the precise reader can judge or explain."""
+
+
+def _arrow_csv_chunks(path: Path, options: ReadOptions) -> Iterator[pl.DataFrame]:
+    header = _read_header(path, options)
+    if not header or any(not canonical_column(h) for h in header):
+        raise _NeedsPreciseReader
+    positions = _header_map(path, header, line=1)
+    reader = pacsv.open_csv(
+        path,
+        read_options=pacsv.ReadOptions(
+            encoding=options.encoding, block_size=max(8 << 20, options.max_field_bytes * 8), use_threads=True
+        ),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=True),
+        convert_options=pacsv.ConvertOptions(
+            column_types=dict.fromkeys(header, pa.string()),
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+            check_utf8=True,
+        ),
+    )
+    if reader.schema.names != header:
+        raise _NeedsPreciseReader
+    names = {c: header[i] for c, i in positions.items()}
+    pending: list[pl.DataFrame] = []
+    pending_rows = 0
+    row = 0
+    for batch in reader:
+        frame = pl.from_arrow(batch)
+        assert isinstance(frame, pl.DataFrame)
+        # Lines of nothing but separators are formatting, not records (as in the precise reader).
+        # Only rows without a request_id can be such lines, so only those are examined.
+        no_id = frame[names["request_id"]].str.strip_chars() == ""
+        if no_id.any():
+            blank = (
+                no_id
+                & frame.select(pl.all_horizontal([pl.col(h).str.strip_chars() == "" for h in header]))[:, 0]
+            )
+            frame = frame.filter(~blank)
+        frame = frame.select(
+            [
+                pl.col(names[c]).str.strip_chars().alias(c)
+                if c in names
+                else pl.lit("", dtype=pl.String).alias(c)
+                for c in REQUEST_COLUMNS
+            ]
+        )
+        pending.append(frame)
+        pending_rows += frame.height
+        while pending_rows >= options.chunk_rows:
+            joined = pl.concat(pending)
+            out, rest = joined.head(options.chunk_rows), joined.slice(options.chunk_rows)
+            yield _numbered(path, out, row, options)
+            row += out.height
+            pending, pending_rows = [rest], rest.height
+    if pending_rows:
+        yield _numbered(path, pl.concat(pending), row, options)
+
+
+def _numbered(path: Path, frame: pl.DataFrame, start: int, options: ReadOptions) -> pl.DataFrame:
+    frame = frame.with_columns(
+        pl.int_range(start + 1, start + 1 + frame.height, dtype=pl.Int64).alias("_line")
+    )
+    _check_field_sizes(path, frame, options.max_field_bytes)
+    _check_request_ids(path, frame)
+    return frame
+
+
+def _read_header(path: Path, options: ReadOptions) -> list[str]:
+    with path.open("rb") as stream:
+        _sniff_binary(path, stream.read(16))
+        stream.seek(0)
+        first = stream.readline(1 << 20)
+    if first.startswith(b"\xef\xbb\xbf"):
+        first = first[3:]
+    try:
+        text = first.decode(options.encoding)
+    except (UnicodeDecodeError, LookupError):
+        raise _NeedsPreciseReader from None
+    try:
+        return next(csv.reader([text.rstrip("\r\n")]))
+    except (csv.Error, StopIteration):
+        raise _NeedsPreciseReader from None
+
+
+def _precise_csv_chunks(path: Path, options: ReadOptions, skip: int = 0) -> Iterator[pl.DataFrame]:
     csv.field_size_limit(options.max_field_bytes)
     with path.open("rb") as stream:
         _sniff_binary(path, stream.read(16))
@@ -234,7 +339,9 @@ def _csv_chunks(path: Path, options: ReadOptions) -> Iterator[pl.DataFrame]:
         width = len(header)
 
         columns: dict[str, list[str]] = {c: [] for c in REQUEST_COLUMNS}
-        lines: list[int] = []
+        held = 0
+        row = 0
+        first_row = 1
         previous_end = source.line_no
         while True:
             try:
@@ -244,7 +351,8 @@ def _csv_chunks(path: Path, options: ReadOptions) -> Iterator[pl.DataFrame]:
             except csv.Error as exc:
                 raise IntakeError(
                     path,
-                    f"malformed CSV ({exc})",
+                    f"malformed CSV ({_csv_problem(exc)})",
+                    row=row + 1,
                     line=previous_end + 1,
                     hint="a quoted field may not be closed, or a field exceeds "
                     f"{options.max_field_bytes} bytes",
@@ -253,45 +361,51 @@ def _csv_chunks(path: Path, options: ReadOptions) -> Iterator[pl.DataFrame]:
             previous_end = source.line_no
             if not fields or not any(f.strip() for f in fields):
                 continue  # blank lines are formatting, not records
+            row += 1
             if len(fields) > width and any(f.strip() for f in fields[width:]):
                 raise IntakeError(
                     path,
                     f"row has {len(fields)} fields but the header has {width}",
+                    row=row,
                     line=start,
                     hint="an unquoted comma inside a field?",
                 )
+            if row <= skip:
+                first_row = row + 1
+                continue
             for name, index in wanted:
                 columns[name].append(
                     fields[index].strip() if index is not None and index < len(fields) else ""
                 )
-            lines.append(start)
-            if len(lines) >= options.chunk_rows:
-                yield _frame(path, columns, lines)
+            held += 1
+            if held >= options.chunk_rows:
+                yield _frame(path, columns, first_row, options)
                 columns = {c: [] for c in REQUEST_COLUMNS}
-                lines = []
-        if lines:
-            yield _frame(path, columns, lines)
+                held = 0
+                first_row = row + 1
+        if held:
+            yield _frame(path, columns, first_row, options)
 
 
-def _frame(path: Path, columns: dict[str, list[str]], lines: list[int]) -> pl.DataFrame:
-    frame = pl.DataFrame(
-        {**columns, "_line": lines},
-        schema={**dict.fromkeys(REQUEST_COLUMNS, pl.String), "_line": pl.Int64},
-    )
-    _check_request_ids(path, frame, unit="line")
-    return frame
+def _csv_problem(exc: csv.Error) -> str:
+    # The csv module's messages name limits and characters, never field contents.
+    return str(exc).split(":")[0]
 
 
-def _check_request_ids(path: Path, frame: pl.DataFrame, *, unit: str) -> None:
+def _frame(path: Path, columns: dict[str, list[str]], first_row: int, options: ReadOptions) -> pl.DataFrame:
+    frame = pl.DataFrame(columns, schema=dict.fromkeys(REQUEST_COLUMNS, pl.String))
+    return _numbered(path, frame, first_row - 1, options)
+
+
+def _check_request_ids(path: Path, frame: pl.DataFrame) -> None:
     ids = frame["request_id"]
     bad = frame.filter((ids == "") | (ids.str.len_chars() > MAX_REQUEST_ID_CHARS))
     if bad.height:
         first = bad.row(0, named=True)
-        where = {"line": first["_line"]} if unit == "line" else {"row": first["_line"]}
         problem = (
             "is empty" if first["request_id"] == "" else f"is longer than {MAX_REQUEST_ID_CHARS} characters"
         )
-        raise IntakeError(path, f"request_id {problem}", column="request_id", **where)
+        raise IntakeError(path, f"request_id {problem}", column="request_id", row=int(first["_line"]))
 
 
 def _parquet_chunks(path: Path, options: ReadOptions) -> Iterator[pl.DataFrame]:
@@ -326,7 +440,7 @@ def _parquet_chunks(path: Path, options: ReadOptions) -> Iterator[pl.DataFrame]:
                 pl.int_range(row + 1, row + 1 + frame.height, dtype=pl.Int64).alias("_line")
             )
             _check_field_sizes(path, frame, options.max_field_bytes)
-            _check_request_ids(path, frame, unit="row")
+            _check_request_ids(path, frame)
             row += frame.height
             yield frame
     except (pa.ArrowException, OSError) as exc:
@@ -344,9 +458,10 @@ def _as_text(series: pl.Series) -> pl.Series:
 
 
 def _check_field_sizes(path: Path, frame: pl.DataFrame, limit: int) -> None:
-    for column in REQUEST_COLUMNS:
-        too_big = frame.filter(pl.col(column).str.len_bytes() > limit)
-        if too_big.height:
+    longest = frame.select(pl.col(c).str.len_bytes().max() for c in REQUEST_COLUMNS).row(0)
+    for column, size in zip(REQUEST_COLUMNS, longest, strict=True):
+        if size is not None and size > limit:
+            too_big = frame.filter(pl.col(column).str.len_bytes() > limit)
             raise IntakeError(
                 path,
                 f"field is larger than {limit} bytes",

@@ -23,6 +23,7 @@ state come from the `zipcodes` package.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -53,7 +54,7 @@ _SLOW = "SLOW"
 
 # Below this many undecided addresses the parser runs in-process: starting
 # workers costs more than it saves.
-PARALLEL_MIN_ADDRESSES = 4000
+PARALLEL_MIN_ADDRESSES = 2000
 
 _TERRITORY_NAMES = {
     "DISTRICT OF COLUMBIA": "DC",
@@ -346,22 +347,35 @@ def _parse_many(texts: list[str], facility_words: tuple[str, ...]) -> list[Parse
     return [parse_with_usaddress(t, facility_words) for t in texts]
 
 
-def _slow_path(texts: list[str], facility_words: tuple[str, ...], workers: int) -> list[ParsedStreet]:
-    if workers <= 1 or len(texts) < PARALLEL_MIN_ADDRESSES:
+def _slow_path(
+    texts: list[str], facility_words: tuple[str, ...], pool: ProcessPoolExecutor | None
+) -> list[ParsedStreet]:
+    if pool is None or len(texts) < PARALLEL_MIN_ADDRESSES:
         return _parse_many(texts, facility_words)
+    workers = int(getattr(pool, "_max_workers", 2))
     size = -(-len(texts) // (workers * 4))
     parts = [texts[i : i + size] for i in range(0, len(texts), size)]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        results = pool.map(_parse_many, parts, [facility_words] * len(parts))
-        return [r for part in results for r in part]
+    results = pool.map(_parse_many, parts, [facility_words] * len(parts))
+    return [r for part in results for r in part]
 
 
 def default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
+def parser_pool(workers: int | None = None) -> ProcessPoolExecutor | None:
+    """Worker processes for the address parser, or None when one process is asked for.
+
+    Spawned, not forked: forking a process that runs Polars' thread pool can deadlock.
+    Create one per batch and pass it to every `classify_addresses` call."""
+    count = workers or default_workers()
+    if count <= 1:
+        return None
+    return ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("spawn"))
+
+
 def classify_addresses(
-    frame: pl.DataFrame, params: Parameters, *, workers: int | None = None
+    frame: pl.DataFrame, params: Parameters, *, pool: ProcessPoolExecutor | None = None
 ) -> pl.DataFrame:
     """Add `address_code` (an ADDRESS_* code, or null when the address suffices).
 
@@ -385,7 +399,7 @@ def classify_addresses(
             ", ".join(p for p in parts if p)
             for parts in zip(slow["_s"], slow["_u"], slow["_c"], slow["_st"], slow["_z"], strict=True)
         ]
-        parsed = _slow_path(texts, vocab.facility_words, workers or default_workers())
+        parsed = _slow_path(texts, vocab.facility_words, pool)
         blank = pl.Series([""] * work.height, dtype=pl.String)
         found = {
             "_verdict": work["_verdict"].scatter(idx, [p.verdict for p in parsed]),
@@ -460,5 +474,5 @@ def check_address(
         {"street": [street], "unit": [unit], "city": [city], "state": [state], "zip": [zip_code]},
         schema=dict.fromkeys(ADDRESS_COLUMNS, pl.String),
     )
-    code = classify_addresses(frame, params, workers=1)["address_code"][0]
+    code = classify_addresses(frame, params)["address_code"][0]
     return None if code is None else str(code)

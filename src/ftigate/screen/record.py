@@ -9,6 +9,7 @@ distinct address by `ftigate.screen.address`.
 from __future__ import annotations
 
 import re
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -60,9 +61,14 @@ def _in_ranges(group: pl.Expr, ranges: list[tuple[int, int]]) -> pl.Expr:
     return inside
 
 
-def tin_warning(params: Parameters) -> pl.Expr:
-    """SSN/ITIN structure: a warning, never a refusal (the statute does not require a TIN)."""
-    tin = pl.col("tin").str.replace_all(r"[\s-]", "")
+def tin_digits(expr: pl.Expr) -> pl.Expr:
+    return expr.str.replace_all(r"[\s-]", "")
+
+
+def tin_warning(params: Parameters, tin: pl.Expr) -> pl.Expr:
+    """SSN/ITIN structure: a warning, never a refusal (the statute does not require a TIN).
+
+    `tin` is the TIN with dashes and spaces removed (see `tin_digits`)."""
     area = tin.str.slice(0, 3)
     group = tin.str.slice(3, 2)
     serial = tin.str.slice(5, 4)
@@ -93,21 +99,21 @@ def _placeholder_set(words: list[str]) -> list[str]:
     return sorted({" ".join(re.sub(r"[^A-Z0-9 ]", " ", w.upper()).split()) for w in words})
 
 
-def name_missing(params: Parameters) -> pl.Expr:
-    """R1. Usable if either name is a real name: not empty, not a placeholder, not an initial."""
+def name_text(expr: pl.Expr) -> pl.Expr:
+    """A name part reduced to letters, digits and single spaces, upper-case, accents removed."""
+    return normalise(expr).str.replace_all(r"[^A-Z0-9 ]+", " ").str.replace_all(r"\s+", " ").str.strip_chars()
+
+
+def name_usable(params: Parameters, name: pl.Expr) -> pl.Expr:
+    """A real name: not empty, not a placeholder, not a lone initial. `name` is `name_text`."""
     placeholders = _placeholder_set(params.name_placeholders)
+    letters = name.str.replace_all(r"[^A-Z]", "")
+    return (name != "") & ~name.is_in(placeholders) & (letters.str.len_chars() >= 2)
 
-    def usable(column: str) -> pl.Expr:
-        text = (
-            normalise(pl.col(column))
-            .str.replace_all(r"[^A-Z0-9 ]", " ")
-            .str.replace_all(r"\s+", " ")
-            .str.strip_chars()
-        )
-        letters = text.str.replace_all(r"[^A-Z]", "")
-        return (text != "") & ~text.is_in(placeholders) & (letters.str.len_chars() >= 2)
 
-    return ~(usable("first_name") | usable("last_name"))
+def name_missing(params: Parameters, first: pl.Expr, last: pl.Expr) -> pl.Expr:
+    """R1. The record names someone if either name part is usable."""
+    return ~(name_usable(params, first) | name_usable(params, last))
 
 
 def reason_text(expr: pl.Expr) -> pl.Expr:
@@ -128,7 +134,7 @@ class ScreenContext:
     letter_year: int
     letter_date: date
     letter_officers: frozenset[str]
-    workers: int | None = None
+    pool: ProcessPoolExecutor | None = None
     _periods: dict[str, str | None] = field(default_factory=dict)
     _statutes: dict[str, str | None] = field(default_factory=dict)
 
@@ -159,12 +165,19 @@ def screen_chunk(chunk: pl.DataFrame, ctx: ScreenContext) -> pl.DataFrame:
     """
     params = ctx.params
     addresses = chunk.select(ADDRESS_COLUMNS).unique()
-    judged = classify_addresses(addresses, params, workers=ctx.workers)
+    judged = classify_addresses(addresses, params, pool=ctx.pool)
     frame = chunk.join(judged, on=list(ADDRESS_COLUMNS), how="left", maintain_order="left")
 
     periods = ctx.period_codes(frame["taxable_periods"].unique().to_list())
     statutes = ctx.statute_codes(frame["statute"].unique().to_list())
-    reason = reason_text(pl.col("reason"))
+    # Derived columns once, so each check below reads them instead of recomputing.
+    frame = frame.with_columns(
+        name_text(pl.col("first_name")).alias("_first"),
+        name_text(pl.col("last_name")).alias("_last"),
+        reason_text(pl.col("reason")).alias("_reason"),
+        tin_digits(pl.col("tin")).alias("_tin"),
+    )
+    reason = pl.col("_reason")
     reason_placeholders = _placeholder_set(params.reason_placeholders)
     officer_key = (
         pl.col("officer")
@@ -175,7 +188,7 @@ def screen_chunk(chunk: pl.DataFrame, ctx: ScreenContext) -> pl.DataFrame:
         .str.strip_chars()
     )
     record_codes = [
-        pl.when(name_missing(params)).then(pl.lit("NAME_MISSING")),
+        pl.when(name_missing(params, pl.col("_first"), pl.col("_last"))).then(pl.lit("NAME_MISSING")),
         pl.col("address_code"),
         _lookup("taxable_periods", periods),
         _lookup("statute", statutes),
@@ -184,7 +197,7 @@ def screen_chunk(chunk: pl.DataFrame, ctx: ScreenContext) -> pl.DataFrame:
             pl.lit("OFFICER_NOT_NAMED")
         ),
     ]
-    warnings = [tin_warning(params), dob_warning(ctx.letter_date)]
+    warnings = [tin_warning(params, pl.col("_tin")), dob_warning(ctx.letter_date)]
     return frame.select(
         "request_id",
         "_line",

@@ -28,6 +28,7 @@ from ftigate.intake.letter import Letter
 from ftigate.intake.requests import ReadOptions, read_request_chunks
 from ftigate.law.loader import Law
 from ftigate.law.model import Effect
+from ftigate.screen.address import parser_pool
 from ftigate.screen.letter import BatchFacts, letter_codes, letter_warnings, normalise_officer
 from ftigate.screen.record import ScreenContext, screen_chunk
 
@@ -86,7 +87,7 @@ def screen_files(
         letter_year=letter.date.year,
         letter_date=letter.date,
         letter_officers=frozenset(normalise_officer(o) for o in letter.officers if o.strip()),
-        workers=workers,
+        pool=parser_pool(workers),
     )
     work = Path(tempfile.mkdtemp(prefix="ftigate-screen-"))
     partial = _atomic_target(out)
@@ -103,6 +104,8 @@ def screen_files(
         os.replace(partial, out)
         return summary
     finally:
+        if ctx.pool is not None:
+            ctx.pool.shutdown(cancel_futures=True)
         shutil.rmtree(work, ignore_errors=True)
         partial.unlink(missing_ok=True)
 
@@ -133,9 +136,8 @@ def _finish(
             if duplicate:
                 raise IntakeError(
                     requests,
-                    f"duplicate request_id (first at {duplicate[1]}, again at {duplicate[2]})",
-                    line=int(duplicate[2]) if requests.suffix.lower() == ".csv" else None,
-                    row=None if requests.suffix.lower() == ".csv" else int(duplicate[2]),
+                    f"duplicate request_id (first at row {duplicate[1]})",
+                    row=int(duplicate[2]),
                     column="request_id",
                 )
             boilerplate = {
