@@ -31,21 +31,82 @@ from ftigate.law.loader import default_law
 from ftigate.screen.run import screen_files
 
 STREET_NAMES = [
-    "Oak", "Maple", "Main", "Cedar", "Pine", "Elm", "Washington", "Lake", "Hill", "Park",
-    "Sunset", "Lincoln", "Jackson", "Church", "River", "Mill", "Spring", "Ridge", "Highland",
-    "Franklin", "Cherry", "Walnut", "Jefferson", "Madison", "Willow", "Peñasco", "Álamo",
-    "Martin Luther King Jr", "Del Mar", "Santa Rosa", "San Pedro", "Las Palmas", "Valley View",
+    "Oak",
+    "Maple",
+    "Main",
+    "Cedar",
+    "Pine",
+    "Elm",
+    "Washington",
+    "Lake",
+    "Hill",
+    "Park",
+    "Sunset",
+    "Lincoln",
+    "Jackson",
+    "Church",
+    "River",
+    "Mill",
+    "Spring",
+    "Ridge",
+    "Highland",
+    "Franklin",
+    "Cherry",
+    "Walnut",
+    "Jefferson",
+    "Madison",
+    "Willow",
+    "Peñasco",
+    "Álamo",
+    "Martin Luther King Jr",
+    "Del Mar",
+    "Santa Rosa",
+    "San Pedro",
+    "Las Palmas",
+    "Valley View",
 ]
-SUFFIXES = ["St", "Ave", "Rd", "Dr", "Ln", "Blvd", "Ct", "Way", "Pl", "Street", "Avenue", "Road", "Cir", "Ter"]
+SUFFIXES = [
+    "St",
+    "Ave",
+    "Rd",
+    "Dr",
+    "Ln",
+    "Blvd",
+    "Ct",
+    "Way",
+    "Pl",
+    "Street",
+    "Avenue",
+    "Road",
+    "Cir",
+    "Ter",
+]
 DIRECTIONS = ["", "", "", "", "N ", "S ", "E ", "W ", "NE "]
 UNITS = ["", "", "", "", "", "Apt 4B", "Unit 12", "# 3", "Ste 200", "Apt 101"]
 DEFICIENT_STREETS = [
-    "Failed to Provide", "Unknown Address", "NA NA", "Don't Care 12345", "00000", "N/A", "TBD",
-    "None", "Homeless", "", "Oak St", "1234", "Harris County Jail", "Otay Mesa Detention Center",
+    "Failed to Provide",
+    "Unknown Address",
+    "NA NA",
+    "Don't Care 12345",
+    "00000",
+    "N/A",
+    "TBD",
+    "None",
+    "Homeless",
+    "",
+    "Oak St",
+    "1234",
+    "Harris County Jail",
+    "Otay Mesa Detention Center",
 ]
 ODD_STREETS = [  # shapes the pre-classifier leaves to usaddress
-    "123 Broadway", "N123W456 Main St", "Urb Las Gladiolas 150 Calle A", "One Infinite Loop",
-    "1600 Pennsylvania Avenue Northwest", "22-14 Steinway", "45 Avenue of the Americas",
+    "123 Broadway",
+    "N123W456 Main St",
+    "Urb Las Gladiolas 150 Calle A",
+    "One Infinite Loop",
+    "1600 Pennsylvania Avenue Northwest",
+    "22-14 Steinway",
+    "45 Avenue of the Americas",
 ]
 
 
@@ -66,7 +127,9 @@ def build_requests(rows: int, path: Path, seed: int = 6103) -> None:
     ).astype(object)
     kind = rng.random(rows)
     deficient = kind < 0.33
-    street[deficient] = np.array(DEFICIENT_STREETS, dtype=object)[rng.integers(0, len(DEFICIENT_STREETS), deficient.sum())]
+    street[deficient] = np.array(DEFICIENT_STREETS, dtype=object)[
+        rng.integers(0, len(DEFICIENT_STREETS), deficient.sum())
+    ]
     odd = (kind >= 0.33) & (kind < 0.35)
     street[odd] = np.array(ODD_STREETS, dtype=object)[rng.integers(0, len(ODD_STREETS), odd.sum())]
     box = (kind >= 0.35) & (kind < 0.38)
@@ -75,9 +138,13 @@ def build_requests(rows: int, path: Path, seed: int = 6103) -> None:
     frame = pl.DataFrame(
         {
             "request_id": ids,
-            "first_name": np.array(["Jose", "Maria", "John", "Ana", "Wei", "Fatima"])[rng.integers(0, 6, rows)],
+            "first_name": np.array(["Jose", "Maria", "John", "Ana", "Wei", "Fatima"])[
+                rng.integers(0, 6, rows)
+            ],
             "middle_name": "",
-            "last_name": np.array(["Garcia", "Smith", "Nguyen", "Hernandez", "de la Cruz", "Lopez"])[rng.integers(0, 6, rows)],
+            "last_name": np.array(["Garcia", "Smith", "Nguyen", "Hernandez", "de la Cruz", "Lopez"])[
+                rng.integers(0, 6, rows)
+            ],
             "date_of_birth": "1985-04-12",
             "tin": np.char.add("9", rng.integers(10_000_000, 99_999_999, rows).astype(str)),
             "street": street.astype(str),
@@ -109,7 +176,9 @@ def main() -> None:
         src = Path(tmp) / "requests.csv"
         t = time.perf_counter()
         build_requests(args.rows, src)
-        print(f"built {args.rows:,} requests ({src.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.1f}s")
+        print(
+            f"built {args.rows:,} requests ({src.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.1f}s"
+        )
 
         t = time.perf_counter()
         pl.read_csv(src, infer_schema=False).write_csv(Path(tmp) / "copy.csv")
@@ -130,9 +199,13 @@ def main() -> None:
         elapsed = time.perf_counter() - t
 
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"screened {summary.records:,} records in {elapsed:.1f}s: {summary.records / elapsed:,.0f} records/s")
+    print(
+        f"screened {summary.records:,} records in {elapsed:.1f}s: {summary.records / elapsed:,.0f} records/s"
+    )
     print(f"  sufficient {summary.sufficient:,}, refused {summary.refused:,}, review {summary.review:,}")
-    print(f"baseline (Polars read + write of the same CSV): {baseline:.1f}s; screening/baseline = {elapsed / baseline:.1f}x")
+    print(
+        f"baseline (Polars read + write of the same CSV): {baseline:.1f}s; screening/baseline = {elapsed / baseline:.1f}x"
+    )
     print(f"peak RSS of the main process: {own:,.0f} MiB (parser workers are separate processes)")
     print(f"machine: {sys.platform}, python {sys.version.split()[0]}")
 

@@ -320,7 +320,7 @@ def _precise_csv_chunks(path: Path, options: ReadOptions, skip: int = 0) -> Iter
         _sniff_binary(path, stream.read(16))
         stream.seek(0)
         source = _LineSource(path, stream, options)
-        reader = csv.reader(source, strict=False)
+        reader = csv.reader(source, strict=True)
         header: list[str] | None = None
         header_line = 0
         try:

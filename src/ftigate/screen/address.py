@@ -267,6 +267,8 @@ def _street_verdict(vocab: AddressVocabulary) -> pl.Expr:
         | s.str.contains(vocab.number_last_street)
     )
     has_digit = s.str.contains(r"\d")
+    # A house-number-like token; ordinals ("5th Way") are street names, not numbers.
+    has_number = s.str.contains(r"\b\d+(?:[A-Z]|-\d+)?\b")
     zip_like = s.str.contains(r"^\d{5}(?:\s*-?\s*\d{4})?$")
     return (
         pl.when(everything_empty)
@@ -291,7 +293,7 @@ def _street_verdict(vocab: AddressVocabulary) -> pl.Expr:
         .then(pl.lit(ZIP_ONLY))
         .when(s.str.contains(vocab.bare_number))
         .then(pl.lit(INCOMPLETE))
-        .when(~has_digit & s.str.contains(vocab.nameless_street))
+        .when(~has_number & s.str.contains(vocab.nameless_street))
         .then(pl.lit(INCOMPLETE))
         .otherwise(pl.lit(_SLOW))
     )

@@ -11,7 +11,7 @@ from ftigate.law.statutes import StatuteClass, classify
 
 
 def _norm(text: str) -> str:
-    text = re.sub(r"[^a-z0-9 ]+", " ", text.lower())
+    text = re.sub(r"[^a-z0-9 ]+", " ", text.lower().replace("&", " and "))
     return " ".join(w for w in text.split() if w not in {"the", "u", "s", "us"})
 
 

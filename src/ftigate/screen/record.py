@@ -20,7 +20,8 @@ from ftigate.law.statutes import StatuteClass, classify
 from ftigate.screen.address import ADDRESS_COLUMNS, classify_addresses, normalise
 
 _PERIOD_TOKEN = re.compile(
-    r"^(?:(?:TY|CY|FY|TAX\s*YEAR)\s*)?(\d{4})(?:\s*-\s*(\d{4}))?(?:\s*-\s*(?:0[1-9]|1[0-2]))?$|^(\d{4})(0[1-9]|1[0-2])$"
+    r"^(?:(?:TY|CY|FY|TAX\s*YEAR)\s*)?(?P<first>\d{4})(?:\s*-\s*(?P<last>\d{4}))?(?:\s*-\s*(?:0[1-9]|1[0-2]))?$"
+    r"|^(?P<period>\d{4})(?:0[1-9]|1[0-2])$"
 )
 
 
@@ -33,8 +34,8 @@ def period_code(text: str, earliest: int, latest: int) -> str | None:
         m = _PERIOD_TOKEN.match(token)
         if not m:
             return "PERIOD_INVALID"
-        first = int(m.group(1) or m.group(4))
-        last = int(m.group(2)) if m.group(2) else first
+        first = int(m["first"] or m["period"])
+        last = int(m["last"]) if m["last"] else first
         if last < first or first < earliest or last > latest:
             return "PERIOD_INVALID"
     return None
@@ -182,6 +183,7 @@ def screen_chunk(chunk: pl.DataFrame, ctx: ScreenContext) -> pl.DataFrame:
     officer_key = (
         pl.col("officer")
         .str.to_lowercase()
+        .str.replace_all("&", " and ", literal=True)
         .str.replace_all(r"[^a-z0-9 ]+", " ")
         .str.replace_all(r"\b(the|u|s|us)\b", " ")
         .str.replace_all(r"\s+", " ")
