@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from ftigate.cli import ledger as ledger_cli
 from ftigate.cli import synth as synth_cli
 from ftigate.cli.common import err, fail, guarded, out, progress_bar
 from ftigate.cli.demo import demo
@@ -27,6 +28,10 @@ app = typer.Typer(
 )
 
 app.add_typer(synth_cli.app, name="synth")
+app.add_typer(ledger_cli.app, name="ledger")
+app.add_typer(ledger_cli.witness_app, name="witness")
+app.add_typer(ledger_cli.accounting_app, name="accounting")
+app.add_typer(ledger_cli.report_app, name="report")
 app.command()(demo)
 
 PolicyOption = Annotated[

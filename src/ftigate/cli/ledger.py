@@ -1,0 +1,510 @@
+"""``ftigate ledger`` and ``ftigate witness``: keys, checkpoints, verification, proofs.
+
+Exit codes: 0 success, 1 verification failed, 2 bad input (missing file,
+malformed key or checkpoint, unknown event). Errors are one line on stderr.
+
+Inclusion proof check procedure (also written into every proof file):
+
+1. Verify the ``checkpoint`` note's Ed25519 signature with the log's
+   verification key (C2SP signed-note); read its tree size and root hash.
+2. ``leaf = SHA-256(0x00 || base64decode(entry))`` (RFC 9162 2.1.1).
+3. Fold ``proof`` (base64 hashes) from ``leaf`` with ``leaf_index`` and
+   ``tree_size`` as in RFC 9162 2.1.3.2; the result must equal the root hash,
+   and ``tree_size`` must equal the checkpoint's size.
+4. ``entry`` is RFC 8785 JSON ``{"event": ..., "prev": ..., "seq": leaf_index}``.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
+
+import typer
+from sqlalchemy.exc import SQLAlchemyError
+
+from ftigate.ledger.accounting import (
+    AccountingError,
+    account_for_taxpayer,
+    cross_check,
+    disclosures_in_ledger,
+    jct_counts,
+    jct_csv,
+    jct_html,
+)
+from ftigate.ledger.checkpoint import (
+    COSIGNATURE_V1,
+    CheckpointError,
+    Signer,
+    Verifier,
+    cosign,
+    open_checkpoint,
+    parse_checkpoint_body,
+    parse_note,
+    parse_skey,
+    parse_vkey,
+)
+from ftigate.ledger.keys import (
+    DEFAULT_ORIGIN,
+    KeyFileError,
+    generate_keys,
+    load_pseudonymizer,
+    load_signer,
+    read_secret_file,
+    write_secret_file,
+)
+from ftigate.ledger.merkle import (
+    HashTree,
+    ProofError,
+    leaf_hash,
+    verify_consistency,
+    verify_inclusion,
+)
+from ftigate.store.api import Store, StoreError
+from ftigate.store.db import resolve_url
+
+LOG_VKEY_ENV = "FTIGATE_LOG_VKEY"
+PROOF_FORMAT = "ftigate-inclusion-proof/v1"
+CHECK_PROCEDURE = [
+    "1. Verify the checkpoint's Ed25519 note signature with the log's verification key "
+    "(C2SP signed-note); take its tree size and root hash.",
+    "2. leaf = SHA-256(0x00 || base64decode(entry)) (RFC 9162 2.1.1).",
+    "3. Fold the base64 proof hashes from leaf with leaf_index and tree_size as in RFC 9162 "
+    "2.1.3.2; the result must equal the checkpoint root and tree_size its size.",
+    '4. entry is RFC 8785 JSON {"event": ..., "prev": ..., "seq": leaf_index}.',
+]
+
+app = typer.Typer(
+    name="ledger",
+    help="The tamper-evident ledger: keys, signed checkpoints, verification and proofs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+witness_app = typer.Typer(
+    name="witness",
+    help="An independent witness: checks each new checkpoint extends the last, then cosigns.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="Database URL or SQLite path (default: $FTIGATE_DB, ftigate.db)."),
+]
+LogKeyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--log-key",
+        help="The log's verification key (name+id+key). Default: $FTIGATE_LOG_VKEY, "
+        "else derived from the signing key file.",
+    ),
+]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class VerificationFailed(Exception):
+    """Exit code 1: the data did not verify."""
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _clean_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """One line on stderr and a chosen exit code instead of a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except VerificationFailed as error:
+            _fail(str(error), 1)
+        except (KeyFileError, StoreError, CheckpointError, ProofError, ValueError) as error:
+            _fail(str(error), 2)
+        except OSError as error:
+            _fail(f"{error.strerror or error}: {error.filename or ''}".rstrip(": "), 2)
+        except SQLAlchemyError as error:
+            _fail(f"database error: {type(error).__name__}: {str(error).splitlines()[0]}", 2)
+
+    return wrapper
+
+
+def _open_store(db: str | None, *, create: bool = False) -> Store:
+    url = resolve_url(db)
+    if url.startswith("sqlite:///") and not create:
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.exists():
+            raise StoreError(f"no database at {path}")
+    return Store.open(url, run_migrations=create)
+
+
+def _log_key(log_key: str | None) -> Verifier:
+    text = log_key or os.environ.get(LOG_VKEY_ENV)
+    if text:
+        return parse_vkey(text)
+    return load_signer().verifier
+
+
+def _read_text(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+# --- ftigate ledger -------------------------------------------------------------------
+
+
+@app.command()
+@_clean_errors
+def keygen(
+    origin: Annotated[
+        str, typer.Option(help="Log name, used as the checkpoint origin line.")
+    ] = DEFAULT_ORIGIN,
+) -> None:
+    """Create the pseudonym key and the Ed25519 log signing key (mode 0600)."""
+    keys = generate_keys(origin)
+    typer.echo(f"pseudonym key: {keys.pseudonym_key_file}")
+    typer.echo(f"signing key:   {keys.signing_key_file}")
+    typer.echo(f"verification key (give it to overseers): {keys.verification_key}")
+
+
+@app.command()
+@_clean_errors
+def checkpoint(
+    out: Annotated[Path, typer.Option("--out", help="File the overseer keeps.")],
+    db: DbOption = None,
+) -> None:
+    """Sign the current tree head and write it to FILE."""
+    signer = load_signer()
+    store = _open_store(db)
+    try:
+        signed = store.sign_checkpoint(signer)
+    finally:
+        store.close()
+    out.write_text(signed.serialize(), encoding="utf-8")
+    typer.echo(f"signed checkpoint at size {signed.checkpoint.size} written to {out}")
+
+
+@app.command()
+@_clean_errors
+def verify(
+    checkpoint: Annotated[
+        Path | None, typer.Option("--checkpoint", help="An older checkpoint kept outside.")
+    ] = None,
+    witness_key: Annotated[
+        str | None,
+        typer.Option("--witness-key", help="Require this witness's cosignature on --checkpoint."),
+    ] = None,
+    log_key: LogKeyOption = None,
+    db: DbOption = None,
+) -> None:
+    """Recompute the log and check it against every signed head (exit 1 if not)."""
+    verifier = _log_key(log_key)
+    witness = parse_vkey(witness_key) if witness_key else None
+    if witness is not None and checkpoint is None:
+        raise ValueError("--witness-key needs --checkpoint FILE (the cosigned checkpoint)")
+    if witness is not None and witness.signature_type != COSIGNATURE_V1:
+        raise ValueError("--witness-key must be a cosignature/v1 key (type 0x04)")
+    outside = _read_text(checkpoint) if checkpoint else None
+    store = _open_store(db)
+    try:
+        report = store.verify(verifier, outside, witness)
+    finally:
+        store.close()
+    if not report.ok:
+        first = report.first
+        more = len(report.findings) - 1
+        suffix = f" ({more} more finding{'s' if more != 1 else ''})" if more else ""
+        raise VerificationFailed(f"verification failed: {first}{suffix}")
+    root = base64.b64encode(report.root_hash).decode()
+    typer.echo(
+        f"OK: {report.size} leaves, root {root}, "
+        f"{report.checked_checkpoints} signed checkpoint(s) consistent"
+    )
+
+
+@app.command()
+@_clean_errors
+def prove(
+    event_id: Annotated[str, typer.Argument(help="The event id recorded in the ledger.")],
+    out: Annotated[Path | None, typer.Option("--out", help="Write here, not stdout.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Print an inclusion proof for EVENT_ID against the latest signed checkpoint."""
+    store = _open_store(db)
+    try:
+        proof = build_inclusion_proof(store, event_id)
+    finally:
+        store.close()
+    text = json.dumps(proof, indent=2, ensure_ascii=False) + "\n"
+    if out:
+        out.write_text(text, encoding="utf-8")
+    else:
+        typer.echo(text, nl=False)
+
+
+def build_inclusion_proof(store: Store, event_id: str) -> dict[str, Any]:
+    """The proof document ``prove`` prints (also used by accounting)."""
+    leaf = store.leaf_by_event_id(event_id)
+    if leaf is None:
+        raise StoreError(f"no event {event_id} in the ledger")
+    latest = store.latest_checkpoint()
+    if latest is None:
+        raise StoreError("no signed checkpoint yet; run `ftigate ledger checkpoint`")
+    note = parse_note(latest)
+    head = parse_checkpoint_body(note.text)
+    if head.size <= leaf.leaf_index:
+        raise StoreError(
+            f"event {event_id} (leaf {leaf.leaf_index}) is newer than the latest signed "
+            f"checkpoint (size {head.size}); run `ftigate ledger checkpoint`"
+        )
+    return proof_document(leaf.leaf_index, leaf.event_id, leaf.entry, store.hash_tree(), latest)
+
+
+def proof_document(
+    leaf_index: int, event_id: str, entry: bytes, tree: HashTree, checkpoint_text: str
+) -> dict[str, Any]:
+    size = parse_checkpoint_body(parse_note(checkpoint_text).text).size
+    hashes = tree.inclusion_proof(leaf_index, size)
+    return {
+        "format": PROOF_FORMAT,
+        "event_id": event_id,
+        "leaf_index": leaf_index,
+        "tree_size": size,
+        "entry": base64.b64encode(entry).decode(),
+        "leaf_hash": base64.b64encode(leaf_hash(entry)).decode(),
+        "proof": [base64.b64encode(h).decode() for h in hashes],
+        "checkpoint": checkpoint_text,
+        "check": CHECK_PROCEDURE,
+    }
+
+
+def check_inclusion_document(document: Any, verifier: Verifier) -> str:
+    """Verify a proof document; returns a one-line summary or raises."""
+    if not isinstance(document, dict) or document.get("format") != PROOF_FORMAT:
+        raise ValueError(f"not an {PROOF_FORMAT} document")
+    try:
+        entry = base64.b64decode(document["entry"], validate=True)
+        proof = [base64.b64decode(h, validate=True) for h in document["proof"]]
+        index, size = int(document["leaf_index"]), int(document["tree_size"])
+        note_text = str(document["checkpoint"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"proof document is malformed: {error}") from None
+    try:
+        signed = open_checkpoint(note_text, verifier)
+    except CheckpointError as error:
+        raise VerificationFailed(f"checkpoint in the proof: {error}") from None
+    if signed.checkpoint.size != size:
+        raise VerificationFailed(
+            f"proof is for size {size} but the checkpoint is signed at {signed.checkpoint.size}"
+        )
+    try:
+        verify_inclusion(leaf_hash(entry), index, size, proof, signed.checkpoint.root_hash)
+    except ProofError as error:
+        raise VerificationFailed(f"inclusion proof does not verify: {error}") from None
+    return (
+        f"OK: event {document.get('event_id')} is leaf {index} of the log "
+        f"{signed.checkpoint.origin} signed at size {size}"
+    )
+
+
+@app.command("check-proof")
+@_clean_errors
+def check_proof(
+    file: Annotated[Path, typer.Argument(help="A proof written by `ftigate ledger prove`.")],
+    log_key: LogKeyOption = None,
+) -> None:
+    """Check an inclusion proof file offline (no database needed)."""
+    try:
+        document = json.loads(_read_text(file))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{file} is not JSON: {error.msg}") from None
+    typer.echo(check_inclusion_document(document, _log_key(log_key)))
+
+
+# --- ftigate witness ------------------------------------------------------------------
+
+StateOption = Annotated[Path, typer.Option("--state", help="The witness's own directory.")]
+
+
+@witness_app.command("init")
+@_clean_errors
+def witness_init(
+    state: StateOption,
+    name: Annotated[str, typer.Option(help="Witness key name, e.g. oversight.example/w1.")],
+    log_key: Annotated[str, typer.Option("--log-key", help="The log's verification key.")],
+) -> None:
+    """Create the witness key (cosignature/v1) and remember which log it watches."""
+    parse_vkey(log_key)
+    signer = Signer.generate(name, COSIGNATURE_V1)
+    state.mkdir(parents=True, exist_ok=True, mode=0o700)
+    write_secret_file(state / "witness.key", signer.skey() + "\n")
+    (state / "log.vkey").write_text(log_key.strip() + "\n", encoding="ascii")
+    typer.echo(f"witness key (give it to verifiers): {signer.verifier.vkey()}")
+
+
+@witness_app.command("cosign")
+@_clean_errors
+def witness_cosign(
+    state: StateOption,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option("--checkpoint", help="Checkpoint to check (default: the store's latest)."),
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Cosigned checkpoint file.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Verify a new checkpoint extends the last accepted one, then cosign it."""
+    signer = parse_skey(read_secret_file(state / "witness.key"))
+    log = parse_vkey(_read_text(state / "log.vkey"))
+    store = _open_store(db)
+    try:
+        text = _read_text(checkpoint) if checkpoint else store.latest_checkpoint()
+        if text is None:
+            raise StoreError("the store has no signed checkpoint to witness")
+        try:
+            new = open_checkpoint(text, log)
+        except CheckpointError as error:
+            raise VerificationFailed(f"checkpoint refused: {error}") from None
+        accepted_path = state / "accepted.checkpoint"
+        if accepted_path.exists():
+            old = open_checkpoint(_read_text(accepted_path), log)
+            old_size, new_size = old.checkpoint.size, new.checkpoint.size
+            problem = None
+            if new_size < old_size:
+                problem = f"rollback: new size {new_size} is below the accepted size {old_size}"
+            elif old_size > 0:
+                proof = (
+                    store.hash_tree().consistency_proof(old_size, new_size)
+                    if new_size <= store.latest_tree_head().size
+                    else None
+                )
+                if proof is None:
+                    problem = f"the log cannot prove size {new_size} (it holds fewer leaves)"
+                else:
+                    try:
+                        verify_consistency(
+                            old_size,
+                            new_size,
+                            proof,
+                            old.checkpoint.root_hash,
+                            new.checkpoint.root_hash,
+                        )
+                    except ProofError as error:
+                        problem = f"fork: {error}"
+            if problem:
+                evidence = state / f"evidence-{int(time.time())}.txt"
+                evidence.write_text(
+                    "ACCEPTED\n" + old.serialize() + "\nOFFERED\n" + new.serialize(),
+                    encoding="utf-8",
+                )
+                raise VerificationFailed(f"{problem}; both checkpoints saved in {evidence}")
+    finally:
+        store.close()
+    cosigned = cosign(new, signer)
+    accepted_path.write_text(new.serialize(), encoding="utf-8")
+    text_out = cosigned.serialize()
+    if out:
+        out.write_text(text_out, encoding="utf-8")
+        typer.echo(f"cosigned checkpoint at size {new.checkpoint.size} written to {out}")
+    else:
+        typer.echo(text_out, nl=False)
+
+
+# --- ftigate accounting / ftigate report ------------------------------------------------
+
+accounting_app = typer.Typer(
+    name="accounting",
+    help="Every disclosure about one taxpayer, each with an inclusion proof (6103(p)(3)(A)).",
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+report_app = typer.Typer(
+    name="report",
+    help="Reports built from the ledger.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@accounting_app.callback(invoke_without_command=True)
+@_clean_errors
+def accounting(
+    taxpayer: Annotated[
+        str, typer.Option("--taxpayer", help="The taxpayer's TIN (never printed or stored).")
+    ],
+    out: Annotated[Path | None, typer.Option("--out", help="Write here, not stdout.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Accounting of disclosures for one taxpayer, provable against the latest checkpoint."""
+    pseudonym = load_pseudonymizer().taxpayer(taxpayer)
+    store = _open_store(db)
+    try:
+        latest = store.latest_checkpoint()
+        if latest is None:
+            raise StoreError("no signed checkpoint yet; run `ftigate ledger checkpoint`")
+        ledger = disclosures_in_ledger(
+            ((leaf.leaf_index, leaf.event_id, leaf.entry) for leaf in store.leaves("disclosure")),
+            pseudonym,
+        )
+        try:
+            cross_check(ledger, store.disclosures_for(pseudonym))
+        except AccountingError as error:
+            raise VerificationFailed(str(error)) from None
+        result = account_for_taxpayer(
+            pseudonym,
+            ledger,
+            store.hash_tree(),
+            latest,
+            lambda item, tree, _size: proof_document(
+                item.leaf_index, item.event_id, item.entry, tree, latest
+            ),
+        )
+    finally:
+        store.close()
+    text = json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n"
+    if out:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"{len(result.disclosures)} disclosure(s) written to {out}")
+    else:
+        typer.echo(text, nl=False)
+
+
+@report_app.callback()
+def report_group() -> None:
+    """Reports built from the ledger (a group even while it has one command)."""
+
+
+@report_app.command("jct")
+@_clean_errors
+def report_jct(
+    year: Annotated[int, typer.Option("--year", help="Calendar year to report.")],
+    out_dir: Annotated[Path, typer.Option("--out-dir", help="Directory for CSV and HTML.")] = Path(
+        "."
+    ),
+    db: DbOption = None,
+) -> None:
+    """Counts per recipient agency for the Joint Committee on Taxation (6103(p)(3)(B))."""
+    store = _open_store(db)
+    try:
+        rows = jct_counts((leaf.entry for leaf in store.leaves()), year)
+        head = store.latest_tree_head()
+    finally:
+        store.close()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    csv_path, html_path = out_dir / f"jct-{year}.csv", out_dir / f"jct-{year}.html"
+    as_of = f"ledger size {head.size}, root {base64.b64encode(head.root_hash).decode()}"
+    csv_path.write_text(jct_csv(rows), encoding="utf-8")
+    html_path.write_text(jct_html(rows, year, as_of), encoding="utf-8")
+    typer.echo(f"wrote {csv_path} and {html_path} ({len(rows)} agencies)")

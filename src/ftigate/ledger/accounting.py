@@ -1,0 +1,242 @@
+"""Accounting of disclosures (6103(p)(3)(A)) and the JCT counts (6103(p)(3)(B)).
+
+The ledger is the source of truth: disclosures are read from the ledger's
+``disclosure`` entries and cross-checked against the ``disclosures`` table;
+a row missing from either side, or differing, is an error, not a footnote.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ftigate.ledger.checkpoint import parse_checkpoint_body, parse_note
+from ftigate.ledger.merkle import HashTree
+
+DISCLOSURE_FIELDS = (
+    "batch_id",
+    "request_id",
+    "taxpayer",
+    "date",
+    "recipient_agency",
+    "authority",
+    "purpose",
+    "disclosed",
+    "content_digest",
+)
+
+
+class AccountingError(Exception):
+    """The ledger and the disclosure table disagree, or nothing is signed yet."""
+
+
+@dataclass(frozen=True)
+class LedgerDisclosure:
+    leaf_index: int
+    event_id: str
+    entry: bytes
+    event: dict[str, Any]
+
+
+def disclosures_in_ledger(
+    leaves: Iterable[tuple[int, str, bytes]], taxpayer: str | None = None
+) -> list[LedgerDisclosure]:
+    """Disclosure entries from (leaf index, event id, entry bytes), optionally for one taxpayer."""
+    found = []
+    for index, event_id, entry in leaves:
+        event = json.loads(entry)["event"]
+        if event.get("kind") != "disclosure":
+            continue
+        if taxpayer is not None and event.get("taxpayer") != taxpayer:
+            continue
+        found.append(LedgerDisclosure(index, event_id, entry, event))
+    return found
+
+
+def cross_check(ledger: list[LedgerDisclosure], rows: list[dict[str, Any]]) -> None:
+    """Raise unless every ledger disclosure has an identical table row and vice versa."""
+    by_event = {row["event_id"]: row for row in rows}
+    for item in ledger:
+        row = by_event.pop(item.event_id, None)
+        if row is None:
+            raise AccountingError(
+                f"disclosure {item.event_id} (leaf {item.leaf_index}) is in the ledger "
+                "but missing from the disclosures table"
+            )
+        table = {**row, "taxpayer": row["taxpayer_pseudonym"]}
+        for name in DISCLOSURE_FIELDS:
+            ledger_value = item.event.get(name)
+            table_value = table.get(name)
+            if isinstance(ledger_value, list):
+                table_value = list(table_value or [])
+            if ledger_value != table_value:
+                raise AccountingError(
+                    f"disclosure {item.event_id}: field {name} in the table differs "
+                    "from the ledger entry"
+                )
+    if by_event:
+        extra = sorted(by_event)[0]
+        raise AccountingError(
+            f"disclosures table row for event {extra} has no ledger entry "
+            f"({len(by_event)} such row(s))"
+        )
+
+
+@dataclass
+class TaxpayerAccounting:
+    taxpayer_pseudonym: str
+    checkpoint: str
+    tree_size: int
+    disclosures: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": "ftigate-accounting/v1",
+            "taxpayer_pseudonym": self.taxpayer_pseudonym,
+            "tree_size": self.tree_size,
+            "checkpoint": self.checkpoint,
+            "disclosures": self.disclosures,
+        }
+
+
+def account_for_taxpayer(
+    pseudonym: str,
+    ledger: list[LedgerDisclosure],
+    tree: HashTree,
+    checkpoint_text: str,
+    proof_document: Any,
+) -> TaxpayerAccounting:
+    """Each disclosure with an inclusion proof against the latest signed checkpoint.
+
+    ``proof_document(leaf, tree, size)`` builds the proof (the CLI's format)."""
+    head = parse_checkpoint_body(parse_note(checkpoint_text).text)
+    result = TaxpayerAccounting(pseudonym, checkpoint_text, head.size)
+    for item in ledger:
+        if item.leaf_index >= head.size:
+            raise AccountingError(
+                f"disclosure {item.event_id} is newer than the latest signed checkpoint; "
+                "run `ftigate ledger checkpoint`"
+            )
+        event = item.event
+        result.disclosures.append(
+            {
+                "date": event["date"],
+                "recipient_agency": event["recipient_agency"],
+                "authority": event["authority"],
+                "purpose": event["purpose"],
+                "disclosed": event["disclosed"],
+                "batch_id": event["batch_id"],
+                "request_id": event["request_id"],
+                "event_id": item.event_id,
+                "proof": proof_document(item, tree, head.size),
+            }
+        )
+    return result
+
+
+# --- JCT report -----------------------------------------------------------------------
+
+
+@dataclass
+class AgencyCounts:
+    agency: str
+    requests: int = 0
+    disclosures: int = 0
+    taxpayers: set[str] = field(default_factory=set)
+    purposes: set[str] = field(default_factory=set)
+
+
+JCT_COLUMNS = (
+    "recipient_agency",
+    "section",
+    "requests",
+    "disclosures",
+    "taxpayers",
+    "general_purposes",
+)
+
+
+def jct_counts(entries: Iterable[bytes], year: int) -> list[AgencyCounts]:
+    """Per agency: request records screened in ``year``, disclosures dated in ``year``,
+    distinct taxpayers disclosed about and the purposes given."""
+    agency_of_batch: dict[str, str] = {}
+    counts: dict[str, AgencyCounts] = {}
+    screened_by_batch: dict[str, int] = defaultdict(int)
+    prefix = f"{year:04d}-"
+    for entry in entries:
+        event = json.loads(entry)["event"]
+        kind = event.get("kind")
+        if kind == "batch_received":
+            agency_of_batch[event["batch_id"]] = event["requesting_agency"]
+        elif kind == "record_screened" and str(event.get("at", "")).startswith(prefix):
+            screened_by_batch[event["batch_id"]] += 1
+        elif kind == "disclosure" and str(event.get("date", "")).startswith(prefix):
+            agency = event["recipient_agency"]
+            row = counts.setdefault(agency, AgencyCounts(agency))
+            row.disclosures += 1
+            row.taxpayers.add(event["taxpayer"])
+            row.purposes.add(event["purpose"])
+    for batch_id, screened in screened_by_batch.items():
+        agency = agency_of_batch.get(batch_id, "(unknown batch)")
+        counts.setdefault(agency, AgencyCounts(agency)).requests += screened
+    return [counts[name] for name in sorted(counts)]
+
+
+def jct_csv(rows: list[AgencyCounts]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(JCT_COLUMNS)
+    for row in rows:
+        writer.writerow(
+            [
+                row.agency,
+                "6103(i)(2)",
+                row.requests,
+                row.disclosures,
+                len(row.taxpayers),
+                "; ".join(sorted(row.purposes)),
+            ]
+        )
+    return buffer.getvalue()
+
+
+def jct_html(rows: list[AgencyCounts], year: int, as_of: str) -> str:
+    def cell(value: object) -> str:
+        return f"<td>{html.escape(str(value))}</td>"
+
+    body = "\n".join(
+        "<tr>"
+        + cell(row.agency)
+        + cell("6103(i)(2)")
+        + cell(row.requests)
+        + cell(row.disclosures)
+        + cell(len(row.taxpayers))
+        + cell("; ".join(sorted(row.purposes)))
+        + "</tr>"
+        for row in rows
+    )
+    head = "".join(f'<th scope="col">{html.escape(c)}</th>' for c in JCT_COLUMNS)
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Disclosures under 26 U.S.C. 6103(i)(2), {year}</title></head>
+<body>
+<h1>Report to the Joint Committee on Taxation, 6103(p)(3)(B): calendar year {year}</h1>
+<p>Accurate as of {html.escape(as_of)}. Counts come from the tamper-evident ledger:
+requests are request records screened in the year; disclosures are disclosure entries
+dated in the year; taxpayers are distinct taxpayer pseudonyms. No cell is suppressed
+(this report goes to the Committee, not to the public).</p>
+<table>
+<caption>Requests and disclosures by recipient agency</caption>
+<thead><tr>{head}</tr></thead>
+<tbody>
+{body}
+</tbody>
+</table>
+</body></html>
+"""

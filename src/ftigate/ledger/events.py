@@ -1,0 +1,349 @@
+"""Ledger entries: one dataclass per kind of event, serialised as RFC 8785 JSON.
+
+An entry never holds a clear TIN, name or address. Taxpayers appear only as a
+keyed pseudonym, HMAC-SHA256(pseudonym key, normalised TIN), whose key lives
+outside the database (see :mod:`ftigate.ledger.keys`): whoever holds the key
+can find every entry about a taxpayer (6103(p)(3) accounting), whoever only
+holds the database cannot reverse it. As a backstop, every string value is
+checked for something shaped like a TIN before it is serialised.
+
+Every entry carries ``v`` (format version), ``kind``, ``event_id`` (a random
+128-bit id, the handle ``ftigate ledger prove`` takes) and ``at`` (UTC time).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hmac
+import re
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from hashlib import sha256
+from typing import Any, ClassVar
+
+from ftigate.ledger.canonical import canonical_json, encode_in_jcs_subset
+
+ENTRY_VERSION = 1
+_TIN_SHAPE = re.compile(r"(?<![0-9A-Za-z])[0-9]{3}[- ]?[0-9]{2}[- ]?[0-9]{4}(?![0-9A-Za-z])")
+_PSEUDONYM_SHAPE = re.compile(r"[0-9a-f]{64}")
+_DIGEST_SHAPE = re.compile(r"[0-9a-f]{64}")
+
+
+class EntryError(ValueError):
+    """An event cannot be recorded as given (never echoes the offending value)."""
+
+
+def new_event_id() -> str:
+    """32 hex digits: microseconds since the epoch, then 72 random bits.
+
+    Time-ordered ids land at the end of the unique index instead of at random
+    places in it, which keeps bulk appends fast; the random part keeps them
+    unguessable and unique across processes."""
+    return f"{time.time_ns() // 1000:014x}{secrets.token_hex(9)}"
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def normalise_tin(tin: str) -> str:
+    """Nine digits, separators removed. Raises without repeating the input."""
+    digits = re.sub(r"[\s-]", "", tin)
+    if not re.fullmatch(r"\d{9}", digits):
+        raise EntryError("a TIN must be 9 digits (dashes and spaces allowed)")
+    return digits
+
+
+@dataclass(frozen=True)
+class Pseudonymizer:
+    """HMAC-SHA256 of the normalised TIN under a secret key held outside the store."""
+
+    key: bytes = field(repr=False)
+
+    def __post_init__(self) -> None:
+        if len(self.key) < 32:
+            raise EntryError("the pseudonym key must be at least 32 bytes")
+
+    def taxpayer(self, tin: str) -> str:
+        return hmac.new(self.key, normalise_tin(tin).encode("ascii"), sha256).hexdigest()
+
+    def digest(self, text: str) -> str:
+        """Keyed digest of disclosed content (an address), so an auditor holding the
+        key can check what was sent without the ledger revealing it."""
+        return hmac.new(self.key, b"content\n" + text.encode("utf-8"), sha256).hexdigest()
+
+
+def file_digest(data: bytes) -> str:
+    return sha256(data).hexdigest()
+
+
+# --- events ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class LedgerEvent:
+    """Fields common to every entry; subclasses add their own and set ``kind``."""
+
+    kind: ClassVar[str] = ""
+    mapping_fields: ClassVar[tuple[str, ...]] = ()
+    pseudonym_fields: ClassVar[tuple[str, ...]] = ()
+    digest_fields: ClassVar[tuple[str, ...]] = ()
+
+    event_id: str = field(default_factory=new_event_id)
+    at: str = field(default_factory=utc_now)
+
+    def __post_init__(self) -> None:
+        # Validate once, at construction (events are frozen): JSON-safe values
+        # only, pseudonyms and digests in their exact shapes.
+        shaped = (*self.pseudonym_fields, *self.digest_fields)
+        for name, value in self.__dict__.items():
+            _check_json_safe(self.kind, name, value)
+            if name not in shaped:  # hex of a fixed length cannot hold a bounded TIN
+                _refuse_clear_tins(self.kind, name, value)
+        self._check(self.__dict__)
+
+    def to_entry(self) -> dict[str, Any]:
+        """The entry as a JSON-ready dict (tuples serialise as arrays)."""
+        return {"v": ENTRY_VERSION, "kind": self.kind, **self.__dict__}
+
+    def canonical(self) -> bytes:
+        """RFC 8785 bytes of :meth:`to_entry` (privacy checks ran at construction).
+
+        Values were checked at construction to lie in the subset where the
+        standard encoder's output is RFC 8785 (see ``ftigate.ledger.canonical``);
+        mapping fields, whose keys may be non-ASCII, take the general path."""
+        entry = self.to_entry()
+        try:
+            data = canonical_json(entry) if self.mapping_fields else encode_in_jcs_subset(entry)
+        except UnicodeEncodeError:
+            raise EntryError(f"{self.kind} entry holds text that is not valid Unicode") from None
+        return data
+
+    def _check(self, entry: Mapping[str, Any]) -> None:
+        for name in self.pseudonym_fields:
+            value = entry[name]
+            values = value if isinstance(value, list | tuple) else [value]
+            for item in values:
+                if item is not None and not (
+                    isinstance(item, str) and _PSEUDONYM_SHAPE.fullmatch(item)
+                ):
+                    raise EntryError(
+                        f"{self.kind}.{name} must be a taxpayer pseudonym (64 hex digits)"
+                    )
+        for name in self.digest_fields:
+            value = entry[name]
+            values = list(value.values()) if isinstance(value, dict) else [value]
+            for item in values:
+                if item is not None and not (
+                    isinstance(item, str) and _DIGEST_SHAPE.fullmatch(item)
+                ):
+                    raise EntryError(f"{self.kind}.{name} must hold SHA-256 hex digests")
+
+
+_MAX_SAFE_INTEGER = 2**53 - 1
+
+
+def _check_json_safe(kind: str, name: str, value: Any) -> None:
+    """str, None, bool, int within +-(2**53-1), tuples of str, dicts of str to str."""
+    value_type = type(value)
+    if value_type is str or value is None or value_type is bool:
+        return
+    if value_type is int:
+        if -_MAX_SAFE_INTEGER <= value <= _MAX_SAFE_INTEGER:
+            return
+        raise EntryError(f"{kind}.{name} is an integer beyond 2**53; record it as a string")
+    if value_type is tuple and all(type(item) is str for item in value):
+        return
+    if value_type is dict and all(
+        type(k) is str and type(v) is str for k, v in value.items()
+    ):
+        return
+    raise EntryError(
+        f"{kind}.{name} must be text, a whole number, a tuple of text or a mapping of text "
+        f"(got {value_type.__name__}; record decimals as strings)"
+    )
+
+
+_FIELD_CACHE: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_CACHE.get(cls)
+    if names is None:
+        names = tuple(f.name for f in dataclasses.fields(cls))
+        _FIELD_CACHE[cls] = names
+    return names
+
+
+def _refuse_clear_tins(kind: str, name: str, value: Any) -> None:
+    """Refuse any text value shaped like a TIN (keys of mappings included)."""
+    if type(value) is str:
+        if _TIN_SHAPE.search(value):
+            raise EntryError(f"{kind}.{name} holds something shaped like a TIN; refused")
+    elif type(value) is tuple:
+        for item in value:
+            _refuse_clear_tins(kind, name, item)
+    elif type(value) is dict:
+        for key, item in value.items():
+            _refuse_clear_tins(kind, name, key)
+            _refuse_clear_tins(kind, name, item)
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatchReceived(LedgerEvent):
+    """A letter and its request file arrived (digests only, never contents)."""
+
+    kind: ClassVar[str] = "batch_received"
+    mapping_fields: ClassVar[tuple[str, ...]] = ("files",)
+    digest_fields: ClassVar[tuple[str, ...]] = ("letter_digest", "files")
+
+    batch_id: str
+    requesting_agency: str
+    letter_digest: str
+    files: dict[str, str]  # file name -> SHA-256 hex
+    record_count: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordScreened(LedgerEvent):
+    """R1-R5 / L1-L4 outcome for one request record; no taxpayer data touched."""
+
+    kind: ClassVar[str] = "record_screened"
+
+    batch_id: str
+    request_id: str
+    outcome: str  # "sufficient" | "refuse" | "review"
+    reasons: tuple[str, ...] = ()
+    rules: tuple[str, ...] = ()  # rule ids read (citations)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordsInspected(LedgerEvent):
+    """Taxpayer records searched for one request (an inspection, 6103(b)(7))."""
+
+    kind: ClassVar[str] = "records_inspected"
+    pseudonym_fields: ClassVar[tuple[str, ...]] = ("taxpayers",)
+
+    batch_id: str
+    request_id: str
+    taxpayers: tuple[str, ...]  # pseudonyms of the candidate records read
+    actor: str = "system"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Decision(LedgerEvent):
+    kind: ClassVar[str] = "decision"
+    pseudonym_fields: ClassVar[tuple[str, ...]] = ("taxpayer",)
+    digest_fields: ClassVar[tuple[str, ...]] = ("model_digest",)
+
+    batch_id: str
+    request_id: str
+    decision: str  # "disclose" | "refuse" | "review"
+    reasons: tuple[str, ...] = ()
+    match_probability: str | None = None  # a decimal string: no float rounding in JSON
+    taxpayer: str | None = None
+    model_digest: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReviewAction(LedgerEvent):
+    kind: ClassVar[str] = "review_action"
+
+    batch_id: str
+    request_id: str
+    reviewer: str  # user id, not a name
+    action: str  # "approve" | "reject" | "escalate"
+    decision: str
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Disclosure(LedgerEvent):
+    """One disclosure: the Form 5466-B fields, with the taxpayer as a pseudonym."""
+
+    kind: ClassVar[str] = "disclosure"
+    pseudonym_fields: ClassVar[tuple[str, ...]] = ("taxpayer",)
+    digest_fields: ClassVar[tuple[str, ...]] = ("content_digest",)
+
+    batch_id: str
+    request_id: str
+    taxpayer: str
+    date: str  # YYYY-MM-DD of the disclosure
+    recipient_agency: str
+    authority: str  # e.g. "26 U.S.C. 6103(i)(2)"
+    purpose: str  # the designated criminal statute / general purpose
+    disclosed: tuple[str, ...] = ("last_known_address",)
+    content_digest: str | None = None  # Pseudonymizer.digest of what was sent
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResponseSent(LedgerEvent):
+    kind: ClassVar[str] = "response_sent"
+    digest_fields: ClassVar[tuple[str, ...]] = ("response_digest",)
+
+    batch_id: str
+    recipient_agency: str
+    response_digest: str
+    disclosed_count: int
+    refused_count: int
+    review_count: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfigChanged(LedgerEvent):
+    kind: ClassVar[str] = "config_changed"
+    digest_fields: ClassVar[tuple[str, ...]] = ("old_digest", "new_digest")
+
+    setting: str
+    old_digest: str | None
+    new_digest: str
+    actor: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelChanged(LedgerEvent):
+    kind: ClassVar[str] = "model_changed"
+    digest_fields: ClassVar[tuple[str, ...]] = ("model_digest",)
+
+    model_digest: str
+    library: str  # e.g. "splink 5.0.1"
+    actor: str
+
+
+EVENT_TYPES: dict[str, type[LedgerEvent]] = {
+    cls.kind: cls
+    for cls in (
+        BatchReceived,
+        RecordScreened,
+        RecordsInspected,
+        Decision,
+        ReviewAction,
+        Disclosure,
+        ResponseSent,
+        ConfigChanged,
+        ModelChanged,
+    )
+}
+
+
+def event_from_entry(entry: Mapping[str, Any]) -> LedgerEvent:
+    """Rebuild an event from a decoded entry (lists become tuples)."""
+    if entry.get("v") != ENTRY_VERSION:
+        raise EntryError(f"unknown entry version {entry.get('v')!r}")
+    cls = EVENT_TYPES.get(str(entry.get("kind")))
+    if cls is None:
+        raise EntryError(f"unknown entry kind {entry.get('kind')!r}")
+    names = set(_field_names(cls))
+    unknown = set(entry) - names - {"v", "kind"}
+    if unknown:
+        raise EntryError(f"{cls.kind} entry has unknown fields {sorted(unknown)}")
+    values: dict[str, Any] = {
+        k: tuple(v) if isinstance(v, list) else v for k, v in entry.items() if k in names
+    }
+    try:
+        return cls(**values)
+    except TypeError as error:
+        raise EntryError(f"{cls.kind} entry is incomplete: {error}") from None

@@ -1,0 +1,93 @@
+"""Engines and migrations.
+
+The database URL comes from ``--db``, else ``FTIGATE_DB``, else
+``sqlite:///ftigate.db`` in the working directory. A value without ``://`` is
+taken as a SQLite file path. PostgreSQL is ``postgresql+psycopg://...``.
+
+SQLite is put in WAL mode, with foreign keys on, and every transaction starts
+with ``BEGIN IMMEDIATE``: the write lock is taken up front, so two processes
+appending at once queue up instead of both reading the same ledger head.
+PostgreSQL gets the same guarantee from ``SELECT ... FOR UPDATE`` on the head row.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import Connection
+
+DB_ENV = "FTIGATE_DB"
+# Execution option marking a read-only transaction: on SQLite it begins
+# DEFERRED (no write lock) instead of IMMEDIATE.
+READ_ONLY_OPTION = "ftigate_read_only"
+DEFAULT_URL = "sqlite:///ftigate.db"
+MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATION_LOCK_KEY = 0x66746967  # "ftig": an arbitrary constant shared by all ftigate processes
+
+
+def resolve_url(db: str | None = None) -> str:
+    value = db or os.environ.get(DB_ENV) or DEFAULT_URL
+    if "://" not in value:
+        return f"sqlite:///{value}"
+    return value
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 60})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+            # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own
+            # implicit BEGIN is deferred and would allow lost updates).
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=60000")
+            cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB: index pages stay in memory
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(connection: Connection) -> None:
+            if connection.get_execution_options().get(READ_ONLY_OPTION):
+                connection.exec_driver_sql("BEGIN")
+            else:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def alembic_config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Run the packaged migrations up to ``revision`` (no alembic.ini needed).
+
+    Two processes opening a fresh database at once must not both create the
+    tables: SQLite's BEGIN IMMEDIATE already serialises them; on PostgreSQL a
+    transaction-scoped advisory lock does."""
+    with engine.begin() as connection:
+        _lock_for_migration(connection)
+        command.upgrade(alembic_config(connection), revision)
+
+
+def _lock_for_migration(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
+
+
+def downgrade(engine: Engine, revision: str = "base") -> None:
+    with engine.begin() as connection:
+        _lock_for_migration(connection)
+        command.downgrade(alembic_config(connection), revision)

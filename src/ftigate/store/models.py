@@ -1,0 +1,172 @@
+"""Tables of the transactional store (SQLAlchemy 2 typed models).
+
+The schema itself is created by the Alembic migrations in
+``ftigate/store/migrations`` (never by ``create_all``), so a deployed database
+and a test database go through the same steps. A test checks that the models
+and the migrated schema agree.
+
+Nothing here holds a clear TIN except ``requests.record_json`` (the request
+as the requester sent it, needed by the later stages and by auditors); every
+table written from ledger events uses the taxpayer pseudonym.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only makes INTEGER PRIMARY KEY an auto-incrementing rowid alias.
+AutoId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Role(Base):
+    __tablename__ = "roles"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class UserRole(Base):
+    __tablename__ = "user_roles"
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(ForeignKey("roles.name"), primary_key=True)
+
+
+class Batch(Base):
+    """One processing of a letter and its request file; never overwritten."""
+
+    __tablename__ = "batches"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    requesting_agency: Mapped[str] = mapped_column(String(200))
+    letter_json: Mapped[dict[str, Any]] = mapped_column(JSON)
+    letter_digest: Mapped[str] = mapped_column(String(64))
+    file_digests: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(32))
+    # Re-processing a letter makes a new batch that names the one it replaces.
+    supersedes: Mapped[str | None] = mapped_column(ForeignKey("batches.id"), default=None)
+
+
+class Request(Base):
+    __tablename__ = "requests"
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    record_json: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class ScreeningResult(Base):
+    __tablename__ = "screening_results"
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
+    request_id: Mapped[str] = mapped_column(String(128))
+    outcome: Mapped[str] = mapped_column(String(32))
+    reasons: Mapped[list[Any]] = mapped_column(JSON)
+    rules: Mapped[list[Any]] = mapped_column(JSON)
+    event_id: Mapped[str] = mapped_column(String(32))
+
+
+class DecisionRow(Base):
+    __tablename__ = "decisions"
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
+    request_id: Mapped[str] = mapped_column(String(128))
+    decision: Mapped[str] = mapped_column(String(16))
+    reasons: Mapped[list[Any]] = mapped_column(JSON)
+    match_probability: Mapped[str | None] = mapped_column(String(32))
+    taxpayer_pseudonym: Mapped[str | None] = mapped_column(String(64))
+    model_digest: Mapped[str | None] = mapped_column(String(64))
+    event_id: Mapped[str] = mapped_column(String(32))
+
+
+class Review(Base):
+    __tablename__ = "reviews"
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
+    request_id: Mapped[str] = mapped_column(String(128))
+    reviewer: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(16))
+    decision: Mapped[str] = mapped_column(String(16))
+    reasons: Mapped[list[Any]] = mapped_column(JSON)
+    at: Mapped[str] = mapped_column(String(32))
+    event_id: Mapped[str] = mapped_column(String(32))
+
+
+class DisclosureRow(Base):
+    """Form 5466-B fields; ``event_id`` points at the ledger entry that proves it."""
+
+    __tablename__ = "disclosures"
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
+    request_id: Mapped[str] = mapped_column(String(128))
+    taxpayer_pseudonym: Mapped[str] = mapped_column(String(64), index=True)
+    date: Mapped[str] = mapped_column(String(10))
+    recipient_agency: Mapped[str] = mapped_column(String(200))
+    authority: Mapped[str] = mapped_column(String(200))
+    purpose: Mapped[str] = mapped_column(Text)
+    disclosed: Mapped[list[Any]] = mapped_column(JSON)
+    content_digest: Mapped[str | None] = mapped_column(String(64))
+    event_id: Mapped[str] = mapped_column(String(32), unique=True)
+
+
+class LedgerLeaf(Base):
+    __tablename__ = "ledger_leaves"
+    leaf_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    event_id: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    entry: Mapped[bytes] = mapped_column(LargeBinary)
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class LedgerHead(Base):
+    """The single row (id 1) every append locks: size, root and right frontier."""
+
+    __tablename__ = "ledger_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    size: Mapped[int] = mapped_column(BigInteger)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    frontier: Mapped[bytes] = mapped_column(LargeBinary)
+    last_leaf_hash: Mapped[bytes | None] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SignedTreeHead(Base):
+    __tablename__ = "signed_tree_heads"
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    size: Mapped[int] = mapped_column(BigInteger, index=True)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    checkpoint: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
