@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import polars as pl
+import pytest
 from typer.testing import CliRunner
 
 from ftigate.cli.main import app
@@ -179,3 +180,17 @@ def test_installed_entry_point(tmp_path: Path) -> None:
         check=False,
     )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "file not found" in bad.stderr
+
+
+def test_an_internal_error_shows_no_traceback_and_no_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ftigate.cli.main as cli_main
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise ValueError("Maria Garcia Lopez 123-45-6789")
+
+    monkeypatch.setattr(cli_main, "screen_files", broken)
+    letter, requests = _batch(tmp_path)
+    result = runner.invoke(app, ["screen", "--letter", str(letter), "--requests", str(requests), "--out", str(tmp_path / "o.csv")])
+    assert result.exit_code == 1
+    assert "internal error (ValueError)" in result.output
+    assert "Garcia" not in result.output and "Traceback" not in result.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -37,6 +38,16 @@ def guarded(action: Callable[[], T]) -> T:
         fail("interrupted; nothing was written", 130)
     except MemoryError:
         fail("out of memory; try a smaller --chunk-rows", 1)
+    except Exception as exc:
+        # A bug, not bad input. Its traceback could quote taxpayer data held in local
+        # variables or messages, so it is shown only when asked for.
+        if os.environ.get("FTIGATE_DEBUG"):
+            raise
+        fail(
+            f"internal error ({exc.__class__.__name__}); nothing was written. "
+            "Set FTIGATE_DEBUG=1 to see the traceback.",
+            1,
+        )
 
 
 @contextmanager
