@@ -9,13 +9,17 @@ odd shapes that need the full parser), then times `ftigate.screen.run.screen_fil
 reading it, screening it and writing the result. As a baseline in the same run
 it times reading and writing the same CSV with Polars (the I/O floor), and
 reports the ratio: the machine is shared, so ratios travel better than seconds.
-Peak memory is the maximum resident set size of the main process.
+Screening and the baseline each run in a fresh child process, so the peak
+memory reported (VmHWM) is screening's own, not the data generator's.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -166,24 +170,22 @@ def build_requests(rows: int, path: Path, seed: int = 6103) -> None:
     frame.write_csv(path)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rows", type=int, default=1_280_000)
-    parser.add_argument("--workers", type=int, default=None)
-    args = parser.parse_args()
-    law = default_law()
-    with tempfile.TemporaryDirectory() as tmp:
-        src = Path(tmp) / "requests.csv"
-        t = time.perf_counter()
-        build_requests(args.rows, src)
-        print(
-            f"built {args.rows:,} requests ({src.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.1f}s"
-        )
+def _peak_rss_mib() -> float:
+    # VmHWM is this process's own high-water mark (reset by exec, unlike ru_maxrss).
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-        t = time.perf_counter()
-        pl.read_csv(src, infer_schema=False).write_csv(Path(tmp) / "copy.csv")
-        baseline = time.perf_counter() - t
 
+def _child(task: str, src: Path, workers: int | None) -> None:
+    """Runs in a fresh process so its time and memory are its own."""
+    t = time.perf_counter()
+    if task == "baseline":
+        pl.read_csv(src, infer_schema=False).write_csv(src.with_name("copy.csv"))
+        records = 0
+    else:
+        rows = sum(1 for _ in src.open("rb")) - 1
         letter = Letter(
             requesting_agency="U.S. Immigration and Customs Enforcement",
             department="Department of Homeland Security",
@@ -191,23 +193,57 @@ def main() -> None:
             date=date(2025, 6, 27),
             statute="8 U.S.C. 1253(a)(1)",
             purpose="bench",
-            officers=[f"A{i}" for i in range(max(1, args.rows // 25))],
-            record_count=args.rows,
+            officers=[f"A{i}" for i in range(max(1, rows // 25))],
+            record_count=rows,
         )
         t = time.perf_counter()
-        summary = screen_files(letter, src, Path(tmp) / "screened.csv", law, workers=args.workers)
-        elapsed = time.perf_counter() - t
+        summary = screen_files(letter, src, src.with_name("screened.csv"), default_law(), workers=workers)
+        records = summary.records
+        print(
+            f"  sufficient {summary.sufficient:,}, refused {summary.refused:,}, review {summary.review:,}",
+            file=sys.stderr,
+        )
+    print(json.dumps({"seconds": time.perf_counter() - t, "peak_mib": _peak_rss_mib(), "records": records}))
 
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+def _run_child(task: str, src: Path, workers: int | None) -> dict[str, float]:
+    cmd = [sys.executable, __file__, "--child", task, "--src", str(src)]
+    if workers:
+        cmd += ["--workers", str(workers)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    sys.stderr.write(done.stderr)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=1_280_000)
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--child", choices=["screen", "baseline"], help=argparse.SUPPRESS)
+    parser.add_argument("--src", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        _child(args.child, args.src, args.workers)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "requests.csv"
+        t = time.perf_counter()
+        build_requests(args.rows, src)
+        print(
+            f"built {args.rows:,} requests ({src.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.1f}s"
+        )
+        baseline = _run_child("baseline", src, None)
+        screened = _run_child("screen", src, args.workers)
+    rate = screened["records"] / screened["seconds"]
+    print(f"screened {screened['records']:,} records in {screened['seconds']:.1f}s: {rate:,.0f} records/s")
     print(
-        f"screened {summary.records:,} records in {elapsed:.1f}s: {summary.records / elapsed:,.0f} records/s"
+        f"baseline (Polars read + write of the same CSV): {baseline['seconds']:.1f}s, peak {baseline['peak_mib']:,.0f} MiB; "
+        f"screening/baseline = {screened['seconds'] / baseline['seconds']:.1f}x"
     )
-    print(f"  sufficient {summary.sufficient:,}, refused {summary.refused:,}, review {summary.review:,}")
     print(
-        f"baseline (Polars read + write of the same CSV): {baseline:.1f}s; screening/baseline = {elapsed / baseline:.1f}x"
+        f"peak RSS of the screening process: {screened['peak_mib']:,.0f} MiB (parser workers are separate processes)"
     )
-    print(f"peak RSS of the main process: {own:,.0f} MiB (parser workers are separate processes)")
-    print(f"machine: {sys.platform}, python {sys.version.split()[0]}")
+    print(f"machine: {sys.platform}, {os.cpu_count()} cores, python {sys.version.split()[0]}")
 
 
 if __name__ == "__main__":
