@@ -13,6 +13,7 @@ from ftigate.cli import ledger as ledger_cli
 from ftigate.cli import synth as synth_cli
 from ftigate.cli.common import err, fail, guarded, out, progress_bar
 from ftigate.cli.demo import demo
+from ftigate.cli.process import model_app, process
 from ftigate.cli.views import print_screen_summary
 from ftigate.intake.letter import read_letter
 from ftigate.intake.requests import DEFAULT_CHUNK_ROWS, DEFAULT_MAX_FIELD_BYTES, ReadOptions
@@ -33,6 +34,8 @@ app.add_typer(ledger_cli.witness_app, name="witness")
 app.add_typer(ledger_cli.accounting_app, name="accounting")
 app.add_typer(ledger_cli.report_app, name="report")
 app.command()(demo)
+app.command()(process)
+app.add_typer(model_app, name="model")
 
 PolicyOption = Annotated[
     Path | None,

@@ -1,0 +1,191 @@
+"""`ftigate process` (screen, resolve, decide, respond) and `ftigate model train|show`."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
+
+from ftigate.cli.common import err, fail, guarded, out, progress_bar
+from ftigate.decide.gates import Thresholds
+from ftigate.decide.process import ProcessOptions, run_process, write_outputs
+from ftigate.decide.record import BatchFiles, record_batch
+from ftigate.intake.errors import IntakeError
+from ftigate.intake.letter import read_letter
+from ftigate.law.loader import load_law
+from ftigate.ledger.checkpoint import Signer
+from ftigate.ledger.events import Pseudonymizer
+from ftigate.ledger.keys import KeyFileError, load_pseudonymizer, load_signer
+from ftigate.resolve.model import ModelArtefact, default_model_path, load_model, m_u_table
+from ftigate.resolve.score import ScoringOptions
+from ftigate.store.api import Store, StoreError
+
+model_app = typer.Typer(
+    name="model", help="The identity model: train it, show its m/u table.", no_args_is_help=True
+)
+
+
+def process(
+    letter: Annotated[Path, typer.Option(help="The written request: YAML or JSON.")],
+    requests: Annotated[Path, typer.Option(help="The request file: CSV or Parquet.")],
+    reference: Annotated[Path, typer.Option(help="Folder holding taxpayers and addresses (CSV or Parquet).")],
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder for decisions, response, explanations, summary.")
+    ],
+    policy: Annotated[
+        Path | None, typer.Option("--policy", help="YAML file overriding law parameters.")
+    ] = None,
+    model: Annotated[Path | None, typer.Option(help="A model artefact (default: the packaged one).")] = None,
+    disclose_probability: Annotated[float, typer.Option(min=0.0, max=1.0)] = Thresholds.disclose_probability,
+    review_floor: Annotated[float, typer.Option(min=0.0, max=1.0)] = Thresholds.review_floor,
+    margin_bits: Annotated[float, typer.Option(min=0.0)] = Thresholds.margin_bits,
+    work_dir: Annotated[
+        Path | None, typer.Option(help="Folder for a file-backed DuckDB database (large batches).")
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(help="Store URL to record the batch in (default: $FTIGATE_DB; none: no recording)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Screen every request, resolve identity for sufficient ones, decide, and write the response."""
+    if review_floor > disclose_probability:
+        fail("--review-floor must not exceed --disclose-probability")
+    law = guarded(lambda: load_law(policy))
+    parsed_letter = guarded(lambda: read_letter(letter))
+    artefact = guarded(lambda: _load_model(model))
+    options = ProcessOptions(
+        thresholds=Thresholds(disclose_probability, review_floor, margin_bits),
+        scoring=ScoringOptions(work_dir=work_dir),
+    )
+    store_url = db or os.environ.get("FTIGATE_DB")
+    # Open the store and the keys before touching any taxpayer record: a batch that
+    # cannot be recorded must not be processed (6103(p)(3)(A)).
+    recorder = guarded(lambda: _open_recorder(store_url)) if store_url else None
+    with progress_bar("screening", parsed_letter.record_count or None, enabled=not as_json) as advance:
+        result = guarded(
+            lambda: run_process(
+                parsed_letter, requests, reference, law, artefact, options,
+                progress=advance, stage=None if as_json else _stage_line,
+            )
+        )  # fmt: skip
+    if recorder is not None:
+        store, pseudonyms, signer = recorder
+        files = BatchFiles(letter=letter, requests=requests)
+        try:
+            recorded = guarded(
+                lambda: record_batch(
+                    store, parsed_letter, files, result, law, artefact.digest, pseudonyms, signer
+                )
+            )
+        finally:
+            store.close()
+        result.summary["ledger"] = {
+            "batch_id": recorded.batch_id,
+            "events": recorded.events,
+            "tree_size": recorded.tree_size,
+            "checkpoint_signed": recorded.checkpoint is not None,
+        }
+    guarded(lambda: write_outputs(result, out_dir))
+    if as_json:
+        out.print_json(json.dumps(result.summary))
+        return
+    _print_summary(result.summary)
+    err.print(f"wrote {out_dir}/decisions.csv, response.csv, explanations.parquet, summary.json")
+
+
+def _open_recorder(url: str) -> tuple[Store, Pseudonymizer, Signer]:
+    try:
+        pseudonyms = load_pseudonymizer()
+        signer = load_signer()
+    except KeyFileError as exc:
+        raise IntakeError("ledger keys", f"{exc}; run `ftigate ledger keygen` first") from None
+    try:
+        store = Store.open(url)
+    except (StoreError, SQLAlchemyError) as exc:
+        raise IntakeError("--db", f"cannot open the store ({exc.__class__.__name__})") from None
+    return store, pseudonyms, signer
+
+
+def _load_model(path: Path | None) -> ModelArtefact:
+    from ftigate.intake.errors import IntakeError
+
+    source = path or default_model_path()
+    try:
+        return load_model(source)
+    except (OSError, ValueError, KeyError):
+        raise IntakeError(source, "not a readable ftigate model artefact") from None
+
+
+def _stage_line(name: str) -> None:
+    err.print(f"[dim]done: {name}[/]")
+
+
+def _print_summary(summary: dict[str, object]) -> None:
+    table = Table(title=f"Decisions ({summary['records']:,} requests)")
+    table.add_column("decision")
+    table.add_column("count", justify="right")
+    decisions = summary["decisions"]
+    assert isinstance(decisions, dict)
+    for name, count in decisions.items():
+        table.add_row(str(name), f"{int(count):,}")
+    out.print(table)
+    reasons = summary["reasons"]
+    assert isinstance(reasons, dict)
+    by_reason = Table(title="Reasons")
+    by_reason.add_column("code")
+    by_reason.add_column("records", justify="right")
+    for code, count in reasons.items():
+        by_reason.add_row(str(code), f"{int(count):,}")
+    out.print(by_reason)
+    out.print(
+        f"Model's own estimate of wrong disclosures: {float(str(summary['expected_wrong_disclosures'])):.4f} "
+        f"(sum of 1 - match probability over disclosures); model {summary['model_version']}"
+    )
+
+
+@model_app.command("train")
+def train(
+    people: Annotated[int, typer.Option(min=1000, help="Synthetic taxpayers to train against.")] = 300_000,
+    requests: Annotated[
+        int, typer.Option(min=100, help="Synthetic requests (adversarial profile).")
+    ] = 40_000,
+    seed: Annotated[int, typer.Option(help="Seed for the synthetic data and u sampling.")] = 20250807,
+    out_path: Annotated[Path | None, typer.Option("--out", help="Where to write the artefact.")] = None,
+) -> None:
+    """Retrain the identity model on synthetic data, save the artefact and print its m/u table."""
+    from ftigate.resolve.train import TrainingPlan, train_model
+
+    target = out_path or default_model_path()
+    err.print(f"training on {people:,} synthetic people and {requests:,} requests, seed {seed}")
+    settings = train_model(TrainingPlan(people=people, requests=requests, seed=seed), target)
+    _print_m_u(settings)
+    err.print(f"wrote {target} ({load_model(target).version})")
+
+
+@model_app.command("show")
+def show(
+    model: Annotated[Path | None, typer.Option(help="A model artefact (default: the packaged one).")] = None,
+) -> None:
+    """Print the model's version and m/u table."""
+    artefact = guarded(lambda: load_model(model or default_model_path()))
+    out.print(f"{artefact.version}  (Splink {artefact.metadata.get('splink_version')})")
+    _print_m_u(artefact.settings)
+
+
+def _print_m_u(settings: dict[str, Any]) -> None:
+    table = Table(title="m/u by comparison level")
+    for column in ("field", "level", "m", "u", "weight (bits)"):
+        table.add_column(column, justify="right" if column in {"m", "u", "weight (bits)"} else "left")
+    for row in m_u_table(settings):
+        weight = row["weight"]
+        table.add_row(
+            row["field"], row["level"], f"{row['m']:.4g}", f"{row['u']:.4g}",
+            "" if weight is None else f"{weight:+.2f}",
+        )  # fmt: skip
+    out.print(table)

@@ -1,0 +1,155 @@
+"""Hard gates after scoring: pure functions from scored candidates to decisions.
+
+A score says how alike a request and a taxpayer are; the gates say whether the law lets
+the agency answer. They run on the best-scoring candidate of each request, in this
+order, and every gate that fails adds its reason code (the decision is the strictest
+effect among them, as the law's rule files state it):
+
+  NO_MATCH                  nobody scores above the floor
+  TIN_CONFLICT              the supplied TIN belongs to someone else (or, with nobody
+                            above the floor, to a taxpayer whose name is not the request's)
+  ADDRESS_NOT_CORROBORATED  the supplied address is not one the agency holds for the
+                            candidate, current or prior (the check skipped 42,695 times)
+  DOB_CONFLICT              the supplied date of birth contradicts the candidate's
+  AMBIGUOUS_IDENTITY        a runner-up above the floor within `margin_bits` of the best
+  LOW_CONFIDENCE            the best is above the floor but below the disclosure threshold
+
+A supplied TIN that is not the candidate's does not conflict when returns filed under
+that TIN carry the candidate's name at the requested address (a W-2 under a lent SSN):
+the person is identified by name, date of birth and address, and the TIN is explained.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import polars as pl
+
+from ftigate.resolve.model import (
+    ADDRESS_CORROBORATING_LEVELS,
+    DOB_AGREEING_LEVELS,
+    TIN_AGREEING_LEVELS,
+)
+
+NO_MATCH = "NO_MATCH"
+TIN_CONFLICT = "TIN_CONFLICT"
+ADDRESS_NOT_CORROBORATED = "ADDRESS_NOT_CORROBORATED"
+DOB_CONFLICT = "DOB_CONFLICT"
+AMBIGUOUS_IDENTITY = "AMBIGUOUS_IDENTITY"
+LOW_CONFIDENCE = "LOW_CONFIDENCE"
+GATE_ORDER = (
+    NO_MATCH,
+    TIN_CONFLICT,
+    ADDRESS_NOT_CORROBORATED,
+    DOB_CONFLICT,
+    AMBIGUOUS_IDENTITY,
+    LOW_CONFIDENCE,
+)
+DISCLOSED_GATE = "all gates passed"
+
+DISCLOSE, REFUSE, REVIEW = "disclose", "refuse", "review"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Decision settings. Defaults were chosen from measurement (see bench/accuracy.py and
+    the module docstring of ftigate.decide.process for the figures behind them)."""
+
+    disclose_probability: float = 0.999
+    """the best candidate's match probability needed to disclose"""
+    review_floor: float = 0.5
+    """below this nobody matches (NO_MATCH); between it and the threshold, review"""
+    margin_bits: float = 6.0
+    """match-weight lead (log2 odds) the best candidate needs over a runner-up above the floor"""
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+def decide_identities(
+    candidates: pl.DataFrame,
+    requests: pl.DataFrame,
+    lent_returns: pl.DataFrame,
+    effects: dict[str, str],
+    thresholds: Thresholds,
+) -> pl.DataFrame:
+    """One decision per row of `requests` (screened sufficient): request_id, decision,
+    reasons (list), gate, match_probability, tin (the chosen taxpayer; internal only).
+
+    `candidates`: request_id, tin, match_weight, match_probability, gamma_* (from scoring).
+    `requests`: unique_id, tin (supplied), dob (supplied), request_addr_key.
+    `lent_returns`: tin, addr_key of returns filed under a TIN in another person's name.
+    `effects`: reason code -> "refuse" | "review" (from the law's rule files)."""
+    ranked = candidates.sort(
+        ["request_id", "match_weight", "tin"], descending=[False, True, False]
+    ).with_columns(rank=pl.int_range(pl.len()).over("request_id"))
+    best = ranked.filter(pl.col("rank") == 0).drop("rank")
+    runner = ranked.filter(pl.col("rank") == 1).select(
+        "request_id",
+        pl.col("match_weight").alias("runner_weight"),
+        pl.col("match_probability").alias("runner_probability"),
+    )
+    tin_holder_elsewhere = (
+        ranked.filter(pl.col("gamma_tin").is_in([3, 2]))
+        .group_by("request_id")
+        .agg(pl.len().alias("_tin_holders"))
+    )
+    explained = lent_returns.select(
+        pl.col("tin").alias("_supplied_tin"),
+        pl.col("addr_key").alias("_addr_key"),
+        pl.lit(True).alias("_lent"),
+    ).unique()
+    frame = (
+        requests.select(
+            pl.col("unique_id").alias("request_id"),
+            pl.col("tin").alias("_supplied_tin"),
+            pl.col("dob").alias("_supplied_dob"),
+            pl.col("request_addr_key").alias("_addr_key"),
+        )
+        .join(best, on="request_id", how="left")
+        .join(runner, on="request_id", how="left")
+        .join(tin_holder_elsewhere, on="request_id", how="left")
+        .join(explained, on=["_supplied_tin", "_addr_key"], how="left")
+    )
+    floor, threshold = thresholds.review_floor, thresholds.disclose_probability
+    p = pl.col("match_probability").fill_null(0.0)
+    plausible = p >= floor
+    tin_given = pl.col("_supplied_tin").is_not_null()
+    tin_disagrees = tin_given & ~pl.col("gamma_tin").is_in(list(TIN_AGREEING_LEVELS))
+    checks = {
+        NO_MATCH: ~plausible & pl.col("_tin_holders").is_null(),
+        TIN_CONFLICT: (~plausible & pl.col("_tin_holders").is_not_null())
+        | (plausible & tin_disagrees & pl.col("_lent").is_null()),
+        ADDRESS_NOT_CORROBORATED: plausible
+        & ~pl.col("gamma_address").is_in(list(ADDRESS_CORROBORATING_LEVELS)),
+        DOB_CONFLICT: plausible
+        & pl.col("_supplied_dob").is_not_null()
+        & ~pl.col("gamma_dob").is_in(list(DOB_AGREEING_LEVELS)),
+        AMBIGUOUS_IDENTITY: plausible
+        & (pl.col("runner_probability").fill_null(0.0) >= floor)
+        & ((pl.col("match_weight") - pl.col("runner_weight")) < thresholds.margin_bits),
+        LOW_CONFIDENCE: plausible & (p < threshold),
+    }
+    codes = pl.concat_list(
+        [pl.when(cond.fill_null(False)).then(pl.lit(code)).otherwise(None) for code, cond in checks.items()]
+    ).list.drop_nulls()
+    refusing = [c for c in GATE_ORDER if effects.get(c, REFUSE) == REFUSE]
+    decided = frame.with_columns(reasons=codes).with_columns(
+        decision=pl.when(pl.col("reasons").list.set_intersection(pl.lit(refusing)).list.len() > 0)
+        .then(pl.lit(REFUSE))
+        .when(pl.col("reasons").list.len() > 0)
+        .then(pl.lit(REVIEW))
+        .otherwise(pl.lit(DISCLOSE)),
+        gate=pl.col("reasons").list.first().fill_null(pl.lit(DISCLOSED_GATE)),
+    )
+    return decided.select(
+        "request_id",
+        "decision",
+        "reasons",
+        "gate",
+        pl.col("match_probability"),
+        pl.col("match_weight"),
+        pl.col("runner_weight"),
+        pl.col("tin"),
+        pl.col("_lent").fill_null(False).alias("tin_explained_by_lent_returns"),
+    )

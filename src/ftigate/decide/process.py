@@ -1,0 +1,279 @@
+"""`ftigate process`: screen, resolve, decide and write the response, in that order.
+
+Records that fail screening are refused (or sent to review) with their codes and never
+reach the taxpayer file: only records that passed R1-R5 under a letter that passed
+L1-L4 are inspected. The outputs are written to a staging folder beside `out` and moved
+into place only when all of them are complete.
+
+Outputs (DESIGN.md section 4):
+  decisions.csv         request_id, decision, reasons, match_probability, model_version,
+                        street, unit, city, state, zip (the address only where disclosed)
+  response.csv          the disclosed rows only: request_id and the address
+  explanations.parquet  internal: per resolved request, the candidates considered, their
+                        per-field match weights and levels, and the gate that decided
+  summary.json          counts by decision and reason, the model's own estimate of wrong
+                        disclosures, thresholds, model version and stage timings
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from ftigate.decide.gates import DISCLOSE, REFUSE, REVIEW, Thresholds, decide_identities
+from ftigate.intake.errors import IntakeError
+from ftigate.intake.letter import Letter
+from ftigate.intake.requests import ReadOptions, read_request_chunks
+from ftigate.law.loader import Law
+from ftigate.resolve.model import FIELDS, ModelArtefact
+from ftigate.resolve.reference import DISCLOSED_COLUMNS, Reference, load_reference
+from ftigate.resolve.score import ScoringOptions, empty_candidates, score_candidates
+from ftigate.resolve.standardise import standard_requests
+from ftigate.screen.run import screen_files
+
+DECISION_COLUMNS = (
+    "request_id",
+    "decision",
+    "reasons",
+    "match_probability",
+    "model_version",
+    *DISCLOSED_COLUMNS,
+)
+RESPONSE_COLUMNS = ("request_id", *DISCLOSED_COLUMNS)
+REQUEST_FIELDS = ("request_id", "first_name", "middle_name", "last_name", "date_of_birth", "tin",
+                  "street", "unit", "city", "state", "zip")  # fmt: skip
+EXPLAINED_CANDIDATES = 5
+
+Stage = Callable[[str], None]
+Progress = Callable[[int], None]
+
+
+@dataclass
+class ProcessResult:
+    summary: dict[str, Any]
+    decisions: pl.DataFrame = field(repr=False)
+    disclosures: pl.DataFrame = field(repr=False)
+    explanations: pl.DataFrame = field(repr=False)
+    inspected: pl.DataFrame = field(repr=False)
+    """request_id, tin of every taxpayer record inspected (a candidate scored)"""
+
+
+@dataclass(frozen=True)
+class ProcessOptions:
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    scoring: ScoringOptions = field(default_factory=ScoringOptions)
+    read: ReadOptions = field(default_factory=ReadOptions)
+    workers: int | None = None
+
+
+def _read_requests(path: Path, options: ReadOptions) -> pl.DataFrame:
+    chunks = [
+        chunk.select([c for c in REQUEST_FIELDS if c in chunk.columns])
+        for chunk in read_request_chunks(path, options)
+    ]
+    if not chunks:
+        return pl.DataFrame({c: [] for c in REQUEST_FIELDS}, schema={c: pl.String for c in REQUEST_FIELDS})
+    frame = pl.concat(chunks, how="diagonal_relaxed")
+    missing = [c for c in REQUEST_FIELDS if c not in frame.columns]
+    return frame.with_columns([pl.lit("").alias(c) for c in missing]).select(REQUEST_FIELDS)
+
+
+def run_process(
+    letter: Letter,
+    requests_path: Path,
+    reference_dir: Path,
+    law: Law,
+    artefact: ModelArtefact,
+    options: ProcessOptions | None = None,
+    *,
+    reference: Reference | None = None,
+    progress: Progress | None = None,
+    stage: Stage | None = None,
+) -> ProcessResult:
+    """Decide every request; return the frames to write (pure of output files)."""
+    options = options or ProcessOptions()
+    timings: dict[str, float] = {}
+    mark = time.perf_counter()
+
+    def done(name: str) -> None:
+        nonlocal mark
+        now = time.perf_counter()
+        timings[name] = round(now - mark, 3)
+        mark = now
+        if stage:
+            stage(name)
+
+    work = Path(tempfile.mkdtemp(prefix="ftigate-process-"))
+    try:
+        screened_path = work / "screened.parquet"
+        screen_summary = screen_files(
+            letter,
+            requests_path,
+            screened_path,
+            law,
+            read=options.read,
+            workers=options.workers,
+            progress=progress,
+        )
+        screened = pl.read_parquet(screened_path)
+        done("screen")
+        requests = _read_requests(requests_path, options.read)
+        done("read requests")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    passing = screened.filter(pl.col("outcome") == "pass").select("request_id")
+    to_resolve = requests.join(passing, on="request_id", how="semi")
+    if reference is None:
+        reference = load_reference(reference_dir)
+    done("read reference")
+    standard = standard_requests(to_resolve)
+    done("standardise")
+    if standard.height:
+        candidates = score_candidates(standard, reference, artefact, options.scoring)
+    else:
+        candidates = empty_candidates()
+    done("score")
+    effects = {
+        code: law.code(code).effect.value for code in law.codes if law.code(code).scope.value == "identity"
+    }
+    identity = decide_identities(candidates, standard, reference.lent_returns, effects, options.thresholds)
+    version = artefact.version
+    disclosed = identity.filter(pl.col("decision") == DISCLOSE).join(
+        reference.last_known, on="tin", how="left"
+    )
+    done("decide")
+
+    screen_rows = screened.filter(pl.col("outcome") != "pass").select(
+        "request_id",
+        pl.when(pl.col("outcome") == "review")
+        .then(pl.lit(REVIEW))
+        .otherwise(pl.lit(REFUSE))
+        .alias("decision"),
+        pl.col("reasons"),
+        pl.lit(None, dtype=pl.Float64).alias("match_probability"),
+        pl.lit(None, dtype=pl.String).alias("model_version"),
+    )
+    identity_rows = identity.select(
+        "request_id",
+        "decision",
+        "reasons",
+        "match_probability",
+        pl.lit(version).alias("model_version"),
+    )
+    address = disclosed.select("request_id", *DISCLOSED_COLUMNS)
+    decisions = (
+        pl.concat([screen_rows, identity_rows], how="vertical_relaxed")
+        .join(address, on="request_id", how="left")
+        .join(
+            requests.select("request_id", pl.int_range(pl.len()).alias("_order")), on="request_id", how="left"
+        )
+        .sort("_order")
+        .drop("_order")
+        .select(DECISION_COLUMNS)
+    )
+    disclosures = decisions.filter(pl.col("decision") == DISCLOSE).select(RESPONSE_COLUMNS)
+
+    top = candidates.sort(["request_id", "match_weight"], descending=[False, True]).with_columns(
+        candidate_rank=pl.int_range(pl.len()).over("request_id") + 1
+    )
+    explanations = (
+        identity.select("request_id", "decision", "gate", "reasons", pl.col("tin").alias("chosen_tin"))
+        .join(top.filter(pl.col("candidate_rank") <= EXPLAINED_CANDIDATES), on="request_id", how="left")
+        .with_columns(model_version=pl.lit(version))
+        .select(
+            "request_id", "decision", "gate", "reasons", "model_version", "candidate_rank",
+            pl.col("tin").alias("candidate_tin"), "match_weight", "match_probability",
+            *[f"w_{f}" for f in FIELDS], *[f"gamma_{f}" for f in FIELDS],
+            (pl.col("tin") == pl.col("chosen_tin")).fill_null(False).alias("chosen"),
+        )
+    )  # fmt: skip
+    inspected = candidates.select("request_id", "tin").unique()
+    done("assemble")
+
+    summary = summarise(decisions, identity, screen_summary.as_dict(), artefact, options, timings)
+    summary["records_resolved"] = standard.height
+    summary["taxpayer_records_inspected"] = inspected.height
+    return ProcessResult(summary, decisions, disclosures, explanations, inspected)
+
+
+def summarise(
+    decisions: pl.DataFrame,
+    identity: pl.DataFrame,
+    screen: dict[str, Any],
+    artefact: ModelArtefact,
+    options: ProcessOptions,
+    timings: dict[str, float],
+) -> dict[str, Any]:
+    by_decision = {d: 0 for d in (DISCLOSE, REFUSE, REVIEW)}
+    for row in decisions.group_by("decision").len().iter_rows():
+        by_decision[str(row[0])] = int(row[1])
+    reasons = (
+        decisions.select(pl.col("reasons").explode().drop_nulls())
+        .group_by("reasons")
+        .len()
+        .sort(["len", "reasons"], descending=[True, False])
+    )
+    by_reason_decision = (
+        decisions.select("decision", "reasons")
+        .explode("reasons")
+        .drop_nulls()
+        .group_by("decision", "reasons")
+        .len()
+        .sort(["decision", "len"], descending=[False, True])
+    )
+    disclosed_p = identity.filter(pl.col("decision") == DISCLOSE)["match_probability"]
+    expected_wrong = float((1.0 - disclosed_p).sum()) if disclosed_p.len() else 0.0
+    return {
+        "records": decisions.height,
+        "decisions": by_decision,
+        "reasons": {str(r): int(n) for r, n in reasons.iter_rows()},
+        "reasons_by_decision": {
+            d: {str(r): int(n) for dd, r, n in by_reason_decision.iter_rows() if dd == d}
+            for d in (REFUSE, REVIEW)
+        },
+        "expected_wrong_disclosures": round(expected_wrong, 6),
+        "model_version": artefact.version,
+        "model": {
+            k: artefact.metadata.get(k) for k in ("name", "splink_version", "trained_at", "training_data")
+        },
+        "thresholds": options.thresholds.as_dict(),
+        "screen": screen,
+        "timings_seconds": timings,
+    }
+
+
+def write_outputs(result: ProcessResult, out: Path) -> None:
+    """Write the four outputs into `out` all at once (staged beside it, then moved)."""
+    if out.exists() and not out.is_dir():
+        raise IntakeError(out, "--out must be a folder")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        _csv(result.decisions).write_csv(staging / "decisions.csv")
+        result.disclosures.write_csv(staging / "response.csv")
+        result.explanations.write_parquet(staging / "explanations.parquet")
+        (staging / "summary.json").write_text(
+            json.dumps(result.summary, indent=2, sort_keys=True) + "\n", "utf-8"
+        )
+        out.mkdir(exist_ok=True)
+        for name in ("decisions.csv", "response.csv", "explanations.parquet", "summary.json"):
+            os.replace(staging / name, out / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _csv(decisions: pl.DataFrame) -> pl.DataFrame:
+    return decisions.with_columns(
+        pl.col("reasons").list.join(";"),
+        pl.col("match_probability").round(6),
+    )

@@ -1,0 +1,174 @@
+"""Candidates and scores: the trained model applied to requests against the reference.
+
+Splink 5 on DuckDB: both tables are registered first, term frequencies for names come
+from the reference (registered as lookups, so a batch of many "Garcia" requests does
+not make "Garcia" look rare), and `predict_between` blocks requests (left) against
+taxpayers (right) with the model's blocking rules. The result is fetched whole into
+Polars (a DuckDB result left half-read keeps the connection busy).
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+from splink import DuckDBAPI, Linker
+
+from ftigate.resolve.model import FIELDS, ModelArtefact, scaled_settings
+from ftigate.resolve.reference import Reference, term_frequencies
+
+ARRAY_COLUMNS = ("addr_keys", "near_keys", "street_keys", "zips", "surname_tokens")
+MODEL_COLUMNS = (
+    "unique_id", "first_name", "first_canon", "last_name", "last_fused", "surname_tokens", "dob",
+    "tin", "prior_itin", "addr_keys", "near_keys", "street_keys", "zips", "name_zip_keys",
+)  # fmt: skip
+TF_COLUMNS = ("first_name", "last_name")
+
+Timer = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ScoringOptions:
+    prior_in_file_share: float = 0.5
+    """share of requests expected to be for someone in the file; with the reference size it
+    sets the model's prior (probability that a random request-taxpayer pair match)"""
+    memory_limit: str | None = None
+    threads: int | None = None
+    work_dir: Path | None = None
+    """folder for a file-backed DuckDB database (joins that outgrow memory spill there)"""
+    extra_duckdb: dict[str, Any] = field(default_factory=dict)
+
+
+def model_input(frame: pl.DataFrame) -> pl.DataFrame:
+    """The model's columns, with empty lists as NULL so the null levels see them."""
+    return frame.select(
+        [
+            pl.when(pl.col(c).list.len() > 0).then(pl.col(c)).otherwise(None).alias(c)
+            if c in ARRAY_COLUMNS
+            else pl.col(c)
+            for c in MODEL_COLUMNS
+        ]
+    )
+
+
+def settings_for(artefact: ModelArtefact, reference_size: int, options: ScoringOptions) -> dict[str, Any]:
+    """The saved settings with the prior set for this reference file's size."""
+    trained_size = int(artefact.metadata.get("reference_size", reference_size))
+    settings = scaled_settings(artefact.settings, trained_size, reference_size)
+    share = min(max(options.prior_in_file_share, 1e-6), 1.0)
+    settings["probability_two_random_records_match"] = share / max(reference_size, 1)
+    return settings
+
+
+def _connect(options: ScoringOptions) -> tuple[duckdb.DuckDBPyConnection, Path | None]:
+    path: Path | None = None
+    if options.work_dir is not None:
+        path = Path(tempfile.mkdtemp(prefix="ftigate-score-", dir=options.work_dir)) / "score.duckdb"
+    con = duckdb.connect(str(path) if path else ":memory:")
+    if options.memory_limit:
+        con.execute(f"SET memory_limit = '{options.memory_limit}'")
+    if options.threads:
+        con.execute(f"SET threads = {int(options.threads)}")
+    con.execute("SET preserve_insertion_order = false")
+    return con, path
+
+
+def score_candidates(
+    requests: pl.DataFrame,
+    reference: Reference,
+    artefact: ModelArtefact,
+    options: ScoringOptions | None = None,
+    *,
+    reference_people: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Every blocked (request, taxpayer) pair with its probability, per-field levels and weights.
+
+    `reference_people` lets a caller pass a pre-filtered slice of `reference.people`
+    (taxpayers that share a blocking key with some request); term frequencies and the
+    prior always come from the whole reference."""
+    options = options or ScoringOptions()
+    people = reference.people if reference_people is None else reference_people
+    con, _ = _connect(options)
+    try:
+        db_api = DuckDBAPI(connection=con)
+        left = db_api.register(model_input(requests).to_arrow(), table_name="requests")
+        right = db_api.register(model_input(people).to_arrow(), table_name="taxpayers")
+        settings = settings_for(artefact, reference.size, options)
+        linker = Linker([left, right], settings)
+        for column in TF_COLUMNS:
+            tf = db_api.register(
+                term_frequencies(reference.people, column).to_arrow(), table_name=f"tf_lookup_{column}"
+            )
+            linker.table_management.register_term_frequency_lookup(tf, column)
+        predictions = linker.inference.predict_between(left, right, warning_mode="never")
+        weights = ", ".join(_weight_sql(f) for f in FIELDS)
+        levels = ", ".join(f"mw_{f}" for f in FIELDS)
+        relation = con.sql(
+            f"SELECT unique_id_l AS request_id, unique_id_r AS tin, match_weight, match_probability, "
+            f"{weights}, {levels} FROM {predictions.physical_name}"
+        )
+        scored = pl.from_arrow(relation.to_arrow_table())
+        assert isinstance(scored, pl.DataFrame)
+        return with_levels(scored, settings)
+    finally:
+        con.close()
+
+
+def _weight_sql(field_name: str) -> str:
+    """The field's match weight (bits), with its term-frequency adjustment where it has one."""
+    tf = f" + coalesce(mw_tf_adj_{field_name}, 0)" if field_name in TF_COLUMNS else ""
+    return f"mw_{field_name}{tf} AS w_{field_name}"
+
+
+def level_weights(settings: dict[str, Any]) -> dict[str, list[tuple[int, float]]]:
+    """Per comparison: (gamma, match weight) of each level (null level: gamma -1, weight 0)."""
+    out: dict[str, list[tuple[int, float]]] = {}
+    for comparison in settings["comparisons"]:
+        levels = comparison["comparison_levels"]
+        non_null = [lv for lv in levels if not lv.get("is_null_level")]
+        pairs = [(-1, 0.0)] if len(non_null) < len(levels) else []
+        for position, level in enumerate(non_null):
+            m, u = float(level["m_probability"]), float(level["u_probability"])
+            pairs.append((len(non_null) - 1 - position, math.log2(m / u)))
+        out[comparison["output_column_name"]] = pairs
+    return out
+
+
+def with_levels(scored: pl.DataFrame, settings: dict[str, Any]) -> pl.DataFrame:
+    """Recover each field's comparison level (gamma) from its base match weight.
+
+    Splink 5's predict output carries per-field weights, not levels; the gates need
+    levels, and within one comparison every level has its own weight."""
+    columns = []
+    for name, pairs in level_weights(settings).items():
+        expr: pl.Expr = pl.lit(None, dtype=pl.Int32)
+        for gamma, weight in sorted(pairs, key=lambda p: p[0]):
+            expr = (
+                pl.when((pl.col(f"mw_{name}") - weight).abs() < 1e-6)
+                .then(pl.lit(gamma, dtype=pl.Int32))
+                .otherwise(expr)
+            )
+        columns.append(expr.alias(f"gamma_{name}"))
+    return scored.with_columns(columns).drop([f"mw_{f}" for f in FIELDS])
+
+
+def empty_candidates() -> pl.DataFrame:
+    schema: dict[str, Any] = {
+        "request_id": pl.String,
+        "tin": pl.String,
+        "match_weight": pl.Float64,
+        "match_probability": pl.Float64,
+    }
+    schema |= {f"gamma_{f}": pl.Int32 for f in FIELDS}
+    schema |= {f"w_{f}": pl.Float64 for f in FIELDS}
+    return pl.DataFrame(schema=schema)
+
+
+def probability_from_weight(weight: float) -> float:
+    return 1.0 / (1.0 + math.pow(2.0, -weight))

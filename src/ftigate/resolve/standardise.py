@@ -1,0 +1,244 @@
+"""One standard form for names, dates, TINs and addresses on both sides of a match.
+
+Requests and the taxpayer reference go through the same functions, so "José
+García-López", "JOSE GARCIA LOPEZ" and "Garcia" reach the comparisons in
+comparable shapes. Everything is a Polars expression or works on the distinct
+values of a column (surname tokens, street lines), so 10 million reference rows
+cost a few seconds, not a Python loop per row.
+
+Output columns shared by both sides (the model's input contract):
+  first_name, first_canon, middle_initial, last_name, last_fused, surname_tokens,
+  dob, tin, prior_itin, addr_keys, near_keys, street_keys, zips, block_name_zip,
+  block_addr.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+
+import jellyfish
+import polars as pl
+from scourgify.address_constants import (
+    DIRECTIONAL_REPLACEMENTS,
+    OCCUPANCY_TYPE_ABBREVIATIONS,
+    STREET_TYPE_ABBREVIATIONS,
+)
+
+from ftigate.screen.address import normalise
+
+# Words a unit designator starts with ("APT 4B", "UNIT 301", "# 12", "STE 200").
+_UNIT_WORDS = sorted(
+    {*OCCUPANCY_TYPE_ABBREVIATIONS, *OCCUPANCY_TYPE_ABBREVIATIONS.values(), "#", "NO", "NUMBER"},
+    key=len,
+    reverse=True,
+)
+_UNIT_PREFIX = r"^(?:(?:" + "|".join(w.replace("#", r"\#") for w in _UNIT_WORDS) + r")\b\s*|#\s*)+"
+
+# Name words that say nothing about who someone is.
+_NAME_NOISE = r"\b(?:JR|SR|II|III|IV|MR|MRS|MS|DR)\b"
+
+
+@cache
+def nickname_table() -> pl.DataFrame:
+    """nickname -> formal first name (the resolver's own list, ASCII upper case)."""
+    text = resources.files("ftigate.resolve").joinpath("data/nicknames.json").read_text("utf-8")
+    pairs = json.loads(text)
+    return pl.DataFrame({"nickname": [p[1] for p in pairs], "formal": [p[0] for p in pairs]}).unique(
+        "nickname", keep="first", maintain_order=True
+    )
+
+
+def name_text(expr: pl.Expr) -> pl.Expr:
+    """Upper case, accents stripped, letters and single spaces only, suffixes dropped."""
+    return (
+        normalise(expr)
+        .str.replace_all(r"[^A-Z -]", " ")
+        .str.replace_all("-", " ")
+        .str.replace_all(_NAME_NOISE, " ")
+        .str.replace_all(r"\s+", " ")
+        .str.strip_chars()
+    )
+
+
+def _blank_to_null(expr: pl.Expr) -> pl.Expr:
+    return pl.when(expr.str.len_chars() > 0).then(expr).otherwise(None)
+
+
+def soundex_of(values: pl.Series) -> pl.Series:
+    """Soundex per value, computed once per distinct value (surnames repeat a lot)."""
+    distinct = values.drop_nulls().unique()
+    codes = pl.Series([jellyfish.soundex(v) if v else None for v in distinct.to_list()], dtype=pl.String)
+    lookup = dict(zip(distinct.to_list(), codes.to_list(), strict=True))
+    return values.replace_strict(lookup, default=None, return_dtype=pl.String)
+
+
+def tin_digits(expr: pl.Expr) -> pl.Expr:
+    digits = expr.fill_null("").str.replace_all(r"[^0-9]", "")
+    return pl.when(digits.str.len_chars() == 9).then(digits).otherwise(None)
+
+
+def zip5(expr: pl.Expr) -> pl.Expr:
+    digits = expr.fill_null("").str.extract(r"^\s*(\d{5})", 1)
+    return digits
+
+
+def street_standard(streets: pl.Series) -> pl.Series:
+    """USPS Pub. 28 forms: suffixes and directionals abbreviated, punctuation gone.
+
+    Works on distinct lines and maps back, since a building's line repeats for every
+    resident and year."""
+    distinct = streets.fill_null("").unique()
+    words = pl.DataFrame({"raw": distinct}).with_columns(
+        tokens=normalise(pl.col("raw")).str.replace_all(r"[#/-]", " ").str.split(" ")
+    )
+    # Abbreviate only where the word plays its part: the street type is the last word and
+    # a directional the first or last around the name. "Orchard St" and "North Rd" keep
+    # their names (ORCHARD and NORTH are also a type and a directional in Pub. 28).
+    types, directions = STREET_TYPE_ABBREVIATIONS, DIRECTIONAL_REPLACEMENTS
+    position = pl.int_range(pl.len())
+    last = position == pl.len() - 1
+    after_number = position == 1
+    word = pl.element()
+    standard = words.with_columns(
+        std=pl.col("tokens")
+        .list.eval(word.filter(word.str.len_chars() > 0))
+        .list.eval(
+            pl.when(last & (pl.len() >= 3))
+            .then(word.replace(list(types), list(types.values())))
+            .when((after_number | last) & (pl.len() >= 4))
+            .then(word.replace(list(directions), list(directions.values())))
+            .otherwise(word)
+        )
+        .list.join(" ")
+    )
+    lookup = dict(zip(standard["raw"].to_list(), standard["std"].to_list(), strict=True))
+    return streets.fill_null("").replace_strict(lookup, return_dtype=pl.String)
+
+
+def unit_standard(expr: pl.Expr) -> pl.Expr:
+    """The unit identifier alone: "Apt 4B" -> "4B", "# 1202" -> "1202", "" -> ""."""
+    text = normalise(expr).str.replace_all(_UNIT_PREFIX, "").str.replace_all(r"[^A-Z0-9]", "")
+    return text.fill_null("")
+
+
+def address_parts(frame: pl.DataFrame) -> pl.DataFrame:
+    """street_std, house, unit_std, zip5 and the typo-tolerant street fragments."""
+    return frame.with_columns(street_std=street_standard(frame["street"])).with_columns(
+        unit_std=unit_standard(pl.col("unit")),
+        zip5=zip5(pl.col("zip")),
+        house=pl.col("street_std").str.extract(r"^(\d+[A-Z]?)\b", 1),
+        # The name part of the line without the number and a leading directional: a
+        # single typo leaves either its first three letters or its last four intact.
+        name_part=pl.col("street_std")
+        .str.replace(r"^\d+[A-Z]?\s+", "")
+        .str.replace(r"^(?:N|S|E|W|NE|NW|SE|SW)\s+", ""),
+    )
+
+
+def address_keys(parts: pl.DataFrame) -> pl.DataFrame:
+    """Per address row: its exact key, two near keys, its building key and its ZIP."""
+    zip_ok = pl.col("zip5").is_not_null() & (pl.col("street_std").str.len_chars() > 0)
+    base = pl.concat_str([pl.col("house"), pl.col("unit_std"), pl.col("zip5")], separator="|")
+    return parts.select(
+        *[c for c in parts.columns if c not in {"street_std", "unit_std", "zip5", "house", "name_part"}],
+        pl.when(zip_ok)
+        .then(pl.concat_str([pl.col("street_std"), pl.col("unit_std"), pl.col("zip5")], separator="|"))
+        .alias("addr_key"),
+        pl.when(zip_ok & pl.col("house").is_not_null())
+        .then(base + "|<" + pl.col("name_part").str.slice(0, 3))
+        .alias("near_a"),
+        pl.when(zip_ok & pl.col("house").is_not_null())
+        .then(base + "|>" + pl.col("name_part").str.slice(-4))
+        .alias("near_b"),
+        pl.when(zip_ok)
+        .then(pl.concat_str([pl.col("street_std"), pl.col("zip5")], separator="|"))
+        .alias("street_key"),
+        pl.col("zip5"),
+        pl.when(zip_ok & pl.col("house").is_not_null()).then(base).alias("house_key"),
+    )
+
+
+def standard_names(frame: pl.DataFrame) -> pl.DataFrame:
+    """first_name, first_canon, middle_initial, last_name, last_fused, surname_tokens."""
+    nick = nickname_table()
+    out = frame.with_columns(
+        first_name=_blank_to_null(name_text(pl.col("first_name")).str.split(" ").list.first()),
+        middle_initial=_blank_to_null(name_text(pl.col("middle_name")).str.slice(0, 1)),
+        last_name=_blank_to_null(name_text(pl.col("last_name"))),
+    )
+    canon = out.select(
+        pl.col("first_name")
+        .replace_strict(nick["nickname"], nick["formal"], default=pl.col("first_name"))
+        .alias("first_canon")
+    )
+    out = out.with_columns(
+        first_canon=canon["first_canon"],
+        last_fused=pl.col("last_name").str.replace_all(" ", ""),
+        surname_tokens=pl.col("last_name")
+        .str.split(" ")
+        .list.eval(pl.element().filter(pl.element().str.len_chars() > 1)),
+    )
+    return out
+
+
+def surname_soundex(frame: pl.DataFrame) -> pl.DataFrame:
+    """sx_tokens: the Soundex code of each surname token (for blocking)."""
+    exploded = frame.select(pl.int_range(pl.len()).alias("_row"), "surname_tokens").explode("surname_tokens")
+    exploded = exploded.with_columns(sx=soundex_of(exploded["surname_tokens"]))
+    grouped = exploded.group_by("_row").agg(pl.col("sx").drop_nulls().unique().sort())
+    codes = (
+        pl.DataFrame({"_row": pl.int_range(0, frame.height, eager=True)})
+        .join(grouped, on="_row", how="left")
+        .sort("_row")["sx"]
+    )
+    return frame.with_columns(sx_tokens=codes)
+
+
+def dob_text(expr: pl.Expr) -> pl.Expr:
+    text = expr.cast(pl.String).fill_null("").str.strip_chars()
+    return pl.when(text.str.contains(r"^\d{4}-\d{2}-\d{2}$")).then(text).otherwise(None)
+
+
+def standard_requests(requests: pl.DataFrame) -> pl.DataFrame:
+    """Requests (the data contract's columns, text) -> the model's input columns."""
+    frame = requests.select(
+        pl.col("request_id").alias("unique_id"),
+        "first_name", "middle_name", "last_name",
+        dob_text(pl.col("date_of_birth")).alias("dob"),
+        tin_digits(pl.col("tin")).alias("tin"),
+        pl.lit(None, dtype=pl.String).alias("prior_itin"),
+        "street", "unit", "zip",
+    )  # fmt: skip
+    frame = surname_soundex(standard_names(frame))
+    keyed = address_keys(address_parts(frame))
+    return keyed.select(
+        "unique_id", "first_name", "first_canon", "middle_initial", "last_name", "last_fused",
+        "surname_tokens", "dob", "tin", "prior_itin",
+        pl.concat_list(pl.col("addr_key")).list.drop_nulls().alias("addr_keys"),
+        pl.concat_list("near_a", "near_b").list.drop_nulls().alias("near_keys"),
+        pl.concat_list(pl.col("street_key")).list.drop_nulls().alias("street_keys"),
+        pl.concat_list(pl.col("zip5")).list.drop_nulls().alias("zips"),
+        "sx_tokens",
+        pl.col("house_key").alias("request_addr_key"),
+    ).pipe(blocking_keys)  # fmt: skip
+
+
+def blocking_keys(frame: pl.DataFrame) -> pl.DataFrame:
+    """Soundex-of-surname-token x ZIP keys, one list per record (exploded by blocking)."""
+    pairs = (
+        frame.select(pl.int_range(pl.len()).alias("_row"), "sx_tokens", "zips")
+        .explode("sx_tokens")
+        .explode("zips")
+        .filter(pl.col("sx_tokens").is_not_null() & pl.col("zips").is_not_null())
+        .group_by("_row")
+        .agg((pl.col("sx_tokens") + "|" + pl.col("zips")).unique().sort().alias("name_zip_keys"))
+    )
+    keys = (
+        pl.DataFrame({"_row": pl.int_range(0, frame.height, eager=True)})
+        .join(pairs, on="_row", how="left")
+        .sort("_row")["name_zip_keys"]
+        .fill_null([])
+    )
+    return frame.with_columns(name_zip_keys=keys).drop("sx_tokens")

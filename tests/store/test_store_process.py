@@ -1,0 +1,102 @@
+"""`ftigate process --db` records every step in the store and the ledger, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from ftigate.cli.main import app
+from ftigate.store.api import Store
+from ftigate.synth import PROFILES, generate_population, generate_requests
+from ftigate.synth import io as synth_io
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def small_batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("recorded")
+    population = generate_population(3_000, seed=21)
+    batch = generate_requests(population, 300, PROFILES["adversarial"], seed=21, profile_name="adversarial")
+    synth_io.write_population(population, root / "pop")
+    synth_io.write_request_batch(batch, root / "batch", PROFILES["adversarial"])
+    return root
+
+
+@pytest.fixture
+def keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FTIGATE_PSEUDONYM_KEY_FILE", str(tmp_path / "keys" / "pseudonym.key"))
+    monkeypatch.setenv("FTIGATE_SIGNING_KEY_FILE", str(tmp_path / "keys" / "signing.key"))
+    assert runner.invoke(app, ["ledger", "keygen"]).exit_code == 0
+
+
+def _process(root: Path, out: Path, db_url: str) -> dict[str, object]:
+    result = runner.invoke(
+        app,
+        ["process", "--letter", str(root / "batch" / "letter.yaml"), "--requests", str(root / "batch" / "requests.csv"),
+         "--reference", str(root / "pop"), "--out", str(out), "--db", db_url, "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary: dict[str, object] = json.loads(result.stdout)
+    return summary
+
+
+def test_every_step_is_recorded_and_verifies(
+    small_batch: Path, keys: None, db_url: str, tmp_path: Path
+) -> None:
+    summary = _process(small_batch, tmp_path / "out", db_url)
+    ledger = summary["ledger"]
+    assert isinstance(ledger, dict) and ledger["checkpoint_signed"]
+
+    decisions = pl.read_csv(tmp_path / "out" / "decisions.csv", infer_schema=False)
+    response = pl.read_csv(tmp_path / "out" / "response.csv", infer_schema=False)
+    with Store.open(db_url) as store, store.engine.connect() as conn:
+        kinds = dict(conn.execute(text("SELECT kind, count(*) FROM ledger_leaves GROUP BY kind")).all())
+        assert kinds["batch_received"] == 1 and kinds["response_sent"] == 1
+        assert kinds["record_screened"] == decisions.height == kinds["decision"]
+        assert kinds["disclosure"] == response.height > 0
+        assert kinds["records_inspected"] == summary["records_resolved"]
+        stored = conn.execute(text("SELECT count(*) FROM disclosures")).scalar_one()
+        assert stored == response.height
+        entries = b"".join(row[0] for row in conn.execute(text("SELECT entry FROM ledger_leaves")))
+    # No clear TIN or street of a disclosed address is in the log.
+    taxpayers = pl.read_parquet(small_batch / "pop" / "taxpayers.parquet")
+    for tin in taxpayers["tin"].head(500):
+        assert tin.encode() not in entries
+    for street in response["street"].drop_nulls().head(50):
+        assert street.encode() not in entries
+
+    verify = runner.invoke(app, ["ledger", "verify", "--db", db_url])
+    assert verify.exit_code == 0, verify.output
+
+
+def test_processing_again_makes_a_new_batch(
+    small_batch: Path, keys: None, db_url: str, tmp_path: Path
+) -> None:
+    first = _process(small_batch, tmp_path / "one", db_url)["ledger"]
+    second = _process(small_batch, tmp_path / "two", db_url)["ledger"]
+    assert isinstance(first, dict) and isinstance(second, dict)
+    assert first["batch_id"] != second["batch_id"]
+    assert second["tree_size"] == 2 * first["tree_size"]
+
+
+def test_without_keys_nothing_is_processed(
+    small_batch: Path, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FTIGATE_PSEUDONYM_KEY_FILE", str(tmp_path / "missing.key"))
+    monkeypatch.setenv("FTIGATE_SIGNING_KEY_FILE", str(tmp_path / "missing-signing.key"))
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app,
+        ["process", "--letter", str(small_batch / "batch" / "letter.yaml"), "--requests",
+         str(small_batch / "batch" / "requests.csv"), "--reference", str(small_batch / "pop"), "--out", str(out),
+         "--db", db_url],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "ftigate ledger keygen" in result.output
+    assert not out.exists()
