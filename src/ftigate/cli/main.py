@@ -9,7 +9,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from ftigate.cli import audit as audit_cli
 from ftigate.cli import ledger as ledger_cli
+from ftigate.cli import report as report_cli  # noqa: F401 - adds `transparency` to `report`
 from ftigate.cli import synth as synth_cli
 from ftigate.cli.common import err, fail, guarded, out, progress_bar
 from ftigate.cli.demo import demo
@@ -33,6 +35,8 @@ app.add_typer(ledger_cli.app, name="ledger")
 app.add_typer(ledger_cli.witness_app, name="witness")
 app.add_typer(ledger_cli.accounting_app, name="accounting")
 app.add_typer(ledger_cli.report_app, name="report")
+app.command("audit")(audit_cli.audit)
+app.add_typer(audit_cli.baseline_app, name="baseline")
 app.command()(demo)
 app.command()(process)
 app.add_typer(model_app, name="model")

@@ -1,0 +1,305 @@
+"""Audit a past batch: read the files, screen the requests, weigh identity, summarise.
+
+I/O lives here and in the CLI; the judgements are the pure functions of
+`ftigate.audit.findings` and `ftigate.audit.identity`. Writing the outputs (and
+making them appear all at once) is `ftigate.report.audit_report`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from ftigate.audit.findings import (
+    BatchFacts,
+    as_csv_frame,
+    batch_findings,
+    combine,
+    damages_estimate,
+    reason_table,
+    route_table,
+)
+from ftigate.audit.identity import IDENTITY_CODES, identity_findings
+from ftigate.audit.reference import DISCLOSED_ADDRESS, read_reference, read_requests
+from ftigate.intake.errors import IntakeError
+from ftigate.intake.letter import Letter, read_letter
+from ftigate.law.loader import Law
+from ftigate.screen.letter import normalise_officer
+from ftigate.screen.run import screen_files
+
+EXAMPLES_PER_CATEGORY = 3
+DISCLOSED_REQUIRED = ("request_id", "street", "city", "state", "zip")
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    findings: pl.DataFrame
+    summary: dict[str, Any]
+    examples: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+
+    def findings_csv(self) -> pl.DataFrame:
+        return as_csv_frame(self.findings)
+
+
+# --- reading the disclosure file --------------------------------------------------------------
+
+
+def read_disclosures(path: Path, request_ids: pl.Series) -> pl.DataFrame:
+    """The disclosure file as String columns; refuses what an audit cannot rest on.
+
+    Messages name the file, a row and a count, never a value (ids and addresses may
+    identify taxpayers)."""
+    if not path.exists():
+        raise IntakeError(path, "file not found")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in {".parquet", ".pq"}:
+            frame = pl.read_parquet(path)
+        elif suffix in {".csv", ".txt"}:
+            frame = pl.read_csv(path, infer_schema=False, encoding="utf8")
+        else:
+            raise IntakeError(path, "the disclosure file must be .csv or .parquet")
+    except IntakeError:
+        raise
+    except Exception:  # polars raises many types for a file it cannot parse
+        raise IntakeError(path, "cannot read the disclosure file") from None
+    frame = frame.rename({c: re.sub(r"\W+", "_", c.strip().lower()).strip("_") for c in frame.columns})
+    missing = [c for c in DISCLOSED_REQUIRED if c not in frame.columns]
+    if missing:
+        raise IntakeError(path, f"missing required column(s): {', '.join(missing)}")
+    if "unit" not in frame.columns:
+        frame = frame.with_columns(unit=pl.lit(""))
+    frame = frame.with_columns(
+        pl.col(c).cast(pl.String).fill_null("").str.strip_chars() for c in frame.columns
+    )
+    frame = frame.with_row_index("_row", offset=1)
+    blank = frame.filter(pl.col("request_id") == "")
+    if blank.height:
+        raise IntakeError(path, "empty request_id", row=int(blank["_row"][0]), column="request_id")
+    duplicated = frame.filter(pl.col("request_id").is_duplicated())
+    if duplicated.height:
+        raise IntakeError(
+            path,
+            f"{duplicated['request_id'].n_unique()} request_id(s) appear more than once; "
+            "each disclosure must be one row",
+            row=int(duplicated["_row"][0]),
+            column="request_id",
+        )
+    unknown = frame.filter(~pl.col("request_id").is_in(request_ids.implode()))
+    if unknown.height:
+        raise IntakeError(
+            path,
+            f"{unknown.height} request_id(s) are not in the request file",
+            row=int(unknown["_row"][0]),
+            column="request_id",
+        )
+    return frame.drop("_row")
+
+
+# --- batch facts -------------------------------------------------------------------------------
+
+
+def batch_facts(
+    letter: Letter, requests: pl.DataFrame, letter_codes: list[str], letter_warnings: list[str], law: Law
+) -> BatchFacts:
+    officers = requests.select(
+        pl.col("officer").map_elements(normalise_officer, return_dtype=pl.String).alias("officer"),
+        pl.col("case_number"),
+    ).filter(pl.col("officer") != "")
+    per_officer = officers.group_by("officer").agg(pl.col("case_number").n_unique().alias("cases"))
+    most = int(per_officer["cases"].max() or 0) if per_officer.height else 0  # type: ignore[arg-type]
+    return BatchFacts(
+        requesting_agency=letter.requesting_agency,
+        signer_title=letter.signer.title,
+        statute=letter.statute,
+        letter_date=letter.date.isoformat(),
+        officers_named=len([o for o in letter.officers if o.strip()]),
+        records=requests.height,
+        max_cases_one_officer=most,
+        cases_per_officer_ceiling=law.parameters.cases_per_officer_ceiling,
+        letter_codes=tuple(letter_codes),
+        letter_warnings=tuple(letter_warnings),
+    )
+
+
+# --- examples ----------------------------------------------------------------------------------
+
+
+def address_shape(text: str, limit: int = 40) -> str:
+    """The shape of an address field with its content hidden: letters as 'x', digits as '9'."""
+    masked = re.sub(r"\d", "9", re.sub(r"[^\W\d_]", "x", text))
+    return masked if len(masked) <= limit else masked[: limit - 1] + "…"
+
+
+def pseudonym(key: bytes, request_id: str) -> str:
+    return (
+        "P-"
+        + hmac.new(key, b"ftigate-audit-example\n" + request_id.encode("utf-8"), hashlib.sha256).hexdigest()[
+            :12
+        ]
+    )
+
+
+def pick_examples(
+    findings: pl.DataFrame, requests: pl.DataFrame, disclosures: pl.DataFrame, key: bytes
+) -> dict[str, list[dict[str, str]]]:
+    """Up to EXAMPLES_PER_CATEGORY pseudonymised examples per primary reason (and lawful).
+
+    The pick is the lowest pseudonyms in each category: deterministic for one key and
+    independent of file order. Requested addresses are shown only as shapes."""
+    requested = requests.select(
+        "request_id",
+        pl.concat_str(["street", "unit", "city", "state", "zip"], separator=" ")
+        .str.replace_all(r"\s+", " ")
+        .str.strip_chars()
+        .alias("requested"),
+    )
+    route = disclosures.select(
+        "request_id", (pl.col("route") if "route" in disclosures.columns else pl.lit("")).alias("route")
+    )
+    joined = findings.join(requested, on="request_id", how="left").join(route, on="request_id", how="left")
+    joined = joined.with_columns(
+        pl.col("request_id")
+        .map_elements(lambda rid: pseudonym(key, rid), return_dtype=pl.String)
+        .alias("pseudonym"),
+        pl.col("primary_reason").fill_null("LAWFUL").alias("category"),
+    )
+    out: dict[str, list[dict[str, str]]] = {}
+    for (category,), group in joined.sort("pseudonym").group_by(["category"], maintain_order=True):
+        rows = group.head(EXAMPLES_PER_CATEGORY)
+        out[str(category)] = [
+            {
+                "pseudonym": str(r["pseudonym"]),
+                "route": str(r["route"] or ""),
+                "reasons": ";".join(r["reasons"]) or "(none)",
+                "requested_address_shape": address_shape(str(r["requested"] or "")) or "(blank)",
+            }
+            for r in rows.iter_rows(named=True)
+        ]
+    return dict(sorted(out.items()))
+
+
+# --- the audit -----------------------------------------------------------------------------------
+
+
+def method_text(with_reference: bool) -> list[str]:
+    steps = [
+        "Read the letter, the request file and the disclosure file. Every request id in the "
+        "disclosure file must appear once and only once, and must be in the request file.",
+        "Screened every request in the request file with ftigate's screening rules (the same "
+        "rules, citations and parameters as `ftigate screen`): the letter against 6103(i)(2)(A) "
+        "(signer, statute, officers, recipient safeguards) and each record against "
+        "6103(i)(2)(B) (name, address, taxable period, statutory authority, specific reason).",
+        "A screening code whose rule effect is 'refuse' makes a disclosure unlawful. Codes "
+        "with a 'review' or 'warn' effect (for example too many investigations per named "
+        "officer, or one boilerplate reason on many records) are questions the files cannot "
+        "settle; they are reported as notes and batch-level findings, not counted as unlawful.",
+    ]
+    if with_reference:
+        steps += [
+            "Identity, against the taxpayer reference (taxpayers.parquet and addresses.parquet "
+            "only): candidates are taxpayers with a compatible surname (same IRS name control or "
+            "a shared surname word) who carry the request's TIN (current TIN or prior ITIN) or "
+            "have the requested address on file under their own name in any tax year (house "
+            "number, unit and five-digit ZIP equal; the rest of the street within one typing "
+            "error). Each candidate is scored on the evidence: TIN +2, requested address on "
+            "file +1, same first name +1 (same initial +0.5, different initial -1), same date "
+            "of birth +2 (a typo-like difference +0.5, any other difference -2). A candidate "
+            "with 2 or more fits the request.",
+            "WRONG_PERSON_DISCLOSED: nobody whose last known address (newest tax year) equals "
+            "the released address fits the request, or one taxpayer fits best and the released "
+            "address is not that taxpayer's last known address. AMBIGUOUS_IDENTITY: two or more "
+            "taxpayers fit equally well and do not all have the released address as their last "
+            "known address (a disclosure already made cannot be sent to review; when they all "
+            "do, the same address went out whichever was meant, and this is a note). "
+            "ADDRESS_NOT_CORROBORATED: no candidate whose last known address was released has "
+            "the requested address on file (the court's test: a name and TIN agreeing, with a "
+            "ZIP-shaped address field, does not identify the person).",
+        ]
+    else:
+        steps.append(
+            "No taxpayer reference was given, so identity was not checked: a disclosure is "
+            "counted lawful here when the request was statutorily sufficient, which is "
+            "necessary but not sufficient."
+        )
+    steps.append(
+        "Each unlawful disclosure has one primary reason (its first: screening codes, then "
+        "WRONG_PERSON_DISCLOSED, AMBIGUOUS_IDENTITY, ADDRESS_NOT_CORROBORATED) so that "
+        "counts by primary reason add up to the total; counts by any reason are also given."
+    )
+    return steps
+
+
+def audit_batch(
+    letter_path: Path,
+    requests_path: Path,
+    disclosed_path: Path,
+    law: Law,
+    *,
+    reference_path: Path | None = None,
+    example_key: bytes,
+    key_note: str,
+    workers: int | None = None,
+) -> AuditResult:
+    """Judge every disclosure in `disclosed_path`. Raises IntakeError on bad input."""
+    letter = read_letter(letter_path)
+    requests = read_requests(requests_path)
+    disclosures = read_disclosures(disclosed_path, requests["request_id"])
+    work = Path(tempfile.mkdtemp(prefix="ftigate-audit-"))
+    try:
+        screen_summary = screen_files(letter, requests_path, work / "screening.parquet", law, workers=workers)
+        screening = pl.read_parquet(work / "screening.parquet")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    reference = read_reference(reference_path) if reference_path is not None else None
+    identity = (
+        identity_findings(disclosures.select("request_id", *DISCLOSED_ADDRESS), requests, reference)
+        if reference is not None
+        else None
+    )
+    findings = combine(disclosures, screening, identity, law)
+    facts = batch_facts(letter, requests, screen_summary.letter_codes, screen_summary.letter_warnings, law)
+    unlawful = int((~findings["lawful"]).sum())
+    summary: dict[str, Any] = {
+        "generated_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        "inputs": {
+            "letter": letter_path.name,
+            "requests": requests_path.name,
+            "disclosed": disclosed_path.name,
+            "reference": reference_path.name if reference_path else None,
+        },
+        "totals": {
+            "requests": requests.height,
+            "disclosures": findings.height,
+            "lawful": findings.height - unlawful,
+            "unlawful": unlawful,
+            "share_unlawful": round(unlawful / findings.height, 4) if findings.height else 0.0,
+        },
+        "identity_checked": reference is not None,
+        **reason_table(findings, law),
+        "by_route": route_table(disclosures, findings),
+        "batch_findings": batch_findings(facts, law),
+        "notes": dict(
+            sorted(
+                pl.Series(findings["notes"].explode().drop_nulls()).value_counts().iter_rows(),
+                key=lambda kv: (-kv[1], kv[0]),
+            )
+        )
+        if findings.height
+        else {},
+        "damages_7431": damages_estimate(unlawful),
+        "identity_codes": list(IDENTITY_CODES),
+        "method": method_text(reference is not None),
+        "examples_key": key_note,
+    }
+    examples = pick_examples(findings, requests, disclosures, example_key)
+    return AuditResult(findings=findings, summary=summary, examples=examples)
