@@ -1,13 +1,17 @@
 """`ftigate demo`: the one command a newcomer runs.
 
 It builds a small synthetic taxpayer file and a request batch shaped like the
-one in the court record, screens the batch, and shows how screening's verdict
-compares with the ground truth the generator kept.
+one in the court record, screens the batch and compares screening with the
+ground truth the generator kept; then it answers the batch with ftigate and
+with a replica of the 2025 process, audits both the way a court would, and
+prints the two verdicts side by side.
 """
 
 from __future__ import annotations
 
+import os
 import time
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -15,10 +19,15 @@ import polars as pl
 import typer
 from rich.table import Table
 
+from ftigate.audit.baseline import write_baseline
+from ftigate.audit.run import AuditResult, audit_batch
 from ftigate.cli.common import err, fail, guarded, out
 from ftigate.cli.views import print_screen_summary
-from ftigate.intake.letter import read_letter
-from ftigate.law.loader import load_law
+from ftigate.decide.process import run_process, write_outputs
+from ftigate.intake.letter import Letter, read_letter
+from ftigate.law.loader import Law, load_law
+from ftigate.report.audit_report import write_audit_outputs
+from ftigate.resolve.model import load_model
 from ftigate.screen.run import screen_files
 from ftigate.synth import PROFILES, generate_population, generate_requests
 from ftigate.synth import io as synth_io
@@ -28,8 +37,8 @@ def demo(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the demo's files.")] = Path(
         "ftigate-demo"
     ),
-    people: Annotated[int, typer.Option(min=100, help="Synthetic taxpayers to generate.")] = 5_000,
-    requests: Annotated[int, typer.Option(min=10, help="Requests in the batch.")] = 400,
+    people: Annotated[int, typer.Option(min=100, help="Synthetic taxpayers to generate.")] = 20_000,
+    requests: Annotated[int, typer.Option(min=10, help="Requests in the batch.")] = 2_000,
     profile: Annotated[
         str, typer.Option(help="Request profile: clean, court-2025 or adversarial.")
     ] = "court-2025",
@@ -88,13 +97,84 @@ def demo(
         table.add_row(row["built"], f"{row['n']:,}", f"{row['ok']:,}")
     out.print(table)
     agree = int(by_class["ok"].sum())
-    out.print(
-        f"Screening agreed with the ground truth on {agree:,} of {joined.height:,} records. "
-        f"Files are in {out_dir}/ ({time.perf_counter() - started:.1f}s)."
-    )
+    out.print(f"Screening agreed with the ground truth on {agree:,} of {joined.height:,} records.")
     if summary.letter_codes:
         out.print(
             "The letter itself is deficient ("
             + ", ".join(summary.letter_codes)
-            + "): in the court record one official was named for over a million investigations."
+            + "): in the court record one official was named for over a million investigations. "
+            "As the letter stands, nothing is disclosed."
         )
+
+    compare_with_2025(out_dir, letter, law, summary.letter_codes)
+    out.print(f"Files are in {out_dir}/ ({time.perf_counter() - started:.1f}s).")
+
+
+def compare_with_2025(out_dir: Path, letter: Letter, law: Law, letter_codes: list[str]) -> None:
+    """Run ftigate and the 2025 replica on the same batch, audit both, show them side by side."""
+    batch_dir, population_dir = out_dir / "batch", out_dir / "population"
+    requests_path = batch_dir / "requests.csv"
+    if "LETTER_OFFICERS_IMPLAUSIBLE" in letter_codes:
+        # To show what identity resolution adds, judge the records as if the letter had named
+        # enough officers; every other rule stays as the law has it.
+        law = law.with_policy({"cases_per_officer_ceiling": 10**9}, "demo: officers ceiling lifted")
+        err.print("[bold]4. Identity resolution[/] (as if the letter had named enough officers)")
+    else:
+        err.print("[bold]4. Identity resolution[/]")
+    artefact = load_model()
+    result = guarded(lambda: run_process(letter, requests_path, population_dir, law, artefact))
+    guarded(lambda: write_outputs(result, out_dir / "ftigate"))
+
+    err.print("[bold]5. The 2025 process, replicated[/] (TIN + name match, ZIP-shaped address field)")
+    replica_path = out_dir / "irs-2025" / "disclosed.csv"
+    guarded(lambda: write_baseline(batch_dir / "letter.yaml", requests_path, population_dir, replica_path))
+
+    err.print("[bold]6. Auditing both the way a court would[/]")
+    key = os.urandom(32)
+    verdicts: dict[str, AuditResult] = {}
+    answers = {"ftigate": out_dir / "ftigate" / "response.csv", "2025 replica": replica_path}
+    for name, disclosed in answers.items():
+        judge = partial(
+            audit_batch, batch_dir / "letter.yaml", requests_path, disclosed, law,
+            reference_path=population_dir, example_key=key, key_note="demo: one-time key",
+        )  # fmt: skip
+        verdicts[name] = guarded(judge)
+        guarded(partial(write_audit_outputs, verdicts[name], out_dir / "audit" / name))
+
+    truth = pl.read_parquet(batch_dir / "truth.parquet")
+    lawful_total = int(truth["lawful_disclosure"].sum())
+    table = Table(title="The same batch, two processes")
+    table.add_column("")
+    table.add_column("ftigate", justify="right")
+    table.add_column("2025 replica", justify="right")
+    rows: dict[str, list[str]] = {
+        "disclosed": [],
+        "unlawful (audit)": [],
+        "unlawful (ground truth)": [],
+        "wrong person (audit)": [],
+        f"lawful answers given (of {lawful_total})": [],
+        "damages exposure, 7431 estimate": [],
+    }
+    for audited in verdicts.values():
+        released = audited.findings.select("request_id")
+        joined = released.join(truth, on="request_id", how="left")
+        unlawful_truth = int((~joined["lawful_disclosure"].fill_null(False)).sum())
+        wrong_person = sum(
+            int(r["count"])
+            for r in audited.summary["by_primary_reason"]
+            if r["code"] == "WRONG_PERSON_DISCLOSED"
+        )
+        totals = audited.summary["totals"]
+        rows["disclosed"].append(f"{totals['disclosures']:,}")
+        rows["unlawful (audit)"].append(f"{totals['unlawful']:,}")
+        rows["unlawful (ground truth)"].append(f"{unlawful_truth:,}")
+        rows["wrong person (audit)"].append(f"{wrong_person:,}")
+        lawful_given = int(joined["lawful_disclosure"].fill_null(False).sum())
+        rows[f"lawful answers given (of {lawful_total})"].append(f"{lawful_given:,}")
+        rows["damages exposure, 7431 estimate"].append(f"${totals['unlawful'] * 1000:,}")
+    for label, values in rows.items():
+        table.add_row(label, *values)
+    out.print(table)
+    out.print(
+        f"Audit reports: {out_dir}/audit/ftigate/report.html and {out_dir}/audit/2025 replica/report.html"
+    )

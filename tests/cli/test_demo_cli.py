@@ -1,0 +1,39 @@
+"""`ftigate demo` runs the whole pipeline and shows ftigate beside the 2025 replica."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from ftigate.cli.main import app
+
+
+def test_demo_end_to_end(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(
+        app, ["demo", "--out", str(out), "--people", "8000", "--requests", "1500", "--seed", "5"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "The same batch, two processes" in result.output
+    for path in (
+        "population/taxpayers.parquet",
+        "batch/truth.parquet",
+        "screened.csv",
+        "ftigate/response.csv",
+        "irs-2025/disclosed.csv",
+        "audit/ftigate/report.html",
+        "audit/2025 replica/report.html",
+    ):
+        assert (out / path).exists(), path
+    ours = json.loads((out / "audit" / "ftigate" / "summary.json").read_text())
+    theirs = json.loads((out / "audit" / "2025 replica" / "summary.json").read_text())
+    assert ours["totals"]["unlawful"] == 0
+    assert theirs["totals"]["unlawful"] > 5 * max(1, theirs["totals"]["lawful"]) // 2
+
+
+def test_demo_rejects_an_unknown_profile(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path / "d"), "--profile", "nope"])
+    assert result.exit_code == 2
+    assert "unknown profile" in result.output
