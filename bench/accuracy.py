@@ -130,6 +130,66 @@ def run_profile(args: argparse.Namespace, profile: str) -> dict[str, Any]:
     return report
 
 
+SWEEP_PROBABILITY = (0.99, 0.995, 0.999, 0.9995, 0.9999)
+SWEEP_MARGIN_BITS = (0.0, 2.0, 4.0, 6.0, 8.0, 10.0)
+
+
+def sweep(args: argparse.Namespace, profile: str) -> list[dict[str, Any]]:
+    """Wrong-person disclosures, recall and review rate over a grid of disclose_probability
+    x margin_bits (review_floor fixed), scoring once and deciding per setting."""
+    from ftigate.decide.gates import DISCLOSE, REVIEW, Thresholds, decide_identities
+    from ftigate.intake.requests import read_request_chunks
+    from ftigate.resolve.score import score_candidates
+    from ftigate.resolve.standardise import standard_requests
+
+    population_dir, batch_dir = ensure_data(args.data, args.people, args.requests, profile, args.seed)
+    law = load_law().with_policy({"cases_per_officer_ceiling": 10_000_000}, "bench policy")
+    reference = load_reference(population_dir)
+    artefact = load_model()
+    result = run_process(
+        read_letter(batch_dir / "letter.yaml"), batch_dir / "requests.csv", population_dir, law, artefact,
+        ProcessOptions(), reference=reference,
+    )  # fmt: skip
+    screened = result.decisions.filter(pl.col("model_version").is_null()).select("request_id", "decision")
+    resolved = result.decisions.filter(pl.col("model_version").is_not_null()).select("request_id")
+    requests = pl.concat(list(read_request_chunks(batch_dir / "requests.csv")), how="diagonal_relaxed")
+    standard = standard_requests(requests.join(resolved, on="request_id", how="semi"))
+    candidates = score_candidates(standard, reference, artefact)
+    effects = {c: law.code(c).effect.value for c in law.codes if law.code(c).scope.value == "identity"}
+    truth = pl.read_parquet(batch_dir / "truth.parquet").select("request_id", "true_tin", "lawful_disclosure")
+    lawful = int(truth["lawful_disclosure"].sum())
+    rows = []
+    for probability in SWEEP_PROBABILITY:
+        for margin in SWEEP_MARGIN_BITS:
+            thresholds = Thresholds(disclose_probability=probability, margin_bits=margin)
+            identity = decide_identities(candidates, standard, reference.lent_returns, effects, thresholds)
+            frame = pl.concat(
+                [
+                    screened.with_columns(tin=pl.lit(None, dtype=pl.String)),
+                    identity.select("request_id", "decision", "tin"),
+                ]
+            ).join(truth, on="request_id")
+            disclosed = pl.col("decision") == DISCLOSE
+            right = (pl.col("tin") == pl.col("true_tin")).fill_null(False)
+            counts = frame.select(
+                disclosed.sum().alias("disclosed"),
+                (disclosed & ~right).sum().alias("wrong_person"),
+                (disclosed & ~pl.col("lawful_disclosure")).sum().alias("not_allowed"),
+                (disclosed & right & pl.col("lawful_disclosure")).sum().alias("correct"),
+                (pl.col("decision") == REVIEW).sum().alias("review"),
+            ).row(0, named=True)
+            rows.append(
+                {"disclose_probability": probability, "margin_bits": margin, **counts,
+                 "recall": counts["correct"] / max(lawful, 1), "review_rate": counts["review"] / frame.height}
+            )  # fmt: skip
+    table = pl.DataFrame(rows)
+    with pl.Config(tbl_rows=60, tbl_cols=12, tbl_width_chars=200, float_precision=5):
+        print(f"\n=== threshold sweep, {profile}: {args.requests:,} requests against {args.people:,} people, "
+              f"seed {args.seed}; {lawful:,} lawful answers")  # fmt: skip
+        print(table)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -140,8 +200,18 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("data/accuracy"))
     parser.add_argument("--profiles", nargs="+", default=["court-2025", "adversarial"])
     parser.add_argument("--json", type=Path, help="also write the report here")
+    parser.add_argument(
+        "--sweep",
+        action="store_true",
+        help="sweep disclose_probability x margin_bits on each profile instead",
+    )
     args = parser.parse_args()
     print(f"seed {args.seed}")
+    if args.sweep:
+        sweeps = {profile: sweep(args, profile) for profile in args.profiles}
+        if args.json:
+            args.json.write_text(json.dumps(sweeps, indent=2, default=str) + "\n")
+        return
     reports = [run_profile(args, profile) for profile in args.profiles]
     if args.json:
         args.json.write_text(json.dumps(reports, indent=2, default=str) + "\n")

@@ -1,108 +1,252 @@
 """Speed of `ftigate process` end to end, with two references measured in the same run.
 
-    .venv/bin/python bench/process.py --people 10000000 --requests 1280000 --data data/speed
+    .venv/bin/ftigate synth population --people 10000000 --seed 7 --out data/pop10m
+    .venv/bin/ftigate synth requests --population data/pop10m --count 1280000 \\
+        --profile court-2025 --seed 7 --out data/batch1280k
+    .venv/bin/python bench/process.py --population data/pop10m --batch data/batch1280k
 
-Stages timed: screen, read requests, read reference, standardise, score (Splink), decide,
-assemble, write. References:
-  floor   a bare DuckDB exact join of the same files on TIN and name
-  splink  a plain Splink predict_between with the same trained model and blocking rules
-          over the same standardised inputs, and nothing else
-Peak memory is the process's maximum resident set size (ru_maxrss). The court-2025
-batch runs under a policy lifting the cases-per-officer ceiling (see bench/accuracy.py).
+(or `--people N --requests M` to generate a cached pair under --data). Three
+measurements, each in a fresh child process so that its peak memory (VmHWM from
+/proc/self/status) is its own:
+
+  process  read, screen, resolve, decide, write: `run_process` + `write_outputs`, with
+           the time of each stage
+  floor    a bare DuckDB exact join of the same files on TIN and name, written to
+           Parquet (read, join, write: the least any answer could cost)
+  splink   a plain Splink `predict_between` with the same trained model (settings as
+           scored) and blocking rules, over the same standardised inputs (the requests
+           that passed screening, the standardised reference), term frequencies
+           registered from the reference as Splink requires, the result fetched whole
+           as Arrow, and nothing else (its inputs are prepared before the clock starts)
+
+The court-2025 letter names one officer for the whole batch, which screening sends to
+review (LETTER_OFFICERS_IMPLAUSIBLE): this bench runs under a policy lifting the
+cases-per-officer ceiling so that records reach resolution, as bench/accuracy.py does.
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
+import json
+import os
+import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-import duckdb
-
-from ftigate.decide.process import ProcessOptions, run_process, write_outputs
-from ftigate.intake.letter import read_letter
-from ftigate.law.loader import load_law
-from ftigate.resolve.model import load_model
-from ftigate.resolve.reference import load_reference
-from ftigate.resolve.score import ScoringOptions, score_candidates
-from ftigate.resolve.standardise import standard_requests
+BENCH_POLICY = {"cases_per_officer_ceiling": 10_000_000}
 
 
-def peak_gib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
+def vm_hwm_gib() -> float:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024 / 1024
+    return float("nan")
 
 
-def floor_join(population: Path, requests: Path) -> tuple[float, int]:
+def child_prepare(population: Path, batch: Path, work: Path) -> dict[str, Any]:
+    from ftigate.resolve.reference import prepared_reference
+
+    started = time.perf_counter()
+    reference = prepared_reference(population, work / "prepared")
+    return {
+        "seconds": round(time.perf_counter() - started, 2),
+        "people": reference.size,
+        "peak_gib": round(vm_hwm_gib(), 2),
+    }
+
+
+def child_warm(population: Path, batch: Path, work: Path) -> dict[str, Any]:
+    return child_process(population, batch, work, cache=work / "prepared")
+
+
+def child_process(population: Path, batch: Path, work: Path, cache: Path | None = None) -> dict[str, Any]:
+    from ftigate.decide.process import ProcessOptions, run_process, write_outputs
+    from ftigate.intake.letter import read_letter
+    from ftigate.law.loader import load_law
+    from ftigate.resolve.model import load_model
+
+    law = load_law().with_policy(BENCH_POLICY, "bench policy")
+    artefact = load_model()
+    options = ProcessOptions(reference_cache=cache)
+    started = time.perf_counter()
+    result = run_process(
+        read_letter(batch / "letter.yaml"), batch / "requests.csv", population, law, artefact, options
+    )
+    write_started = time.perf_counter()
+    write_outputs(result, work / ("out-warm" if cache else "out"))
+    ended = time.perf_counter()
+    peak = vm_hwm_gib()
+    timings = {**result.summary["timings_seconds"], "write": round(ended - write_started, 3)}
+    # Hand the splink reference its exact inputs: the requests that reached scoring.
+    passing = result.explanations.select("request_id").unique()
+    passing.write_parquet(work / "resolved_ids.parquet")
+    return {
+        "seconds": round(ended - started, 2),
+        "stages": timings,
+        "peak_gib": round(peak, 2),
+        "records": result.summary["records"],
+        "resolved": result.summary["records_resolved"],
+        "decisions": result.summary["decisions"],
+        "inspected": result.summary["taxpayer_records_inspected"],
+    }
+
+
+def child_floor(population: Path, batch: Path, work: Path) -> dict[str, Any]:
+    import duckdb
+
     started = time.perf_counter()
     con = duckdb.connect()
-    count = con.execute(
-        "SELECT count(*) FROM read_csv(?, all_varchar=true) r JOIN read_parquet(?) t "
-        "ON replace(r.tin, '-', '') = t.tin AND upper(r.last_name) = t.last_name "
-        "AND upper(r.first_name) = t.first_name",
-        [str(requests), str(population / "taxpayers.parquet")],
-    ).fetchone()
+    con.execute(
+        "COPY (SELECT r.request_id, t.tin FROM read_csv(?, all_varchar=true) r "
+        "JOIN read_parquet(?) t ON regexp_replace(r.tin, '[^0-9]', '', 'g') = t.tin "
+        "AND upper(trim(r.last_name)) = upper(t.last_name) "
+        "AND upper(trim(r.first_name)) = upper(t.first_name)) TO ? (FORMAT parquet)",
+        [str(batch / "requests.csv"), str(population / "taxpayers.parquet"), str(work / "floor.parquet")],
+    )
+    row = con.execute("SELECT count(*) FROM read_parquet(?)", [str(work / "floor.parquet")]).fetchone()
     con.close()
-    return time.perf_counter() - started, int(count[0]) if count else 0
+    return {
+        "seconds": round(time.perf_counter() - started, 2),
+        "rows": int(row[0]) if row else 0,
+        "peak_gib": round(vm_hwm_gib(), 2),
+    }
+
+
+def child_splink(population: Path, batch: Path, work: Path) -> dict[str, Any]:
+    import duckdb
+    import polars as pl
+    from splink import DuckDBAPI, Linker
+
+    from ftigate.intake.requests import read_request_chunks
+    from ftigate.resolve.model import load_model
+    from ftigate.resolve.reference import prepared_reference, term_frequencies
+    from ftigate.resolve.score import TF_COLUMNS, ScoringOptions, model_input, settings_for
+    from ftigate.resolve.standardise import standard_requests
+
+    prepared = time.perf_counter()
+    reference = prepared_reference(population, work / "prepared")
+    ids = pl.read_parquet(work / "resolved_ids.parquet")
+    requests = pl.concat(list(read_request_chunks(batch / "requests.csv")), how="diagonal_relaxed")
+    standard = standard_requests(requests.join(ids, on="request_id", how="semi"))
+    left_arrow = model_input(standard).to_arrow()
+    right_arrow = model_input(reference.people).to_arrow()
+    tf_arrow = {c: term_frequencies(reference.people, c).to_arrow() for c in TF_COLUMNS}
+    settings = settings_for(load_model(), reference.size, ScoringOptions())
+    del requests, standard, reference
+    prepare_seconds = time.perf_counter() - prepared
+
+    started = time.perf_counter()
+    con = duckdb.connect()
+    db_api = DuckDBAPI(connection=con)
+    left = db_api.register(left_arrow, table_name="requests")
+    right = db_api.register(right_arrow, table_name="taxpayers")
+    linker = Linker([left, right], settings)
+    for column, table in tf_arrow.items():
+        tf = db_api.register(table, table_name=f"tf_lookup_{column}")
+        linker.table_management.register_term_frequency_lookup(tf, column)
+    predictions = linker.inference.predict_between(left, right, warning_mode="never")
+    pairs = con.sql(f"SELECT * FROM {predictions.physical_name}").to_arrow_table()
+    seconds = time.perf_counter() - started
+    con.close()
+    return {
+        "seconds": round(seconds, 2),
+        "prepare_seconds_untimed": round(prepare_seconds, 1),
+        "requests": left_arrow.num_rows,
+        "pairs": pairs.num_rows,
+        "peak_gib": round(vm_hwm_gib(), 2),
+    }
+
+
+CHILDREN = {
+    "process": child_process,
+    "prepare": child_prepare,
+    "warm": child_warm,
+    "floor": child_floor,
+    "splink": child_splink,
+}
+
+
+def run_child(kind: str, population: Path, batch: Path, work: Path) -> dict[str, Any]:
+    command = [sys.executable, __file__, "--child", kind, "--population", str(population)]
+    command += ["--batch", str(batch), "--work", str(work)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr[-4000:])
+        raise SystemExit(f"{kind} child failed ({done.returncode})")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--people", type=int, default=10_000_000)
-    parser.add_argument("--requests", type=int, default=1_280_000)
-    parser.add_argument("--seed", type=int, default=2025)
-    parser.add_argument("--data", type=Path, default=Path("data/speed"))
+    parser.add_argument("--population", type=Path, help="reference folder (taxpayers, addresses)")
+    parser.add_argument("--batch", type=Path, help="request batch folder (letter.yaml, requests.csv)")
+    parser.add_argument("--people", type=int, default=1_000_000, help="without --population: generate")
+    parser.add_argument("--requests", type=int, default=128_000, help="without --batch: generate")
+    parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--profile", default="court-2025")
+    parser.add_argument("--data", type=Path, default=Path("data/speed"))
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
+    parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    from accuracy import ensure_data  # type: ignore[import-not-found]
 
-    population, batch = ensure_data(args.data, args.people, args.requests, args.profile, args.seed)
-    print(f"seed {args.seed}; {args.requests:,} requests ({args.profile}) against {args.people:,} people")
-    law = load_law().with_policy({"cases_per_officer_ceiling": 10_000_000}, "bench policy")
-    artefact = load_model()
-    work = Path(tempfile.mkdtemp(prefix="ftigate-bench-", dir=args.data))
-    options = ProcessOptions(scoring=ScoringOptions(work_dir=work))
+    if args.child:
+        figures = CHILDREN[args.child](args.population, args.batch, args.work)
+        print(json.dumps(figures))
+        return
 
-    started = time.perf_counter()
-    result = run_process(
-        read_letter(batch / "letter.yaml"), batch / "requests.csv", population, law, artefact, options
-    )
-    write_started = time.perf_counter()
-    write_outputs(result, work / "out")
-    total = time.perf_counter() - started
-    timings = {**result.summary["timings_seconds"], "write": round(time.perf_counter() - write_started, 3)}
-    print(f"process end to end: {total:.1f} s, peak RSS {peak_gib():.2f} GiB")
-    for name, seconds in timings.items():
-        print(f"  {name:16s} {seconds:8.2f} s")
-    print(f"  resolved {result.summary['records_resolved']:,}; decisions {result.summary['decisions']}")
-    dominant = max(timings.items(), key=lambda kv: kv[1])
-    print(f"dominant stage: {dominant[0]} ({dominant[1]:.1f} s)")
+    if args.population is None or args.batch is None:
+        sys.path.insert(0, str(Path(__file__).parent))
+        from accuracy import ensure_data  # type: ignore[import-not-found]
 
-    seconds, matches = floor_join(population, batch / "requests.csv")
-    print(f"floor (bare DuckDB exact join on TIN and name): {seconds:.1f} s, {matches:,} rows")
-
-    reference = load_reference(population)
-    import polars as pl
-
-    from ftigate.intake.requests import read_request_chunks
-
-    requests = pl.concat(list(read_request_chunks(batch / "requests.csv")))
-    standard = standard_requests(requests.join(result.decisions.select("request_id"), on="request_id"))
-    passed = result.summary["records_resolved"]
-    standard = standard.filter(
-        pl.col("unique_id").is_in(result.explanations["request_id"].unique().implode())
-    )
-    started = time.perf_counter()
-    pairs = score_candidates(standard, reference, artefact, ScoringOptions(work_dir=work))
-    splink_seconds = time.perf_counter() - started
+        population, batch = ensure_data(args.data, args.people, args.requests, args.profile, args.seed)
+    else:
+        population, batch = args.population, args.batch
+    load = os.getloadavg()
+    print(f"{batch} against {population}; {os.cpu_count()} cores; load average before {load[0]:.2f}")
+    work = Path(tempfile.mkdtemp(prefix="ftigate-bench-", dir=batch.parent))
+    try:
+        kinds = ("process", "prepare", "warm", "floor", "splink")
+        figures = {kind: run_child(kind, population, batch, work) for kind in kinds}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    figures["load_average_after"] = os.getloadavg()[0]
+    floor, plain, prepare = figures["floor"], figures["splink"], figures["prepare"]
+    for kind, title in (
+        ("process", "cold: reference prepared in the run"),
+        ("warm", "warm: reference prepared"),
+    ):
+        proc = figures[kind]
+        print(
+            f"process end to end, {title}: {proc['seconds']:.1f} s, peak {proc['peak_gib']:.2f} GiB; "
+            f"{proc['records']:,} records, {proc['resolved']:,} resolved, decisions {proc['decisions']}"
+        )
+        for name, seconds in proc["stages"].items():
+            print(f"  {name:16s} {seconds:8.2f} s")
+        dominant = max(proc["stages"].items(), key=lambda kv: kv[1])
+        print(f"  dominant stage: {dominant[0]} ({dominant[1]:.1f} s)")
+    print(f"preparing the reference once (per version of the taxpayer file): {prepare['seconds']:.1f} s, "
+          f"peak {prepare['peak_gib']:.2f} GiB")  # fmt: skip
+    print(f"floor (bare DuckDB exact join on TIN and name): {floor['seconds']:.1f} s, {floor['rows']:,} rows, "
+          f"peak {floor['peak_gib']:.2f} GiB")  # fmt: skip
+    cold, warm = figures["process"]["seconds"], figures["warm"]["seconds"]
     print(
-        f"plain Splink predict_between (same model, rules, {standard.height:,} of {passed:,} resolved requests): "
-        f"{splink_seconds:.1f} s, {pairs.height:,} pairs; process/score ratio {total / splink_seconds:.2f}"
+        f"plain Splink predict_between ({plain['requests']:,} requests, {plain['pairs']:,} pairs): "
+        f"{plain['seconds']:.1f} s, peak {plain['peak_gib']:.2f} GiB (inputs prepared untimed); "
+        f"process / plain Splink: cold {cold / plain['seconds']:.2f}, warm {warm / plain['seconds']:.2f}"
     )
-    print(f"peak RSS {peak_gib():.2f} GiB")
+    figures["ratio_cold_to_splink"] = round(cold / plain["seconds"], 3)
+    figures["ratio_warm_to_splink"] = round(warm / plain["seconds"], 3)
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -44,6 +44,13 @@ def process(
     disclose_probability: Annotated[float, typer.Option(min=0.0, max=1.0)] = Thresholds.disclose_probability,
     review_floor: Annotated[float, typer.Option(min=0.0, max=1.0)] = Thresholds.review_floor,
     margin_bits: Annotated[float, typer.Option(min=0.0)] = Thresholds.margin_bits,
+    reference_cache: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder to keep the taxpayer file prepared for matching, reused while the file is "
+            "unchanged (it holds taxpayer data: keep it on the reference's protected storage)."
+        ),
+    ] = None,
     work_dir: Annotated[
         Path | None, typer.Option(help="Folder for a file-backed DuckDB database (large batches).")
     ] = None,
@@ -62,6 +69,7 @@ def process(
     options = ProcessOptions(
         thresholds=Thresholds(disclose_probability, review_floor, margin_bits),
         scoring=ScoringOptions(work_dir=work_dir),
+        reference_cache=reference_cache,
     )
     store_url = db or os.environ.get("FTIGATE_DB")
     # Open the store and the keys before touching any taxpayer record: a batch that

@@ -15,9 +15,14 @@ lent SSN): those addresses are not the TIN holder's and never corroborate them.
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from ftigate.intake.errors import IntakeError
@@ -26,6 +31,7 @@ from ftigate.resolve.standardise import (
     address_parts,
     blocking_keys,
     dob_text,
+    on_distinct,
     standard_names,
     surname_soundex,
     tin_digits,
@@ -75,20 +81,50 @@ def _scan(path: Path, required: tuple[str, ...]) -> pl.LazyFrame:
     return frame
 
 
-def load_reference(folder: Path) -> Reference:
-    """Read `folder`/taxpayers and `folder`/addresses and shape them for matching."""
+def _source_sql(path: Path) -> str:
+    quoted = "'" + str(path).replace("'", "''") + "'"
+    if path.suffix == ".csv":
+        return f"read_csv({quoted}, all_varchar = true, header = true)"
+    return f"read_parquet({quoted})"
+
+
+def _digits9(column: str) -> str:
+    """SQL of `tin_digits`: the nine digits of a TIN, else NULL (the regular expression
+    only for values that are not already nine digits)."""
+    text = f"coalesce(CAST({column} AS VARCHAR), '')"
+    digits = f"regexp_replace({text}, '[^0-9]', '', 'g')"
+    plain = f"length({text}) = 9 AND translate({text}, '0123456789', '') = ''"
+    return f"CASE WHEN {plain} THEN {text} WHEN length({digits}) = 9 THEN {digits} END"
+
+
+def _connect(threads: int | None) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("SET preserve_insertion_order = false")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    return con
+
+
+def load_reference(folder: Path, *, threads: int | None = None) -> Reference:
+    """Read `folder`/taxpayers and `folder`/addresses and shape them for matching.
+
+    The address history (three or more rows per taxpayer) is reduced in DuckDB straight
+    from the files: the last known address, the distinct addresses per taxpayer and their
+    key lists. Standard forms are computed in Polars once per distinct name, street line,
+    unit and ZIP. Peak memory stays near the size of the result."""
     if not folder.is_dir():
         raise IntakeError(folder, "reference must be a folder holding taxpayers and addresses")
-    taxpayers = _scan(find_table(folder, "taxpayers"), TAXPAYER_COLUMNS)
-    addresses = _scan(find_table(folder, "addresses"), ADDRESS_COLUMNS)
+    taxpayers_path = find_table(folder, "taxpayers")
+    addresses_path = find_table(folder, "addresses")
+    taxpayers = _scan(taxpayers_path, TAXPAYER_COLUMNS)
+    ad_columns = _scan(addresses_path, ADDRESS_COLUMNS).collect_schema().names()
     tp_columns = taxpayers.collect_schema().names()
-    ad_columns = addresses.collect_schema().names()
 
     people = (
         taxpayers.select(
             tin_digits(pl.col("tin").cast(pl.String)).alias("tin"),
             *[pl.col(c).cast(pl.String).fill_null("") for c in ("first_name", "middle_name", "last_name")],
-            dob_text(pl.col("date_of_birth")).alias("dob"),
+            pl.col("date_of_birth"),
             (
                 tin_digits(pl.col("prior_itin").cast(pl.String))
                 if "prior_itin" in tp_columns
@@ -96,67 +132,77 @@ def load_reference(folder: Path) -> Reference:
             ).alias("prior_itin"),
         )
         .filter(pl.col("tin").is_not_null())
-        .unique("tin", keep="first")
+        .unique("tin", keep="first", maintain_order=True)
         .collect()
     )
+    # dates repeat (one per day of a century): their text form once per distinct date
+    people = on_distinct(
+        people, "date_of_birth", lambda d: d.with_columns(dob=dob_text(pl.col("date_of_birth")))
+    )
+    people = people.drop("date_of_birth")
 
     other_name = (
-        pl.col("name_on_return").cast(pl.String).fill_null("").str.strip_chars().str.len_chars() > 0
+        r"length(regexp_replace(coalesce(CAST(name_on_return AS VARCHAR), ''), '\s', '', 'g')) > 0"
         if "name_on_return" in ad_columns
-        else pl.lit(False)
+        else "false"
     )
     source_rank = (
-        pl.col("source").cast(pl.String).replace_strict(SOURCE_PREFERENCE, default=9, return_dtype=pl.Int8)
+        "CASE CAST(source AS VARCHAR) WHEN '1040' THEN 0 WHEN '1099-NEC' THEN 1 WHEN 'W-2' THEN 2 ELSE 9 END"
         if "source" in ad_columns
-        else pl.lit(0, dtype=pl.Int8)
+        else "0"
     )
-    rows = (
-        addresses.select(
-            tin_digits(pl.col("tin").cast(pl.String)).alias("tin"),
-            *[pl.col(c).cast(pl.String).fill_null("") for c in DISCLOSED_COLUMNS],
-            pl.col("tax_year").cast(pl.Int32, strict=False).fill_null(0).alias("tax_year"),
-            source_rank.alias("source_rank"),
-            other_name.alias("other_name"),
+    text = ", ".join(f"coalesce(CAST({c} AS VARCHAR), '') AS {c}" for c in DISCLOSED_COLUMNS)
+    con = _connect(threads)
+    try:
+        con.execute(
+            f"CREATE TEMP TABLE rows AS SELECT * FROM (SELECT {_digits9('tin')} AS tin, {text}, "
+            f"coalesce(TRY_CAST(tax_year AS INTEGER), 0) AS tax_year, {source_rank} AS source_rank, "
+            f"{other_name} AS other_name FROM {_source_sql(addresses_path)}) WHERE tin IS NOT NULL"
         )
-        .filter(pl.col("tin").is_not_null())
-        .collect()
-    )
-    own = rows.filter(~pl.col("other_name"))
-    last_known = (
-        own.sort(["tin", "tax_year", "source_rank"], descending=[False, True, False])
-        .unique("tin", keep="first", maintain_order=True)
-        .select("tin", *DISCLOSED_COLUMNS)
-    )
-    distinct = rows.unique(["tin", "street", "unit", "zip", "other_name"]).select(
-        "tin", "street", "unit", "zip", "other_name"
-    )
-    del rows, own
-    keyed = address_keys(address_parts(distinct))
-    lent_returns = (
-        keyed.filter(pl.col("other_name"))
-        .select("tin", pl.col("house_key").alias("addr_key"))
-        .drop_nulls()
-        .unique()
-    )
-    per_tin = (
-        keyed.filter(~pl.col("other_name"))
-        .group_by("tin")
-        .agg(
-            pl.col("addr_key").drop_nulls().unique().sort().alias("addr_keys"),
-            pl.concat_list("near_a", "near_b")
-            .list.explode(keep_nulls=False, empty_as_null=False)
-            .unique()
-            .sort()
-            .alias("near_keys"),
-            pl.col("street_key").drop_nulls().unique().sort().alias("street_keys"),
-            pl.col("zip5").drop_nulls().unique().sort().alias("zips"),
+        # Newest tax year first, a 1040 before other sources; on a full tie the
+        # lexically first address (deterministic).
+        last_known = _fetch(
+            con,
+            "SELECT tin, arg_min(struct_pack(street, unit, city, state, zip), "
+            "(-tax_year, source_rank, street, unit, city, state, zip)) AS a "
+            "FROM rows WHERE NOT other_name GROUP BY tin",
+        ).select("tin", pl.col("a").struct.unnest())
+        con.execute(
+            "CREATE TEMP TABLE distinct_rows AS SELECT DISTINCT tin, street, unit, zip, other_name FROM rows"
         )
-    )
+        con.execute("DROP TABLE rows")
+        lines = _fetch(con, "SELECT DISTINCT street, unit, zip FROM distinct_rows")
+        keyed_lines = address_keys(address_parts(lines))
+        con.register("keyed_lines", keyed_lines.to_arrow())
+        del lines, keyed_lines
+        con.execute(
+            "CREATE TEMP TABLE keyed AS SELECT d.tin, d.other_name, k.addr_key, k.near_a, k.near_b, "
+            "k.street_key, k.zip5, k.house_key FROM distinct_rows d JOIN keyed_lines k "
+            "ON d.street = k.street AND d.unit = k.unit AND d.zip = k.zip"
+        )
+        con.unregister("keyed_lines")
+        con.execute("DROP TABLE distinct_rows")
+        lent_returns = _fetch(
+            con,
+            "SELECT DISTINCT tin, house_key AS addr_key FROM keyed "
+            "WHERE other_name AND house_key IS NOT NULL",
+        )
+        # TINs are nine digits: as integers they group and join several times faster
+        own = _fetch(
+            con,
+            "SELECT CAST(tin AS UINTEGER) AS tin_n, addr_key, near_a, near_b, street_key, zip5 "
+            "FROM keyed WHERE NOT other_name",
+        )
+    finally:
+        con.close()
     names_per_tin = lent_returns.group_by("tin").agg(pl.len().cast(pl.Int32).alias("other_names"))
-    del keyed, distinct
 
-    named = surname_soundex(standard_names(people))
-    joined = named.join(per_tin, on="tin", how="left")
+    per_tin = address_lists(own)
+    del own
+    named = surname_soundex(standard_names(people)).with_columns(tin_n=pl.col("tin").cast(pl.UInt32))
+    del people
+    joined = named.join(per_tin, on="tin_n", how="left", maintain_order="left")
+    del named, per_tin
     empty = pl.lit([], dtype=pl.List(pl.String))
     reference_people = joined.select(
         pl.col("tin").alias("unique_id"),
@@ -174,8 +220,102 @@ def load_reference(folder: Path) -> Reference:
     )
 
 
+def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> pl.DataFrame:
+    """A query's whole result as Polars (fetched to the end, so the connection is free)."""
+    frame = pl.from_arrow(con.sql(sql).to_arrow_table())
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+KEY_LISTS = ("addr_keys", "near_keys", "street_keys", "zips")
+
+
+def address_lists(own: pl.DataFrame) -> pl.DataFrame:
+    """tin_n, addr_keys, near_keys, street_keys, zips: each a sorted list of distinct keys.
+
+    `own`: one row per distinct address a taxpayer filed from (tin_n, addr_key, near_a,
+    near_b, street_key, zip5). Most taxpayers have one: their lists are built row-wise;
+    only those with several are grouped."""
+    several = pl.col("tin_n").is_duplicated()
+    single = own.filter(~several).select(
+        "tin_n",
+        pl.concat_list("addr_key").list.drop_nulls().alias("addr_keys"),
+        # near_a ends "|<...", near_b "|>..." on the same base: distinct, already in order
+        pl.concat_list("near_a", "near_b").list.drop_nulls().alias("near_keys"),
+        pl.concat_list("street_key").list.drop_nulls().alias("street_keys"),
+        pl.concat_list("zip5").list.drop_nulls().alias("zips"),
+    )
+    grouped = (
+        own.filter(several)
+        .group_by("tin_n")
+        .agg("addr_key", "near_a", "near_b", "street_key", "zip5")
+        .select(
+            "tin_n",
+            *[
+                column.list.drop_nulls().list.unique().list.sort().alias(name)
+                for name, column in (
+                    ("addr_keys", pl.col("addr_key")),
+                    ("near_keys", pl.concat_list("near_a", "near_b")),
+                    ("street_keys", pl.col("street_key")),
+                    ("zips", pl.col("zip5")),
+                )
+            ],
+        )
+    )
+    return pl.concat([single, grouped])
+
+
 def term_frequencies(people: pl.DataFrame, column: str) -> pl.DataFrame:
     """`column`, tf_`column`: each value's share of the reference (not of the request batch)."""
     counts = people.select(pl.col(column)).drop_nulls().group_by(column).agg(pl.len().alias("n"))
     total = max(int(counts["n"].sum()), 1)
     return counts.select(column, (pl.col("n") / total).alias(f"tf_{column}"))
+
+
+PREPARED_FORMAT = 1
+"""bump when the prepared frames change shape or meaning (standard forms, keys)"""
+PREPARED_FRAMES = ("people", "last_known", "lent_returns", "names_per_tin")
+
+
+def _fingerprint(folder: Path) -> dict[str, object]:
+    files = {}
+    for stem in ("taxpayers", "addresses"):
+        path = find_table(folder, stem)
+        stat = path.stat()
+        files[stem] = {"file": path.name, "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    return {"format": PREPARED_FORMAT, "source": str(folder.resolve()), "files": files}
+
+
+def prepared_reference(folder: Path, cache: Path) -> Reference:
+    """The reference in matching shape, prepared once per version of the taxpayer file.
+
+    `cache` holds the prepared frames as Parquet with a manifest of the source files
+    (name, size, modification time) they came from; when the manifest matches, they are
+    read back (seconds) instead of prepared again (minutes at 10 million taxpayers).
+    The frames are taxpayer data: `cache` belongs on the same protected storage as the
+    reference itself. Writes are staged and renamed into place."""
+    expected = _fingerprint(folder)
+    manifest = cache / "manifest.json"
+    if manifest.is_file() and all((cache / f"{n}.parquet").is_file() for n in PREPARED_FRAMES):
+        try:
+            stored = json.loads(manifest.read_text("utf-8"))
+        except (OSError, ValueError):
+            stored = None
+        if stored == expected:
+            frames = {n: pl.read_parquet(cache / f"{n}.parquet") for n in PREPARED_FRAMES}
+            return Reference(**frames)
+    reference = load_reference(folder)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{cache.name}.", dir=cache.parent))
+    try:
+        for name in PREPARED_FRAMES:
+            getattr(reference, name).write_parquet(staging / f"{name}.parquet", compression="lz4")
+        (staging / "manifest.json").write_text(json.dumps(expected, sort_keys=True), "utf-8")
+        cache.mkdir(exist_ok=True)
+        (cache / "manifest.json").unlink(missing_ok=True)
+        for name in PREPARED_FRAMES:
+            os.replace(staging / f"{name}.parquet", cache / f"{name}.parquet")
+        os.replace(staging / "manifest.json", cache / "manifest.json")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return reference

@@ -93,7 +93,7 @@ def score_candidates(
     (taxpayers that share a blocking key with some request); term frequencies and the
     prior always come from the whole reference."""
     options = options or ScoringOptions()
-    people = reference.people if reference_people is None else reference_people
+    people = blocked_people(requests, reference.people) if reference_people is None else reference_people
     con, _ = _connect(options)
     try:
         db_api = DuckDBAPI(connection=con)
@@ -118,6 +118,32 @@ def score_candidates(
         return with_levels(scored, settings)
     finally:
         con.close()
+
+
+def blocked_people(requests: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:
+    """The taxpayers some blocking rule (`model.blocking_rules`) pairs with some request.
+
+    Splink would find exactly these pairs against the whole file; handing it only these
+    taxpayers spares it joining, exploding and holding millions that can pair with no
+    request. Rules: same TIN; request TIN = taxpayer's prior ITIN; same first name and
+    date of birth; a shared surname-Soundex|ZIP key; a shared address key. NULLs and
+    empty lists pair with nothing, as in Splink's blocking."""
+    index = people.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"), *BLOCKING_COLUMNS)
+    hits: list[pl.Series] = []
+    tins = requests.select(pl.col("tin").drop_nulls().unique())
+    for column in ("tin", "prior_itin"):
+        hits.append(index.join(tins, left_on=column, right_on="tin", how="semi")["_row"])
+    named = requests.select("first_name", "dob").drop_nulls().unique()
+    hits.append(index.join(named, on=["first_name", "dob"], how="semi")["_row"])
+    for column in ("name_zip_keys", "addr_keys"):
+        keys = requests.select(pl.col(column).explode().drop_nulls().unique().alias("_key"))
+        exploded = index.select("_row", pl.col(column).alias("_key")).explode("_key").drop_nulls("_key")
+        hits.append(exploded.join(keys, on="_key", how="semi")["_row"].unique())
+    rows = pl.concat(hits).unique().sort()
+    return people[rows]
+
+
+BLOCKING_COLUMNS = ("tin", "prior_itin", "first_name", "dob", "name_zip_keys", "addr_keys")
 
 
 def _weight_sql(field_name: str) -> str:

@@ -15,6 +15,7 @@ Output columns shared by both sides (the model's input contract):
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
 
@@ -38,6 +39,16 @@ _UNIT_PREFIX = r"^(?:(?:" + "|".join(w.replace("#", r"\#") for w in _UNIT_WORDS)
 
 # Name words that say nothing about who someone is.
 _NAME_NOISE = r"\b(?:JR|SR|II|III|IV|MR|MRS|MS|DR)\b"
+
+
+def on_distinct(frame: pl.DataFrame, key: str, build: Callable[[pl.DataFrame], pl.DataFrame]) -> pl.DataFrame:
+    """Columns computed once per distinct value of `key` and joined back in row order.
+
+    Names, street lines and units repeat across millions of rows (a surname per family, a
+    building's line per resident and year): `build` receives a frame with the distinct
+    values in column `key` and returns it with the new columns; nulls are a value too."""
+    distinct = build(frame.select(pl.col(key).unique()))
+    return frame.join(distinct, on=key, how="left", nulls_equal=True, maintain_order="left")
 
 
 @cache
@@ -89,10 +100,15 @@ def street_standard(streets: pl.Series) -> pl.Series:
 
     Works on distinct lines and maps back, since a building's line repeats for every
     resident and year."""
-    distinct = streets.fill_null("").unique()
-    words = pl.DataFrame({"raw": distinct}).with_columns(
-        tokens=normalise(pl.col("raw")).str.replace_all(r"[#/-]", " ").str.split(" ")
-    )
+    lines = streets.fill_null("").rename("raw")
+    standard = _street_lines(lines.unique().to_frame())
+    mapped = lines.to_frame().join(standard, on="raw", how="left", maintain_order="left")
+    return mapped["std"].rename(streets.name)
+
+
+def _street_lines(words: pl.DataFrame) -> pl.DataFrame:
+    """raw, std for distinct raw street lines."""
+    words = words.with_columns(tokens=normalise(pl.col("raw")).str.replace_all(r"[#/-]", " ").str.split(" "))
     # Abbreviate only where the word plays its part: the street type is the last word and
     # a directional the first or last around the name. "Orchard St" and "North Rd" keep
     # their names (ORCHARD and NORTH are also a type and a directional in Pub. 28).
@@ -101,7 +117,8 @@ def street_standard(streets: pl.Series) -> pl.Series:
     last = position == pl.len() - 1
     after_number = position == 1
     word = pl.element()
-    standard = words.with_columns(
+    return words.select(
+        "raw",
         std=pl.col("tokens")
         .list.eval(word.filter(word.str.len_chars() > 0))
         .list.eval(
@@ -111,10 +128,8 @@ def street_standard(streets: pl.Series) -> pl.Series:
             .then(word.replace(list(directions), list(directions.values())))
             .otherwise(word)
         )
-        .list.join(" ")
+        .list.join(" "),
     )
-    lookup = dict(zip(standard["raw"].to_list(), standard["std"].to_list(), strict=True))
-    return streets.fill_null("").replace_strict(lookup, return_dtype=pl.String)
 
 
 def unit_standard(expr: pl.Expr) -> pl.Expr:
@@ -123,11 +138,9 @@ def unit_standard(expr: pl.Expr) -> pl.Expr:
     return text.fill_null("")
 
 
-def address_parts(frame: pl.DataFrame) -> pl.DataFrame:
-    """street_std, house, unit_std, zip5 and the typo-tolerant street fragments."""
-    return frame.with_columns(street_std=street_standard(frame["street"])).with_columns(
-        unit_std=unit_standard(pl.col("unit")),
-        zip5=zip5(pl.col("zip")),
+def _street_parts(distinct: pl.DataFrame) -> pl.DataFrame:
+    lines = distinct.with_columns(street_std=street_standard(distinct["street"]))
+    return lines.with_columns(
         house=pl.col("street_std").str.extract(r"^(\d+[A-Z]?)\b", 1),
         # The name part of the line without the number and a leading directional: a
         # single typo leaves either its first three letters or its last four intact.
@@ -135,6 +148,14 @@ def address_parts(frame: pl.DataFrame) -> pl.DataFrame:
         .str.replace(r"^\d+[A-Z]?\s+", "")
         .str.replace(r"^(?:N|S|E|W|NE|NW|SE|SW)\s+", ""),
     )
+
+
+def address_parts(frame: pl.DataFrame) -> pl.DataFrame:
+    """street_std, house, unit_std, zip5 and the typo-tolerant street fragments (each computed
+    once per distinct street line, unit and ZIP)."""
+    out = on_distinct(frame, "street", _street_parts)
+    out = on_distinct(out, "unit", lambda d: d.with_columns(unit_std=unit_standard(pl.col("unit"))))
+    return on_distinct(out, "zip", lambda d: d.with_columns(zip5=zip5(pl.col("zip"))))
 
 
 def address_keys(parts: pl.DataFrame) -> pl.DataFrame:
@@ -160,40 +181,71 @@ def address_keys(parts: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def standard_names(frame: pl.DataFrame) -> pl.DataFrame:
-    """first_name, first_canon, middle_initial, last_name, last_fused, surname_tokens."""
+def _first_forms(distinct: pl.DataFrame) -> pl.DataFrame:
     nick = nickname_table()
-    out = frame.with_columns(
-        first_name=_blank_to_null(name_text(pl.col("first_name")).str.split(" ").list.first()),
-        middle_initial=_blank_to_null(name_text(pl.col("middle_name")).str.slice(0, 1)),
-        last_name=_blank_to_null(name_text(pl.col("last_name"))),
+    first = distinct.with_columns(
+        _first=_blank_to_null(name_text(pl.col("first_name")).str.split(" ").list.first())
     )
-    canon = out.select(
-        pl.col("first_name")
-        .replace_strict(nick["nickname"], nick["formal"], default=pl.col("first_name"))
-        .alias("first_canon")
+    return first.with_columns(
+        _canon=pl.col("_first").replace_strict(nick["nickname"], nick["formal"], default=pl.col("_first"))
     )
-    out = out.with_columns(
-        first_canon=canon["first_canon"],
-        last_fused=pl.col("last_name").str.replace_all(" ", ""),
-        surname_tokens=pl.col("last_name")
+
+
+def _last_forms(distinct: pl.DataFrame) -> pl.DataFrame:
+    last = distinct.with_columns(_last=_blank_to_null(name_text(pl.col("last_name"))))
+    return last.with_columns(
+        _fused=pl.col("_last").str.replace_all(" ", ""),
+        _tokens=pl.col("_last")
         .str.split(" ")
         .list.eval(pl.element().filter(pl.element().str.len_chars() > 1)),
     )
-    return out
 
 
-def surname_soundex(frame: pl.DataFrame) -> pl.DataFrame:
-    """sx_tokens: the Soundex code of each surname token (for blocking)."""
-    exploded = frame.select(pl.int_range(pl.len()).alias("_row"), "surname_tokens").explode("surname_tokens")
+def standard_names(frame: pl.DataFrame) -> pl.DataFrame:
+    """first_name, first_canon, middle_initial, last_name, last_fused, surname_tokens.
+
+    Computed once per distinct first, middle and last name (10 million taxpayers carry a
+    few hundred thousand distinct names)."""
+    out = on_distinct(frame, "first_name", _first_forms)
+    out = on_distinct(
+        out,
+        "middle_name",
+        lambda d: d.with_columns(_middle=_blank_to_null(name_text(pl.col("middle_name")).str.slice(0, 1))),
+    )
+    out = on_distinct(out, "last_name", _last_forms)
+    return (
+        out.with_columns(
+            first_name=pl.col("_first"), middle_initial=pl.col("_middle"), last_name=pl.col("_last")
+        )
+        .with_columns(
+            first_canon=pl.col("_canon"), last_fused=pl.col("_fused"), surname_tokens=pl.col("_tokens")
+        )
+        .drop("_first", "_middle", "_last", "_canon", "_fused", "_tokens")
+    )
+
+
+def _soundex_tokens(distinct: pl.DataFrame) -> pl.DataFrame:
+    """last_name, sx_tokens: the sorted distinct Soundex codes of a surname's tokens."""
+    tokens = distinct.with_columns(
+        surname_tokens=pl.col("last_name")
+        .str.split(" ")
+        .list.eval(pl.element().filter(pl.element().str.len_chars() > 1))
+    )
+    exploded = tokens.select(pl.int_range(pl.len()).alias("_row"), "surname_tokens").explode("surname_tokens")
     exploded = exploded.with_columns(sx=soundex_of(exploded["surname_tokens"]))
     grouped = exploded.group_by("_row").agg(pl.col("sx").drop_nulls().unique().sort())
     codes = (
-        pl.DataFrame({"_row": pl.int_range(0, frame.height, eager=True)})
+        pl.DataFrame({"_row": pl.int_range(0, tokens.height, eager=True)})
         .join(grouped, on="_row", how="left")
         .sort("_row")["sx"]
     )
-    return frame.with_columns(sx_tokens=codes)
+    return distinct.with_columns(sx_tokens=codes)
+
+
+def surname_soundex(frame: pl.DataFrame) -> pl.DataFrame:
+    """sx_tokens: the Soundex code of each surname token (for blocking), per distinct
+    standard surname (`last_name` as `standard_names` leaves it)."""
+    return on_distinct(frame, "last_name", _soundex_tokens)
 
 
 def dob_text(expr: pl.Expr) -> pl.Expr:

@@ -1,0 +1,79 @@
+"""The reference in matching shape: last known address, key lists, lent returns, the prepared cache."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from ftigate.resolve.reference import load_reference, prepared_reference
+
+TAXPAYERS = {
+    "tin": ["111-22-3333", "222334444", "333445555", "bad"],
+    "first_name": ["José", "Mary", "Li", "X"],
+    "middle_name": ["", "Ann", None, ""],
+    "last_name": ["García-López", "O'Neil Jr.", "Wei", "Y"],
+    "date_of_birth": ["1980-01-02", "1975-12-31", "", "1990-01-01"],
+}
+ADDRESSES = [
+    # tin, street, unit, city, state, zip, tax_year, source, name_on_return
+    ("111223333", "1 Oak Street", "", "Austin", "TX", "78701", "2022", "1040", ""),
+    ("111223333", "9 Elm Ave", "Apt 4", "Austin", "TX", "78702", "2024", "W-2", ""),
+    ("111223333", "9 Elm Avenue", "# 4", "Austin", "TX", "78702", "2024", "1040", ""),
+    ("222334444", "PO Box 12", "", "Reno", "NV", "89501", "2023", "1040", ""),
+    ("222334444", "5 Pine Rd", "", "Reno", "NV", "89502", "2023", "W-2", "Someone Else"),
+    ("333445555", "7 Main St", "", "Waco", "TX", "76701", "2021", "1040", ""),
+]
+
+
+def _write(folder: Path, kind: str) -> Path:
+    folder.mkdir(parents=True)
+    taxpayers = pl.DataFrame(TAXPAYERS)
+    addresses = pl.DataFrame(
+        ADDRESSES,
+        schema=["tin", "street", "unit", "city", "state", "zip", "tax_year", "source", "name_on_return"],
+        orient="row",
+    )
+    if kind == "csv":
+        taxpayers.write_csv(folder / "taxpayers.csv")
+        addresses.write_csv(folder / "addresses.csv")
+    else:
+        taxpayers.write_parquet(folder / "taxpayers.parquet")
+        addresses.with_columns(pl.col("tax_year").cast(pl.Int16)).write_parquet(folder / "addresses.parquet")
+    return folder
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_reference_shapes_names_addresses_and_lent_returns(tmp_path: Path, kind: str) -> None:
+    reference = load_reference(_write(tmp_path / kind, kind))
+    people = {row["tin"]: row for row in reference.people.to_dicts()}
+    assert sorted(people) == ["111223333", "222334444", "333445555"]
+    jose = people["111223333"]
+    assert (jose["first_name"], jose["last_name"], jose["dob"]) == ("JOSE", "GARCIA LOPEZ", "1980-01-02")
+    assert jose["addr_keys"] == ["1 OAK ST||78701", "9 ELM AVE|4|78702"]
+    assert jose["near_keys"] == ["1||78701|<OAK", "1||78701|>K ST", "9|4|78702|<ELM", "9|4|78702|> AVE"]
+    assert jose["zips"] == ["78701", "78702"]
+    assert jose["name_zip_keys"] == ["G620|78701", "G620|78702", "L120|78701", "L120|78702"]
+    mary = people["222334444"]
+    assert mary["addr_keys"] == ["PO BOX 12||89501"] and mary["near_keys"] == []
+    assert people["333445555"]["dob"] is None
+    last = {row["tin"]: row["street"] for row in reference.last_known.to_dicts()}
+    # newest year, a 1040 before a W-2; a return in another name is never the last known
+    assert last == {"111223333": "9 Elm Avenue", "222334444": "PO Box 12", "333445555": "7 Main St"}
+    assert reference.lent_returns.to_dicts() == [{"tin": "222334444", "addr_key": "5||89502"}]
+    assert reference.names_per_tin.to_dicts() == [{"tin": "222334444", "other_names": 1}]
+
+
+def test_prepared_reference_is_read_back_until_the_file_changes(tmp_path: Path) -> None:
+    folder = _write(tmp_path / "ref", "parquet")
+    cache = tmp_path / "prepared"
+    first = prepared_reference(folder, cache)
+    assert (cache / "manifest.json").is_file()
+    again = prepared_reference(folder, cache)
+    assert again.people.equals(first.people) and again.last_known.equals(first.last_known)
+    pl.DataFrame({k: v[:1] for k, v in TAXPAYERS.items()}).write_parquet(folder / "taxpayers.parquet")
+    stat = (folder / "taxpayers.parquet").stat()
+    os.utime(folder / "taxpayers.parquet", ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    assert prepared_reference(folder, cache).size == 1
