@@ -36,7 +36,13 @@ from ftigate.intake.letter import Letter
 from ftigate.intake.requests import ReadOptions, read_request_chunks
 from ftigate.law.loader import Law
 from ftigate.resolve.model import FIELDS, ModelArtefact
-from ftigate.resolve.reference import DISCLOSED_COLUMNS, Reference, load_reference, prepared_reference
+from ftigate.resolve.reference import (
+    DISCLOSED_COLUMNS,
+    Reference,
+    check_reference_folder,
+    load_reference,
+    prepared_reference,
+)
 from ftigate.resolve.score import ScoringOptions, empty_candidates, score_candidates
 from ftigate.resolve.standardise import standard_requests
 from ftigate.screen.run import screen_files
@@ -127,6 +133,8 @@ def run_process(
     preparing: Future[Reference] | None = None
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ftigate-reference")
     if reference is None:
+        # A reference that is not there fails now, not after the whole batch is screened.
+        check_reference_folder(reference_dir)
         cache = options.reference_cache
         preparing = (
             pool.submit(load_reference, reference_dir)

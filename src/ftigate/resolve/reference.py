@@ -61,6 +61,14 @@ class Reference:
         return self.people.height
 
 
+def check_reference_folder(folder: Path) -> None:
+    """Raise IntakeError unless `folder` holds a taxpayers and an addresses table."""
+    if not folder.is_dir():
+        raise IntakeError(folder, "reference must be a folder holding taxpayers and addresses")
+    for stem in ("taxpayers", "addresses"):
+        find_table(folder, stem)
+
+
 def find_table(folder: Path, stem: str) -> Path:
     for suffix in (".parquet", ".pq", ".csv"):
         candidate = folder / f"{stem}{suffix}"
