@@ -216,9 +216,10 @@ def run_process(
     )
     disclosures = decisions.filter(pl.col("decision") == DISCLOSE).select(RESPONSE_COLUMNS)
 
-    top = candidates.sort(["request_id", "match_weight"], descending=[False, True]).with_columns(
-        candidate_rank=pl.int_range(pl.len()).over("request_id") + 1
-    )
+    # Ties broken by TIN, as the gates break them, so the explanation ranks what decided.
+    top = candidates.sort(
+        ["request_id", "match_weight", "tin"], descending=[False, True, False]
+    ).with_columns(candidate_rank=pl.int_range(pl.len()).over("request_id") + 1)
     explanations = (
         identity.select("request_id", "decision", "gate", "reasons", pl.col("tin").alias("chosen_tin"))
         .join(top.filter(pl.col("candidate_rank") <= EXPLAINED_CANDIDATES), on="request_id", how="left")

@@ -43,6 +43,9 @@ class ScoringOptions:
     work_dir: Path | None = None
     """folder for a file-backed DuckDB database (joins that outgrow memory spill there)"""
     extra_duckdb: dict[str, Any] = field(default_factory=dict)
+    request_chunk_rows: int = 150_000
+    """requests scored together; each request's candidates are scored independently of the
+    others', so chunks change nothing but peak memory (Splink's blocked pairs per chunk)"""
 
 
 def model_input(frame: pl.DataFrame) -> pl.DataFrame:
@@ -89,10 +92,28 @@ def score_candidates(
 ) -> pl.DataFrame:
     """Every blocked (request, taxpayer) pair with its probability, per-field levels and weights.
 
-    `reference_people` lets a caller pass a pre-filtered slice of `reference.people`
-    (taxpayers that share a blocking key with some request); term frequencies and the
-    prior always come from the whole reference."""
+    Requests are scored in chunks of `options.request_chunk_rows`. `reference_people` lets
+    a caller pass a pre-filtered slice of `reference.people` (taxpayers that share a
+    blocking key with some request); term frequencies and the prior always come from the
+    whole reference."""
     options = options or ScoringOptions()
+    frequencies = {column: term_frequencies(reference.people, column) for column in TF_COLUMNS}
+    size = max(1, options.request_chunk_rows)
+    parts = [
+        _score_chunk(requests.slice(start, size), reference, artefact, options, frequencies, reference_people)
+        for start in range(0, max(requests.height, 1), size)
+    ]
+    return pl.concat(parts, how="vertical_relaxed") if len(parts) > 1 else parts[0]
+
+
+def _score_chunk(
+    requests: pl.DataFrame,
+    reference: Reference,
+    artefact: ModelArtefact,
+    options: ScoringOptions,
+    frequencies: dict[str, pl.DataFrame],
+    reference_people: pl.DataFrame | None,
+) -> pl.DataFrame:
     people = blocked_people(requests, reference.people) if reference_people is None else reference_people
     con, _ = _connect(options)
     try:
@@ -102,9 +123,7 @@ def score_candidates(
         settings = settings_for(artefact, reference.size, options)
         linker = Linker([left, right], settings)
         for column in TF_COLUMNS:
-            tf = db_api.register(
-                term_frequencies(reference.people, column).to_arrow(), table_name=f"tf_lookup_{column}"
-            )
+            tf = db_api.register(frequencies[column].to_arrow(), table_name=f"tf_lookup_{column}")
             linker.table_management.register_term_frequency_lookup(tf, column)
         predictions = linker.inference.predict_between(left, right, warning_mode="never")
         weights = ", ".join(_weight_sql(f) for f in FIELDS)
