@@ -15,16 +15,12 @@ import json
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import splink
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import block_on
-
-if TYPE_CHECKING:
-    from splink.internals.comparison_creator import ComparisonCreator
-    from splink.internals.comparison_level_creator import ComparisonLevelCreator
 
 MODEL_NAME = "identity-v1"
 MODEL_FILE = f"{MODEL_NAME}.json"
@@ -33,7 +29,7 @@ MODEL_FILE = f"{MODEL_NAME}.json"
 FIELDS = ("first_name", "last_name", "dob", "tin", "address")
 
 
-def _dob_near() -> ComparisonLevelCreator:
+def _dob_near() -> cll.Or:
     """A keying slip in the date of birth: one character, day/month swapped, year or day off by one."""
     year_l, year_r = "CAST(substr(dob_l, 1, 4) AS INT)", "CAST(substr(dob_r, 1, 4) AS INT)"
     day_l, day_r = "CAST(substr(dob_l, 9, 2) AS INT)", "CAST(substr(dob_r, 9, 2) AS INT)"
@@ -45,12 +41,14 @@ def _dob_near() -> ComparisonLevelCreator:
         " AND substr(dob_l, 9, 2) = substr(dob_r, 6, 2))"
         ")"
     )
-    return cll.Or(cll.DamerauLevenshteinLevel("dob", 1), cll.CustomLevel(sql)).configure(
-        label_for_charts="keying slip (one character, swap, off by one)"
-    )
+    level = cll.Or(cll.DamerauLevenshteinLevel("dob", 1), cll.CustomLevel(sql))
+    level.configure(label_for_charts="keying slip (one character, swap, off by one)")
+    return level
 
 
-def comparisons() -> list[ComparisonCreator | dict[str, Any]]:
+def comparisons() -> list[Any]:
+    # Splink's comparison base classes live in splink.internals; the list holds its
+    # public comparison objects (typed Any so nothing private is imported).
     first = cl.CustomComparison(
         output_column_name="first_name",
         comparison_levels=[
