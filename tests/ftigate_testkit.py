@@ -73,3 +73,12 @@ def write_letter(path: Path, letter: dict[str, Any]) -> Path:
 
 
 ScreenBatch = Callable[..., pl.DataFrame]
+
+
+def key_codes(*keys: str) -> list[int]:
+    """The sorted codes of readable address keys, as the matcher stores them."""
+    import polars as pl
+
+    from ftigate.resolve.standardise import key_code
+
+    return sorted(pl.select(key_code(pl.lit(pl.Series(keys, dtype=pl.String)))).to_series().to_list())

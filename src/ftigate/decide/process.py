@@ -181,9 +181,8 @@ def run_process(
     }
     identity = decide_identities(candidates, standard, reference.lent_returns, effects, options.thresholds)
     version = artefact.version
-    disclosed = identity.filter(pl.col("decision") == DISCLOSE).join(
-        reference.last_known, on="tin", how="left"
-    )
+    disclosed = identity.filter(pl.col("decision") == DISCLOSE)
+    disclosed = disclosed.join(reference.last_known_of(disclosed["tin"]), on="tin", how="left")
     done("decide")
 
     screen_rows = screened.filter(pl.col("outcome") != "pass").select(

@@ -6,9 +6,10 @@ and must never inform a decision.
 
 From them this module builds, per taxpayer (one row per TIN):
   - the model's input columns (`standardise`), with the taxpayer's own addresses,
-    current and prior, as lists of keys;
+    current and prior, as lists of key codes;
   - the last known address (the newest tax year's address, a 1040 preferred on ties),
-    the only thing ever disclosed;
+    the only thing ever disclosed; it is looked up only for the TINs a batch discloses
+    (`Reference.last_known_of`) and, when prepared, stays on disk until then;
 and, separately, the returns filed under a TIN in another person's name (W-2s under a
 lent SSN): those addresses are not the TIN holder's and never corroborate them.
 """
@@ -23,13 +24,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from ftigate.intake.errors import IntakeError
 from ftigate.resolve.standardise import (
+    address_codes,
     address_keys,
     address_parts,
-    blocking_keys,
     dob_text,
     on_distinct,
     standard_names,
@@ -49,8 +52,8 @@ class Reference:
 
     people: pl.DataFrame
     """one row per taxpayer: the model's input columns (unique_id is the TIN)"""
-    last_known: pl.DataFrame
-    """tin, street, unit, city, state, zip: the newest address on file"""
+    last_known: pl.LazyFrame
+    """tin, street, unit, city, state, zip: the newest address on file (read when asked)"""
     lent_returns: pl.DataFrame
     """tin, addr_key (house number|unit|ZIP) of returns filed under the TIN in another person's name"""
     names_per_tin: pl.DataFrame
@@ -59,6 +62,11 @@ class Reference:
     @property
     def size(self) -> int:
         return self.people.height
+
+    def last_known_of(self, tins: pl.Series) -> pl.DataFrame:
+        """The last known address of each TIN in `tins` (and of no other taxpayer)."""
+        wanted = pl.DataFrame({"tin": tins.cast(pl.String)}).unique().lazy()
+        return self.last_known.join(wanted, on="tin", how="semi").collect()
 
 
 def check_reference_folder(folder: Path) -> None:
@@ -180,7 +188,7 @@ def load_reference(folder: Path, *, threads: int | None = None) -> Reference:
         )
         con.execute("DROP TABLE rows")
         lines = _fetch(con, "SELECT DISTINCT street, unit, zip FROM distinct_rows")
-        keyed_lines = address_keys(address_parts(lines))
+        keyed_lines = address_codes(address_keys(address_parts(lines)))
         con.register("keyed_lines", keyed_lines.to_arrow())
         del lines, keyed_lines
         con.execute(
@@ -205,24 +213,29 @@ def load_reference(folder: Path, *, threads: int | None = None) -> Reference:
         con.close()
     names_per_tin = lent_returns.group_by("tin").agg(pl.len().cast(pl.Int32).alias("other_names"))
 
-    per_tin = address_lists(own)
-    del own
-    named = surname_soundex(standard_names(people)).with_columns(tin_n=pl.col("tin").cast(pl.UInt32))
+    named = (
+        surname_soundex(standard_names(people))
+        .with_columns(tin_n=pl.col("tin").cast(pl.UInt32))
+        .sort("tin_n")
+    )
     del people
-    joined = named.join(per_tin, on="tin_n", how="left", maintain_order="left")
-    del named, per_tin
-    empty = pl.lit([], dtype=pl.List(pl.String))
-    reference_people = joined.select(
-        pl.col("tin").alias("unique_id"),
-        "first_name", "first_canon", "middle_initial", "last_name", "last_fused", "surname_tokens",
-        "dob", "tin", "prior_itin",
-        *[pl.col(c).fill_null(empty) for c in ("addr_keys", "near_keys", "street_keys", "zips")],
-        "sx_tokens",
-        pl.lit(None, dtype=pl.String).alias("request_addr_key"),
-    ).pipe(blocking_keys)  # fmt: skip
+    lists = key_lists(own, named.select("tin_n", "sx_tokens"))
+    del own
+    reference_people = pl.concat(
+        [
+            named.select(
+                pl.col("tin").alias("unique_id"),
+                "first_name", "first_canon", "middle_initial", "last_name", "last_fused",
+                "surname_tokens", "dob", "tin", "prior_itin",
+            ),
+            lists,
+        ],
+        how="horizontal",
+    )  # fmt: skip
+    del named
     return Reference(
         people=reference_people,
-        last_known=last_known,
+        last_known=last_known.lazy(),
         lent_returns=lent_returns,
         names_per_tin=names_per_tin,
     )
@@ -235,42 +248,43 @@ def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> pl.DataFrame:
     return frame
 
 
-KEY_LISTS = ("addr_keys", "near_keys", "street_keys", "zips")
-
-
-def address_lists(own: pl.DataFrame) -> pl.DataFrame:
-    """tin_n, addr_keys, near_keys, street_keys, zips: each a sorted list of distinct keys.
+def key_lists(own: pl.DataFrame, taxpayers: pl.DataFrame) -> pl.DataFrame:
+    """addr_keys, near_keys, street_keys, zips, name_zip_keys: one row per row of
+    `taxpayers` (tin_n sorted ascending, sx_tokens), each a sorted list of distinct codes.
 
     `own`: one row per distinct address a taxpayer filed from (tin_n, addr_key, near_a,
-    near_b, street_key, zip5). Most taxpayers have one: their lists are built row-wise;
-    only those with several are grouped."""
-    several = pl.col("tin_n").is_duplicated()
-    single = own.filter(~several).select(
-        "tin_n",
-        pl.concat_list("addr_key").list.drop_nulls().alias("addr_keys"),
-        # near_a ends "|<...", near_b "|>..." on the same base: distinct, already in order
-        pl.concat_list("near_a", "near_b").list.drop_nulls().alias("near_keys"),
-        pl.concat_list("street_key").list.drop_nulls().alias("street_keys"),
-        pl.concat_list("zip5").list.drop_nulls().alias("zips"),
+    near_b, street_key, zip5). Each list column is built from a long (tin, code) frame,
+    sorted and de-duplicated once, and cut at each taxpayer's offset: no grouping of
+    millions of small lists and no join back to the taxpayers."""
+    tins = taxpayers["tin_n"]
+    held = pl.DataFrame({"tin_n": tins})
+    zips = own.select("tin_n", pl.col("zip5").alias("code"))
+    sx = taxpayers.select("tin_n", pl.col("sx_tokens").alias("sx")).explode("sx")
+    name_zip = sx.join(zips.drop_nulls().unique(), on="tin_n").select(
+        "tin_n", (pl.col("sx").cast(pl.Int64) * 100_000 + pl.col("code")).alias("code")
     )
-    grouped = (
-        own.filter(several)
-        .group_by("tin_n")
-        .agg("addr_key", "near_a", "near_b", "street_key", "zip5")
-        .select(
-            "tin_n",
-            *[
-                column.list.drop_nulls().list.unique().list.sort().alias(name)
-                for name, column in (
-                    ("addr_keys", pl.col("addr_key")),
-                    ("near_keys", pl.concat_list("near_a", "near_b")),
-                    ("street_keys", pl.col("street_key")),
-                    ("zips", pl.col("zip5")),
-                )
-            ],
-        )
-    )
-    return pl.concat([single, grouped])
+    longs = {
+        "addr_keys": own.select("tin_n", pl.col("addr_key").alias("code")),
+        "near_keys": pl.concat([own.select("tin_n", pl.col(c).alias("code")) for c in ("near_a", "near_b")]),
+        "street_keys": own.select("tin_n", pl.col("street_key").alias("code")),
+        "zips": zips,
+        "name_zip_keys": name_zip,
+    }
+    return pl.DataFrame([_cut_by_tin(tins, held, long).alias(name) for name, long in longs.items()])
+
+
+def _cut_by_tin(tins: pl.Series, held: pl.DataFrame, long: pl.DataFrame) -> pl.Series:
+    """One list per TIN in `tins` (sorted) of the distinct codes `long` holds for it."""
+    codes = long.drop_nulls().join(held, on="tin_n", how="semi").sort("tin_n", "code")
+    # sorted: a repeat sits right after its first occurrence
+    repeat = (pl.col("tin_n") == pl.col("tin_n").shift(1)) & (pl.col("code") == pl.col("code").shift(1))
+    codes = codes.filter(~repeat.fill_null(False))
+    starts = np.searchsorted(codes["tin_n"].to_numpy(), tins.to_numpy(), side="left")
+    offsets = np.append(starts, codes.height).astype(np.int64)
+    array = pa.LargeListArray.from_arrays(pa.array(offsets), codes["code"].to_arrow())
+    series = pl.from_arrow(array)
+    assert isinstance(series, pl.Series)
+    return series
 
 
 def term_frequencies(people: pl.DataFrame, column: str) -> pl.DataFrame:
@@ -280,9 +294,10 @@ def term_frequencies(people: pl.DataFrame, column: str) -> pl.DataFrame:
     return counts.select(column, (pl.col("n") / total).alias(f"tf_{column}"))
 
 
-PREPARED_FORMAT = 1
+PREPARED_FORMAT = 2
 """bump when the prepared frames change shape or meaning (standard forms, keys)"""
 PREPARED_FRAMES = ("people", "last_known", "lent_returns", "names_per_tin")
+EAGER_FRAMES = ("people", "lent_returns", "names_per_tin")
 
 
 def _fingerprint(folder: Path) -> dict[str, object]:
@@ -291,7 +306,13 @@ def _fingerprint(folder: Path) -> dict[str, object]:
         path = find_table(folder, stem)
         stat = path.stat()
         files[stem] = {"file": path.name, "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-    return {"format": PREPARED_FORMAT, "source": str(folder.resolve()), "files": files}
+    # key codes are Polars hashes, stable only within one Polars version
+    return {
+        "format": PREPARED_FORMAT,
+        "polars": pl.__version__,
+        "source": str(folder.resolve()),
+        "files": files,
+    }
 
 
 def prepared_reference(folder: Path, cache: Path) -> Reference:
@@ -310,14 +331,17 @@ def prepared_reference(folder: Path, cache: Path) -> Reference:
         except (OSError, ValueError):
             stored = None
         if stored == expected:
-            frames = {n: pl.read_parquet(cache / f"{n}.parquet") for n in PREPARED_FRAMES}
-            return Reference(**frames)
+            frames = {n: pl.read_parquet(cache / f"{n}.parquet") for n in EAGER_FRAMES}
+            # read only for the TINs a batch discloses
+            return Reference(**frames, last_known=pl.scan_parquet(cache / "last_known.parquet"))
     reference = load_reference(folder)
     cache.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{cache.name}.", dir=cache.parent))
     try:
         for name in PREPARED_FRAMES:
-            getattr(reference, name).write_parquet(staging / f"{name}.parquet", compression="lz4")
+            frame = getattr(reference, name)
+            frame = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
+            frame.write_parquet(staging / f"{name}.parquet", compression="lz4")
         (staging / "manifest.json").write_text(json.dumps(expected, sort_keys=True), "utf-8")
         cache.mkdir(exist_ok=True)
         (cache / "manifest.json").unlink(missing_ok=True)

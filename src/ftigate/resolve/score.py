@@ -89,38 +89,48 @@ def score_candidates(
     options: ScoringOptions | None = None,
     *,
     reference_people: pl.DataFrame | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> pl.DataFrame:
     """Every blocked (request, taxpayer) pair with its probability, per-field levels and weights.
 
-    Requests are scored in chunks of `options.request_chunk_rows`. `reference_people` lets
-    a caller pass a pre-filtered slice of `reference.people` (taxpayers that share a
-    blocking key with some request); term frequencies and the prior always come from the
-    whole reference."""
+    Requests are scored in chunks of `options.request_chunk_rows`; each chunk is handed
+    only the taxpayers some blocking rule pairs with one of its requests (found once for
+    the whole batch by `blocked_pairs`). `reference_people` lets a caller pass its own
+    slice of `reference.people` instead; term frequencies and the prior always come from
+    the whole reference. `progress` receives the number of requests scored after each chunk."""
     options = options or ScoringOptions()
     frequencies = {column: term_frequencies(reference.people, column) for column in TF_COLUMNS}
     size = max(1, options.request_chunk_rows)
-    parts = [
-        _score_chunk(requests.slice(start, size), reference, artefact, options, frequencies, reference_people)
-        for start in range(0, max(requests.height, 1), size)
-    ]
+    pairs = blocked_pairs(requests, reference.people) if reference_people is None else None
+    parts = []
+    for start in range(0, max(requests.height, 1), size):
+        chunk = requests.slice(start, size)
+        if pairs is None:
+            people = reference_people
+        else:
+            rows = pairs.filter(pl.col("_req").is_between(start, start + size - 1))["_row"].unique().sort()
+            people = reference.people[rows]
+        assert people is not None
+        parts.append(_score_chunk(chunk, people, reference.size, artefact, options, frequencies))
+        if progress:
+            progress(chunk.height)
     return pl.concat(parts, how="vertical_relaxed") if len(parts) > 1 else parts[0]
 
 
 def _score_chunk(
     requests: pl.DataFrame,
-    reference: Reference,
+    people: pl.DataFrame,
+    reference_size: int,
     artefact: ModelArtefact,
     options: ScoringOptions,
     frequencies: dict[str, pl.DataFrame],
-    reference_people: pl.DataFrame | None,
 ) -> pl.DataFrame:
-    people = blocked_people(requests, reference.people) if reference_people is None else reference_people
     con, _ = _connect(options)
     try:
         db_api = DuckDBAPI(connection=con)
         left = db_api.register(model_input(requests).to_arrow(), table_name="requests")
         right = db_api.register(model_input(people).to_arrow(), table_name="taxpayers")
-        settings = settings_for(artefact, reference.size, options)
+        settings = settings_for(artefact, reference_size, options)
         linker = Linker([left, right], settings)
         for column in TF_COLUMNS:
             tf = db_api.register(frequencies[column].to_arrow(), table_name=f"tf_lookup_{column}")
@@ -139,30 +149,42 @@ def _score_chunk(
         con.close()
 
 
-def blocked_people(requests: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:
-    """The taxpayers some blocking rule (`model.blocking_rules`) pairs with some request.
-
-    Splink would find exactly these pairs against the whole file; handing it only these
-    taxpayers spares it joining, exploding and holding millions that can pair with no
-    request. Rules: same TIN; request TIN = taxpayer's prior ITIN; same first name and
-    date of birth; a shared surname-Soundex|ZIP key; a shared address key. NULLs and
-    empty lists pair with nothing, as in Splink's blocking."""
-    index = people.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"), *BLOCKING_COLUMNS)
-    hits: list[pl.Series] = []
-    tins = requests.select(pl.col("tin").drop_nulls().unique())
-    for column in ("tin", "prior_itin"):
-        hits.append(index.join(tins, left_on=column, right_on="tin", how="semi")["_row"])
-    named = requests.select("first_name", "dob").drop_nulls().unique()
-    hits.append(index.join(named, on=["first_name", "dob"], how="semi")["_row"])
-    for column in ("name_zip_keys", "addr_keys"):
-        keys = requests.select(pl.col(column).explode().drop_nulls().unique().alias("_key"))
-        exploded = index.select("_row", pl.col(column).alias("_key")).explode("_key").drop_nulls("_key")
-        hits.append(exploded.join(keys, on="_key", how="semi")["_row"].unique())
-    rows = pl.concat(hits).unique().sort()
-    return people[rows]
-
-
 BLOCKING_COLUMNS = ("tin", "prior_itin", "first_name", "dob", "name_zip_keys", "addr_keys")
+
+
+def blocked_pairs(requests: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:
+    """_req, _row: the (request row, taxpayer row) pairs some blocking rule
+    (`model.blocking_rules`) makes, each once.
+
+    Splink finds exactly these pairs among the taxpayers it is given; handing each chunk
+    only its own taxpayers spares it joining, exploding and holding millions that pair
+    with none of its requests. Rules: same TIN; request TIN = taxpayer's prior ITIN; same
+    first name and date of birth; a shared surname-Soundex|ZIP key; a shared address key.
+    NULLs and empty lists pair with nothing, as in Splink's blocking. The taxpayer side is
+    first cut to rows sharing some value with some request (semi-joins), so the pairs are
+    built from small frames."""
+    req = requests.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_req"), *BLOCKING_COLUMNS)
+    index = people.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"), *BLOCKING_COLUMNS)
+    found: list[pl.DataFrame] = []
+    supplied = req.select("_req", "tin").drop_nulls()
+    for column in ("tin", "prior_itin"):
+        held = index.select("_row", pl.col(column).alias("tin")).join(supplied, on="tin", how="semi")
+        found.append(held.join(supplied, on="tin").select("_req", "_row"))
+    named = req.select("_req", "first_name", "dob").drop_nulls()
+    held = index.select("_row", "first_name", "dob").join(named, on=["first_name", "dob"], how="semi")
+    found.append(held.join(named, on=["first_name", "dob"]).select("_req", "_row"))
+    for column in ("name_zip_keys", "addr_keys"):
+        keys = req.select("_req", pl.col(column).alias("_key")).explode("_key").drop_nulls("_key")
+        exploded = index.select("_row", pl.col(column).alias("_key")).explode("_key").drop_nulls("_key")
+        held = exploded.join(keys.select("_key").unique(), on="_key", how="semi")
+        found.append(held.join(keys, on="_key").select("_req", "_row"))
+    return pl.concat(found).unique()
+
+
+def blocked_people(requests: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:
+    """The taxpayers some blocking rule pairs with some request (in reference order)."""
+    rows = blocked_pairs(requests, people)["_row"].unique().sort()
+    return people[rows]
 
 
 def _weight_sql(field_name: str) -> str:
