@@ -8,8 +8,8 @@ From them this module builds, per taxpayer (one row per TIN):
   - the model's input columns (`standardise`), with the taxpayer's own addresses,
     current and prior, as lists of key codes;
   - the last known address (the newest tax year's address, a 1040 preferred on ties),
-    the only thing ever disclosed; it is looked up only for the TINs a batch discloses
-    (`Reference.last_known_of`) and, when prepared, stays on disk until then;
+    the only thing ever disclosed; it is read from the source file only for the TINs a
+    batch discloses (`Reference.last_known_of`);
 and, separately, the returns filed under a TIN in another person's name (W-2s under a
 lent SSN): those addresses are not the TIN holder's and never corroborate them.
 """
@@ -52,8 +52,8 @@ class Reference:
 
     people: pl.DataFrame
     """one row per taxpayer: the model's input columns (unique_id is the TIN)"""
-    last_known: pl.LazyFrame
-    """tin, street, unit, city, state, zip: the newest address on file (read when asked)"""
+    source: Path
+    """the reference folder (the last known addresses are read from its addresses file)"""
     lent_returns: pl.DataFrame
     """tin, addr_key (house number|unit|ZIP) of returns filed under the TIN in another person's name"""
     names_per_tin: pl.DataFrame
@@ -64,9 +64,9 @@ class Reference:
         return self.people.height
 
     def last_known_of(self, tins: pl.Series) -> pl.DataFrame:
-        """The last known address of each TIN in `tins` (and of no other taxpayer)."""
-        wanted = pl.DataFrame({"tin": tins.cast(pl.String)}).unique().lazy()
-        return self.last_known.join(wanted, on="tin", how="semi").collect()
+        """tin, street, unit, city, state, zip: the last known address of each TIN in `tins`
+        (and of no other taxpayer), read from the source file when a batch discloses."""
+        return last_known_addresses(self.source, tins)
 
 
 def check_reference_folder(folder: Path) -> None:
@@ -109,13 +109,20 @@ def _digits9(column: str) -> str:
     only for values that are not already nine digits)."""
     text = f"coalesce(CAST({column} AS VARCHAR), '')"
     digits = f"regexp_replace({text}, '[^0-9]', '', 'g')"
-    plain = f"length({text}) = 9 AND translate({text}, '0123456789', '') = ''"
+    plain = f"regexp_full_match({text}, '[0-9]{{9}}')"
     return f"CASE WHEN {plain} THEN {text} WHEN length({digits}) = 9 THEN {digits} END"
 
 
-def _connect(threads: int | None) -> duckdb.DuckDBPyConnection:
+BUILD_MEMORY_LIMIT = "3GB"
+"""DuckDB's ceiling while reducing the address history (it spills to disk beyond it)"""
+
+
+def _connect(threads: int | None, spill: Path) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("SET preserve_insertion_order = false")
+    con.execute("SET enable_progress_bar = false")
+    con.execute(f"SET memory_limit = '{BUILD_MEMORY_LIMIT}'")
+    con.execute("SET temp_directory = '" + str(spill).replace("'", "''") + "'")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     return con
@@ -157,36 +164,14 @@ def load_reference(folder: Path, *, threads: int | None = None) -> Reference:
     )
     people = people.drop("date_of_birth")
 
-    other_name = (
-        r"length(regexp_replace(coalesce(CAST(name_on_return AS VARCHAR), ''), '\s', '', 'g')) > 0"
-        if "name_on_return" in ad_columns
-        else "false"
-    )
-    source_rank = (
-        "CASE CAST(source AS VARCHAR) WHEN '1040' THEN 0 WHEN '1099-NEC' THEN 1 WHEN 'W-2' THEN 2 ELSE 9 END"
-        if "source" in ad_columns
-        else "0"
-    )
-    text = ", ".join(f"coalesce(CAST({c} AS VARCHAR), '') AS {c}" for c in DISCLOSED_COLUMNS)
-    con = _connect(threads)
+    rows = _address_rows_sql(addresses_path, ad_columns)
+    spill = Path(tempfile.mkdtemp(prefix="ftigate-reference-"))
+    con = _connect(threads, spill)
     try:
         con.execute(
-            f"CREATE TEMP TABLE rows AS SELECT * FROM (SELECT {_digits9('tin')} AS tin, {text}, "
-            f"coalesce(TRY_CAST(tax_year AS INTEGER), 0) AS tax_year, {source_rank} AS source_rank, "
-            f"{other_name} AS other_name FROM {_source_sql(addresses_path)}) WHERE tin IS NOT NULL"
+            "CREATE TEMP TABLE distinct_rows AS SELECT DISTINCT tin, street, unit, zip, other_name "
+            f"FROM ({rows})"
         )
-        # Newest tax year first, a 1040 before other sources; on a full tie the
-        # lexically first address (deterministic).
-        last_known = _fetch(
-            con,
-            "SELECT tin, arg_min(struct_pack(street, unit, city, state, zip), "
-            "(-tax_year, source_rank, street, unit, city, state, zip)) AS a "
-            "FROM rows WHERE NOT other_name GROUP BY tin",
-        ).select("tin", pl.col("a").struct.unnest())
-        con.execute(
-            "CREATE TEMP TABLE distinct_rows AS SELECT DISTINCT tin, street, unit, zip, other_name FROM rows"
-        )
-        con.execute("DROP TABLE rows")
         lines = _fetch(con, "SELECT DISTINCT street, unit, zip FROM distinct_rows")
         keyed_lines = address_codes(address_keys(address_parts(lines)))
         con.register("keyed_lines", keyed_lines.to_arrow())
@@ -211,6 +196,7 @@ def load_reference(folder: Path, *, threads: int | None = None) -> Reference:
         )
     finally:
         con.close()
+        shutil.rmtree(spill, ignore_errors=True)
     names_per_tin = lent_returns.group_by("tin").agg(pl.len().cast(pl.Int32).alias("other_names"))
 
     named = (
@@ -235,10 +221,59 @@ def load_reference(folder: Path, *, threads: int | None = None) -> Reference:
     del named
     return Reference(
         people=reference_people,
-        last_known=last_known.lazy(),
+        source=folder,
         lent_returns=lent_returns,
         names_per_tin=names_per_tin,
     )
+
+
+def _address_rows_sql(addresses_path: Path, columns: list[str], where: str = "") -> str:
+    """The address file's rows: tin (nine digits), the disclosed fields as text, tax_year,
+    source_rank (a 1040 first) and other_name (a return filed in another person's name);
+    `where` filters on the nine-digit tin before anything else is computed."""
+    other_name = (
+        r"length(regexp_replace(coalesce(CAST(name_on_return AS VARCHAR), ''), '\s', '', 'g')) > 0"
+        if "name_on_return" in columns
+        else "false"
+    )
+    source_rank = (
+        "CASE CAST(source AS VARCHAR) WHEN '1040' THEN 0 WHEN '1099-NEC' THEN 1 WHEN 'W-2' THEN 2 ELSE 9 END"
+        if "source" in columns
+        else "0"
+    )
+    text = ", ".join(f"coalesce(CAST({c} AS VARCHAR), '') AS {c}" for c in DISCLOSED_COLUMNS)
+    return (
+        f"SELECT _tin9 AS tin, {text}, coalesce(TRY_CAST(tax_year AS INTEGER), 0) AS tax_year, "
+        f"{source_rank} AS source_rank, {other_name} AS other_name "
+        f"FROM (SELECT *, {_digits9('tin')} AS _tin9 FROM {_source_sql(addresses_path)}) "
+        f"WHERE _tin9 IS NOT NULL{' AND ' + where if where else ''}"
+    )
+
+
+def last_known_addresses(folder: Path, tins: pl.Series) -> pl.DataFrame:
+    """tin, street, unit, city, state, zip: the newest address filed under each TIN in
+    `tins`: the newest tax year's, a 1040 before other sources, on a full tie the lexically
+    first (deterministic); never a return filed in another person's name."""
+    addresses_path = find_table(folder, "addresses")
+    columns = _scan(addresses_path, ADDRESS_COLUMNS).collect_schema().names()
+    rows = _address_rows_sql(addresses_path, columns, "_tin9 IN (SELECT tin FROM wanted)")
+    spill = Path(tempfile.mkdtemp(prefix="ftigate-last-known-"))
+    con = _connect(None, spill)
+    try:
+        con.register("wanted", pl.DataFrame({"tin": tins.cast(pl.String).drop_nulls().unique()}).to_arrow())
+        found = _fetch(
+            con,
+            "SELECT tin, arg_min(struct_pack(street, unit, city, state, zip), "
+            "(-tax_year, source_rank, street, unit, city, state, zip)) AS a "
+            f"FROM ({rows}) WHERE NOT other_name GROUP BY tin ORDER BY tin",
+        )
+    finally:
+        con.close()
+        shutil.rmtree(spill, ignore_errors=True)
+    empty = pl.DataFrame(schema={"tin": pl.String, **dict.fromkeys(DISCLOSED_COLUMNS, pl.String)})
+    if found.height == 0:
+        return empty
+    return found.select("tin", pl.col("a").struct.unnest())
 
 
 def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> pl.DataFrame:
@@ -296,8 +331,7 @@ def term_frequencies(people: pl.DataFrame, column: str) -> pl.DataFrame:
 
 PREPARED_FORMAT = 2
 """bump when the prepared frames change shape or meaning (standard forms, keys)"""
-PREPARED_FRAMES = ("people", "last_known", "lent_returns", "names_per_tin")
-EAGER_FRAMES = ("people", "lent_returns", "names_per_tin")
+PREPARED_FRAMES = ("people", "lent_returns", "names_per_tin")
 
 
 def _fingerprint(folder: Path) -> dict[str, object]:
@@ -331,17 +365,14 @@ def prepared_reference(folder: Path, cache: Path) -> Reference:
         except (OSError, ValueError):
             stored = None
         if stored == expected:
-            frames = {n: pl.read_parquet(cache / f"{n}.parquet") for n in EAGER_FRAMES}
-            # read only for the TINs a batch discloses
-            return Reference(**frames, last_known=pl.scan_parquet(cache / "last_known.parquet"))
+            frames = {n: pl.read_parquet(cache / f"{n}.parquet") for n in PREPARED_FRAMES}
+            return Reference(**frames, source=folder)
     reference = load_reference(folder)
     cache.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{cache.name}.", dir=cache.parent))
     try:
         for name in PREPARED_FRAMES:
-            frame = getattr(reference, name)
-            frame = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
-            frame.write_parquet(staging / f"{name}.parquet", compression="lz4")
+            getattr(reference, name).write_parquet(staging / f"{name}.parquet", compression="lz4")
         (staging / "manifest.json").write_text(json.dumps(expected, sort_keys=True), "utf-8")
         cache.mkdir(exist_ok=True)
         (cache / "manifest.json").unlink(missing_ok=True)
