@@ -26,6 +26,8 @@ ADDRESSES = [
     ("222334444", "PO Box 12", "", "Reno", "NV", "89501", "2023", "1040", ""),
     ("222334444", "5 Pine Rd", "", "Reno", "NV", "89502", "2023", "W-2", "Someone Else"),
     ("333445555", "7 Main St", "", "Waco", "TX", "76701", "2021", "1040", ""),
+    # a TIN the taxpayers table does not hold: its address belongs to no one in the reference
+    ("444556666", "3 Birch Ln", "", "Waco", "TX", "76701", "2024", "1040", ""),
 ]
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ftigate.resolve.standardise import standard_requests, street_standard, unit_standard
 from ftigate_testkit import key_codes
@@ -38,3 +40,34 @@ def test_names_lose_accents_hyphens_and_nicknames() -> None:
     assert out["dob"].to_list() == ["1980-01-02", None]
     assert out["tin"].to_list() == ["123456789", None]
     assert out["addr_keys"].to_list() == [key_codes("1 OAK ST||78701"), key_codes("2 ELM AVE|3|10001")]
+
+
+def _street_by_words(raw: str) -> str:
+    """The rule word by word, as written in Pub. 28 terms (the reference for the vectorised form)."""
+    from scourgify.address_constants import DIRECTIONAL_REPLACEMENTS, STREET_TYPE_ABBREVIATIONS
+
+    from ftigate.screen.address import normalise
+
+    text = pl.select(normalise(pl.lit(raw, dtype=pl.String))).item()
+    words = [w for w in text.replace("#", " ").replace("/", " ").replace("-", " ").split(" ") if w]
+    out = []
+    for position, word in enumerate(words):
+        if position == len(words) - 1 and len(words) >= 3:
+            word = STREET_TYPE_ABBREVIATIONS.get(word, word)
+        elif position in (1, len(words) - 1) and len(words) >= 4:
+            word = DIRECTIONAL_REPLACEMENTS.get(word, word)
+        out.append(word)
+    return " ".join(out)
+
+
+_STREET_WORDS = st.sampled_from(
+    ["12", "4B", "North", "N", "Main", "Street", "St", "Avenue", "Orchard", "Road", "SW", "Calle", "del",
+     "Sol", "#", "-", "/", "Apt", "Boulevard", "East", "Ct", "Way", "José", "O'Neil"]
+)  # fmt: skip
+
+
+@given(st.lists(_STREET_WORDS, max_size=7), st.sampled_from([" ", "  ", " - ", "/"]))
+@settings(max_examples=300, deadline=None)
+def test_vectorised_street_standard_agrees_with_the_rule_word_by_word(words: list[str], gap: str) -> None:
+    raw = gap.join(words)
+    assert street_standard(pl.Series([raw])).to_list() == [_street_by_words(raw)]

@@ -80,6 +80,7 @@ def process(
             lambda: run_process(
                 parsed_letter, requests, reference, law, artefact, options,
                 progress=advance, stage=None if as_json else _stage_line,
+                scoring=None if as_json else _scoring_line,
             )
         )  # fmt: skip
     if recorder is not None:
@@ -132,6 +133,10 @@ def _load_model(path: Path | None) -> ModelArtefact:
 
 def _stage_line(name: str) -> None:
     err.print(f"[dim]done: {name}[/]")
+
+
+def _scoring_line(scored: int, total: int) -> None:
+    err.print(f"[dim]scored {scored:,} of {total:,} requests[/]")
 
 
 def _print_summary(summary: dict[str, object]) -> None:

@@ -108,12 +108,14 @@ def run_process(
     reference: Reference | None = None,
     progress: Progress | None = None,
     stage: Stage | None = None,
+    scoring: Callable[[int, int], None] | None = None,
 ) -> ProcessResult:
     """Decide every request; return the frames to write (pure of output files).
 
     Stage timings: the reference is prepared on a second thread while screening runs, so
     "screen" is screening's wall time with that work beside it and "read reference" only
-    the wait for it afterwards."""
+    the wait for it afterwards. `progress` receives screened record counts, `scoring`
+    (requests scored so far, requests to score) after each chunk of scoring."""
     options = options or ProcessOptions()
     timings: dict[str, float] = {}
     mark = time.perf_counter()
@@ -172,7 +174,15 @@ def run_process(
     standard = standard_requests(to_resolve)
     done("standardise")
     if standard.height:
-        candidates = score_candidates(standard, reference, artefact, options.scoring)
+        scored = 0
+
+        def advance(count: int) -> None:
+            nonlocal scored
+            scored += count
+            if scoring:
+                scoring(scored, standard.height)
+
+        candidates = score_candidates(standard, reference, artefact, options.scoring, progress=advance)
     else:
         candidates = empty_candidates()
     done("score")

@@ -253,27 +253,43 @@ def _address_rows_sql(addresses_path: Path, columns: list[str], where: str = "")
 def last_known_addresses(folder: Path, tins: pl.Series) -> pl.DataFrame:
     """tin, street, unit, city, state, zip: the newest address filed under each TIN in
     `tins`: the newest tax year's, a 1040 before other sources, on a full tie the lexically
-    first (deterministic); never a return filed in another person's name."""
-    addresses_path = find_table(folder, "addresses")
-    columns = _scan(addresses_path, ADDRESS_COLUMNS).collect_schema().names()
-    rows = _address_rows_sql(addresses_path, columns, "_tin9 IN (SELECT tin FROM wanted)")
-    spill = Path(tempfile.mkdtemp(prefix="ftigate-last-known-"))
-    con = _connect(None, spill)
-    try:
-        con.register("wanted", pl.DataFrame({"tin": tins.cast(pl.String).drop_nulls().unique()}).to_arrow())
-        found = _fetch(
-            con,
-            "SELECT tin, arg_min(struct_pack(street, unit, city, state, zip), "
-            "(-tax_year, source_rank, street, unit, city, state, zip)) AS a "
-            f"FROM ({rows}) WHERE NOT other_name GROUP BY tin ORDER BY tin",
+    first (deterministic); never a return filed in another person's name.
+
+    The file is filtered on its TIN column first, so only the wanted taxpayers' rows are
+    read whole (a few seconds for a national file, whatever the batch)."""
+    addresses = _scan(find_table(folder, "addresses"), ADDRESS_COLUMNS)
+    columns = addresses.collect_schema().names()
+    wanted = tins.cast(pl.String).drop_nulls().unique().implode()
+    tin = tin_digits(pl.col("tin").cast(pl.String))
+    other_name = (
+        pl.col("name_on_return").cast(pl.String).fill_null("").str.replace_all(r"\s", "").str.len_chars() > 0
+        if "name_on_return" in columns
+        else pl.lit(False)
+    )
+    source_rank = (
+        pl.col("source").cast(pl.String).replace_strict(SOURCE_PREFERENCE, default=9, return_dtype=pl.Int32)
+        if "source" in columns
+        else pl.lit(0)
+    )
+    rows = (
+        addresses.filter(tin.is_in(wanted))
+        .filter(~other_name)
+        .select(
+            tin.alias("tin"),
+            *[pl.col(c).cast(pl.String).fill_null("") for c in DISCLOSED_COLUMNS],
+            (
+                -pl.col("tax_year")
+                .cast(pl.String)
+                .str.strip_chars()
+                .cast(pl.Int32, strict=False)
+                .fill_null(0)
+            ).alias("_newest"),
+            source_rank.alias("_source"),
         )
-    finally:
-        con.close()
-        shutil.rmtree(spill, ignore_errors=True)
-    empty = pl.DataFrame(schema={"tin": pl.String, **dict.fromkeys(DISCLOSED_COLUMNS, pl.String)})
-    if found.height == 0:
-        return empty
-    return found.select("tin", pl.col("a").struct.unnest())
+        .collect()
+    )
+    order = ["tin", "_newest", "_source", *DISCLOSED_COLUMNS]
+    return rows.sort(order).unique("tin", keep="first", maintain_order=True).select("tin", *DISCLOSED_COLUMNS)
 
 
 def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> pl.DataFrame:
@@ -292,7 +308,8 @@ def key_lists(own: pl.DataFrame, taxpayers: pl.DataFrame) -> pl.DataFrame:
     sorted and de-duplicated once, and cut at each taxpayer's offset: no grouping of
     millions of small lists and no join back to the taxpayers."""
     tins = taxpayers["tin_n"]
-    held = pl.DataFrame({"tin_n": tins})
+    # addresses filed under a TIN the taxpayers table does not hold belong to no one here
+    own = own.join(taxpayers.select("tin_n"), on="tin_n", how="semi")
     zips = own.select("tin_n", pl.col("zip5").alias("code"))
     sx = taxpayers.select("tin_n", pl.col("sx_tokens").alias("sx")).explode("sx")
     name_zip = sx.join(zips.drop_nulls().unique(), on="tin_n").select(
@@ -305,12 +322,13 @@ def key_lists(own: pl.DataFrame, taxpayers: pl.DataFrame) -> pl.DataFrame:
         "zips": zips,
         "name_zip_keys": name_zip,
     }
-    return pl.DataFrame([_cut_by_tin(tins, held, long).alias(name) for name, long in longs.items()])
+    return pl.DataFrame([_cut_by_tin(tins, long).alias(name) for name, long in longs.items()])
 
 
-def _cut_by_tin(tins: pl.Series, held: pl.DataFrame, long: pl.DataFrame) -> pl.Series:
-    """One list per TIN in `tins` (sorted) of the distinct codes `long` holds for it."""
-    codes = long.drop_nulls().join(held, on="tin_n", how="semi").sort("tin_n", "code")
+def _cut_by_tin(tins: pl.Series, long: pl.DataFrame) -> pl.Series:
+    """One list per TIN in `tins` (sorted) of the distinct codes `long` holds for it (each
+    TIN in `long` is in `tins`)."""
+    codes = long.drop_nulls().sort("tin_n", "code")
     # sorted: a repeat sits right after its first occurrence
     repeat = (pl.col("tin_n") == pl.col("tin_n").shift(1)) & (pl.col("code") == pl.col("code").shift(1))
     codes = codes.filter(~repeat.fill_null(False))

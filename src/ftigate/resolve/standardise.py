@@ -136,27 +136,45 @@ def street_standard(streets: pl.Series) -> pl.Series:
 
 def _street_lines(words: pl.DataFrame) -> pl.DataFrame:
     """raw, std for distinct raw street lines."""
-    words = words.with_columns(tokens=normalise(pl.col("raw")).str.replace_all(r"[#/-]", " ").str.split(" "))
-    # Abbreviate only where the word plays its part: the street type is the last word and
-    # a directional the first or last around the name. "Orchard St" and "North Rd" keep
-    # their names (ORCHARD and NORTH are also a type and a directional in Pub. 28).
+    # Abbreviate only where the word plays its part: the street type is the last word (of
+    # three or more) and a directional the second word (of four or more, after the
+    # number). "Orchard St" and "North Rd" keep their names (ORCHARD and NORTH are also a
+    # type and a directional in Pub. 28). Words are cut with anchored patterns rather than
+    # split into lists: a national file has millions of distinct lines.
     types, directions = STREET_TYPE_ABBREVIATIONS, DIRECTIONAL_REPLACEMENTS
-    position = pl.int_range(pl.len())
-    last = position == pl.len() - 1
-    after_number = position == 1
-    word = pl.element()
-    return words.select(
+    clean = (
+        normalise(pl.col("raw"))
+        .str.replace_all(r"[#/-]", " ")
+        .str.replace_all(" +", " ")
+        .str.strip_chars(" ")
+    )
+    lines = words.with_columns(_clean=clean).with_columns(
+        _words=pl.when(pl.col("_clean") == "").then(0).otherwise(pl.col("_clean").str.count_matches(" ") + 1),
+        _four=pl.col("_clean").str.extract_groups(r"^([^ ]+) ([^ ]+) (.*) ([^ ]+)$"),
+        _three=pl.col("_clean").str.extract_groups(r"^([^ ]+) ([^ ]+) ([^ ]+)$"),
+    )
+    four, three = pl.col("_four").struct, pl.col("_three").struct
+    return lines.select(
         "raw",
-        std=pl.col("tokens")
-        .list.eval(word.filter(word.str.len_chars() > 0))
-        .list.eval(
-            pl.when(last & (pl.len() >= 3))
-            .then(word.replace(list(types), list(types.values())))
-            .when((after_number | last) & (pl.len() >= 4))
-            .then(word.replace(list(directions), list(directions.values())))
-            .otherwise(word)
+        std=pl.when(pl.col("_words") >= 4)
+        .then(
+            pl.concat_str(
+                [
+                    four.field("1"),
+                    four.field("2").replace(directions),
+                    four.field("3"),
+                    four.field("4").replace(types),
+                ],
+                separator=" ",
+            )
         )
-        .list.join(" "),
+        .when(pl.col("_words") == 3)
+        .then(
+            pl.concat_str(
+                [three.field("1"), three.field("2"), three.field("3").replace(types)], separator=" "
+            )
+        )
+        .otherwise(pl.col("_clean")),
     )
 
 
