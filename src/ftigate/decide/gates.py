@@ -89,6 +89,15 @@ class Thresholds:
         return asdict(self)
 
 
+def rank_candidates(candidates: pl.DataFrame) -> pl.DataFrame:
+    """`candidates` ordered by request, best first (ties broken by TIN), with `rank` (0 = best).
+
+    Done once per batch: the gates and the explanations read the same order."""
+    return candidates.sort(
+        ["request_id", "match_weight", "tin"], descending=[False, True, False]
+    ).with_columns(rank=pl.int_range(pl.len()).over("request_id"))
+
+
 def decide_identities(
     candidates: pl.DataFrame,
     requests: pl.DataFrame,
@@ -99,13 +108,12 @@ def decide_identities(
     """One decision per row of `requests` (screened sufficient): request_id, decision,
     reasons (list), gate, match_probability, tin (the chosen taxpayer; internal only).
 
-    `candidates`: request_id, tin, match_weight, match_probability, gamma_* (from scoring).
+    `candidates`: request_id, tin, match_weight, match_probability, gamma_* (from scoring),
+    ranked already when they carry `rank` (`rank_candidates`).
     `requests`: unique_id, tin (supplied), dob (supplied), request_addr_key.
     `lent_returns`: tin, addr_key of returns filed under a TIN in another person's name.
     `effects`: reason code -> "refuse" | "review" (from the law's rule files)."""
-    ranked = candidates.sort(
-        ["request_id", "match_weight", "tin"], descending=[False, True, False]
-    ).with_columns(rank=pl.int_range(pl.len()).over("request_id"))
+    ranked = candidates if "rank" in candidates.columns else rank_candidates(candidates)
     best = ranked.filter(pl.col("rank") == 0).drop("rank")
     runner = ranked.filter(pl.col("rank") == 1).select(
         "request_id",

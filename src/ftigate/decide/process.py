@@ -30,7 +30,7 @@ from typing import Any
 
 import polars as pl
 
-from ftigate.decide.gates import DISCLOSE, REFUSE, REVIEW, Thresholds, decide_identities
+from ftigate.decide.gates import DISCLOSE, REFUSE, REVIEW, Thresholds, decide_identities, rank_candidates
 from ftigate.intake.errors import IntakeError
 from ftigate.intake.letter import Letter
 from ftigate.intake.requests import ReadOptions, read_request_chunks
@@ -189,6 +189,7 @@ def run_process(
     effects = {
         code: law.code(code).effect.value for code in law.codes if law.code(code).scope.value == "identity"
     }
+    candidates = rank_candidates(candidates)
     identity = decide_identities(candidates, standard, reference.lent_returns, effects, options.thresholds)
     version = artefact.version
     disclosed = identity.filter(pl.col("decision") == DISCLOSE)
@@ -225,10 +226,8 @@ def run_process(
     )
     disclosures = decisions.filter(pl.col("decision") == DISCLOSE).select(RESPONSE_COLUMNS)
 
-    # Ties broken by TIN, as the gates break them, so the explanation ranks what decided.
-    top = candidates.sort(
-        ["request_id", "match_weight", "tin"], descending=[False, True, False]
-    ).with_columns(candidate_rank=pl.int_range(pl.len()).over("request_id") + 1)
+    # Ranked as the gates ranked them (ties broken by TIN), so the explanation shows what decided.
+    top = candidates.with_columns(candidate_rank=pl.col("rank") + 1)
     explanations = (
         identity.select("request_id", "decision", "gate", "reasons", pl.col("tin").alias("chosen_tin"))
         .join(top.filter(pl.col("candidate_rank") <= EXPLAINED_CANDIDATES), on="request_id", how="left")
