@@ -191,20 +191,29 @@ def _finish(
                     "warnings"
                 ),
             )
-            effect_list = pl.col("reasons").list.eval(pl.element().replace_strict(effects, default="refuse"))
-            frame = frame.with_columns(
-                pl.when(effect_list.list.contains("refuse"))
-                .then(pl.lit("refuse"))
-                .when(effect_list.list.contains("review"))
-                .then(pl.lit("review"))
-                .otherwise(pl.lit("pass"))
-                .alias("outcome")
-            ).with_columns((pl.col("outcome") == "pass").alias("sufficient"))
+            frame = frame.with_columns(outcome=_outcomes(frame["reasons"], effects)).with_columns(
+                (pl.col("outcome") == "pass").alias("sufficient")
+            )
             _tally(summary, frame)
             writer.write(frame.select(OUTPUT_COLUMNS))
     finally:
         writer.close()
     return summary
+
+
+def _outcomes(reasons: pl.Series, effects: dict[str, str]) -> pl.Series:
+    """refuse, review or pass per list of reason codes: a refusing code outranks a reviewing
+    one (an unknown code refuses). A batch holds a few hundred distinct code lists at most,
+    so each is judged once and mapped back."""
+    keys = reasons.list.join(_SEPARATOR).fill_null("")
+    verdicts = {}
+    for key in keys.unique().to_list():
+        found = {effects.get(code, "refuse") for code in (key.split(_SEPARATOR) if key else [])}
+        verdicts[key] = "refuse" if "refuse" in found else "review" if "review" in found else "pass"
+    return keys.replace_strict(verdicts, return_dtype=pl.String)
+
+
+_SEPARATOR = "\x1f"
 
 
 def _tally(summary: ScreenSummary, frame: pl.DataFrame) -> None:
