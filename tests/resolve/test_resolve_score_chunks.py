@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
+import polars as pl
+from splink import DuckDBAPI, Linker
+
 from ftigate.decide.process import ProcessOptions, run_process
 from ftigate.intake.letter import Letter
 from ftigate.law.loader import load_law
 from ftigate.resolve.model import load_model
-from ftigate.resolve.score import ScoringOptions
+from ftigate.resolve.reference import load_reference, term_frequencies
+from ftigate.resolve.score import TF_COLUMNS, ScoringOptions, model_input, score_candidates, settings_for
+from ftigate.resolve.standardise import standard_requests
 from ftigate.synth import PROFILES, generate_population, generate_requests
 from ftigate.synth import io as synth_io
 
@@ -34,3 +40,36 @@ def test_chunked_scoring_gives_identical_results(tmp_path: Path) -> None:
     assert whole_decisions.equals(chunked_decisions)  # type: ignore[attr-defined]
     assert whole_explanations.equals(chunked_explanations)  # type: ignore[attr-defined]
     assert whole_decisions.filter(whole_decisions["decision"] == "disclose").height > 100  # type: ignore[attr-defined]
+
+
+def test_blocking_before_splink_finds_exactly_the_pairs_splink_finds_against_the_whole_file(tmp_path: Path) -> None:
+    """Handing Splink only the taxpayers `blocked_pairs` found must lose no pair (and add
+    none) compared with Splink blocking the same requests against the whole reference."""
+    population = generate_population(4_000, seed=5)
+    batch = generate_requests(population, 600, PROFILES["adversarial"], seed=5, profile_name="adversarial")
+    synth_io.write_population(population, tmp_path / "pop")
+    reference = load_reference(tmp_path / "pop")
+    standard = standard_requests(batch.requests)
+    artefact = load_model()
+    ours = score_candidates(standard, reference, artefact, ScoringOptions(request_chunk_rows=250))
+
+    con = duckdb.connect()
+    db_api = DuckDBAPI(connection=con)
+    left = db_api.register(model_input(standard).to_arrow(), table_name="requests")
+    right = db_api.register(model_input(reference.people).to_arrow(), table_name="taxpayers")
+    linker = Linker([left, right], settings_for(artefact, reference.size, ScoringOptions()))
+    for column in TF_COLUMNS:
+        tf = db_api.register(term_frequencies(reference.people, column).to_arrow(), table_name=f"tf_{column}")
+        linker.table_management.register_term_frequency_lookup(tf, column)
+    predicted = linker.inference.predict_between(left, right, warning_mode="never")
+    whole = pl.from_arrow(
+        con.sql(
+            f"SELECT unique_id_l AS request_id, unique_id_r AS tin, match_weight FROM {predicted.physical_name}"
+        ).to_arrow_table()
+    )
+    con.close()
+    assert isinstance(whole, pl.DataFrame) and whole.height > 1_000
+    key = ["request_id", "tin"]
+    mine = ours.select(*key, pl.col("match_weight").round(9)).sort(key)
+    theirs = whole.select(*key, pl.col("match_weight").round(9)).sort(key)
+    assert mine.equals(theirs)
