@@ -11,7 +11,6 @@ from typing import Any
 import polars as pl
 import typer
 
-from ftigate.cli.process import model_app, process
 from ftigate.synth import generate_population
 from ftigate.synth.io import write_population
 
@@ -20,10 +19,9 @@ PADDING_SEED = 41
 
 
 def cli_app() -> typer.Typer:
-    """The commands as the lead registers them in main.py (process, model)."""
-    app = typer.Typer()
-    app.command()(process)
-    app.add_typer(model_app, name="model")
+    """The ftigate command line as users run it."""
+    from ftigate.cli.main import app
+
     return app
 
 

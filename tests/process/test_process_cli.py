@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -103,3 +104,31 @@ def test_a_missing_reference_is_a_one_line_error(
     assert result.exit_code == 2
     assert "reference" in result.output
     assert not out.exists()
+
+
+def test_reference_prepared_ahead_gives_the_same_decisions(hard_case_run: ProcessRun, tmp_path: Path) -> None:
+    root = hard_case_run.out.parent
+    cache = tmp_path / "prepared"
+    prepare = ["reference", "prepare", "--reference", str(root / "reference"), "--cache", str(cache), "--json"]
+    first = CliRunner().invoke(cli_app(), prepare)
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.output)["reused"] is False and json.loads(first.output)["taxpayers"] > 0
+    again = CliRunner().invoke(cli_app(), prepare)
+    assert json.loads(again.output)["reused"] is True
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        cli_app(),
+        ["process", "--letter", str(root / "letter.yaml"), "--requests", str(hard_case_run.requests),
+         "--reference", str(root / "reference"), "--reference-cache", str(cache), "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (out / "decisions.csv").read_bytes() == (hard_case_run.out / "decisions.csv").read_bytes()
+
+
+def test_preparing_a_missing_reference_is_a_one_line_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli_app(), ["reference", "prepare", "--reference", str(tmp_path / "nowhere"), "--cache", str(tmp_path / "c")]
+    )
+    assert result.exit_code == 2
+    assert "reference" in result.output
+    assert not (tmp_path / "c").exists()

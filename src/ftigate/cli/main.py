@@ -15,7 +15,7 @@ from ftigate.cli import report as report_cli  # noqa: F401 - adds `transparency`
 from ftigate.cli import synth as synth_cli
 from ftigate.cli.common import err, fail, guarded, out, progress_bar
 from ftigate.cli.demo import demo
-from ftigate.cli.process import model_app, process
+from ftigate.cli.process import model_app, process, reference_app
 from ftigate.cli.views import print_screen_summary
 from ftigate.intake.letter import read_letter
 from ftigate.intake.requests import DEFAULT_CHUNK_ROWS, DEFAULT_MAX_FIELD_BYTES, ReadOptions
@@ -40,6 +40,7 @@ app.add_typer(audit_cli.baseline_app, name="baseline")
 app.command()(demo)
 app.command()(process)
 app.add_typer(model_app, name="model")
+app.add_typer(reference_app, name="reference")
 
 PolicyOption = Annotated[
     Path | None,

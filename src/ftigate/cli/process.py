@@ -1,4 +1,5 @@
-"""`ftigate process` (screen, resolve, decide, respond) and `ftigate model train|show`."""
+"""`ftigate process` (screen, resolve, decide, respond), `ftigate model train|show` and
+`ftigate reference prepare`."""
 
 from __future__ import annotations
 
@@ -28,6 +29,45 @@ from ftigate.store.api import Store, StoreError
 model_app = typer.Typer(
     name="model", help="The identity model: train it, show its m/u table.", no_args_is_help=True
 )
+reference_app = typer.Typer(
+    name="reference", help="The taxpayer file, prepared for matching ahead of batches.", no_args_is_help=True
+)
+
+
+@reference_app.command("prepare")
+def reference_prepare(
+    reference: Annotated[Path, typer.Option(help="Folder holding taxpayers and addresses (CSV or Parquet).")],
+    cache: Annotated[
+        Path,
+        typer.Option(
+            help="Folder to keep the prepared file in (the --reference-cache of `ftigate process`); "
+            "it holds taxpayer data: keep it on the reference's protected storage."
+        ),
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Prepare the taxpayer file for matching once, so that batches start from it."""
+    import time
+
+    from ftigate.resolve.reference import check_reference_folder, is_prepared, prepared_reference
+
+    guarded(lambda: check_reference_folder(reference))
+    reused = is_prepared(reference, cache)
+    started = time.perf_counter()
+    if not as_json and not reused:
+        err.print(f"preparing {reference} (about 4 s per million taxpayers)")
+    prepared = guarded(lambda: prepared_reference(reference, cache))
+    result = {
+        "taxpayers": prepared.size,
+        "cache": str(cache),
+        "reused": reused,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    if as_json:
+        out.print_json(json.dumps(result))
+        return
+    state = "already prepared for this version of the file" if reused else "prepared"
+    out.print(f"{prepared.size:,} taxpayers {state} in {cache} ({result['seconds']} s)")
 
 
 def process(

@@ -367,6 +367,18 @@ def _fingerprint(folder: Path) -> dict[str, object]:
     }
 
 
+def is_prepared(folder: Path, cache: Path) -> bool:
+    """Whether `cache` holds `folder` prepared from the files as they are now."""
+    manifest = cache / "manifest.json"
+    if not manifest.is_file() or not all((cache / f"{n}.parquet").is_file() for n in PREPARED_FRAMES):
+        return False
+    try:
+        stored = json.loads(manifest.read_text("utf-8"))
+    except (OSError, ValueError):
+        return False
+    return bool(stored == _fingerprint(folder))
+
+
 def prepared_reference(folder: Path, cache: Path) -> Reference:
     """The reference in matching shape, prepared once per version of the taxpayer file.
 
@@ -376,15 +388,9 @@ def prepared_reference(folder: Path, cache: Path) -> Reference:
     The frames are taxpayer data: `cache` belongs on the same protected storage as the
     reference itself. Writes are staged and renamed into place."""
     expected = _fingerprint(folder)
-    manifest = cache / "manifest.json"
-    if manifest.is_file() and all((cache / f"{n}.parquet").is_file() for n in PREPARED_FRAMES):
-        try:
-            stored = json.loads(manifest.read_text("utf-8"))
-        except (OSError, ValueError):
-            stored = None
-        if stored == expected:
-            frames = {n: pl.read_parquet(cache / f"{n}.parquet") for n in PREPARED_FRAMES}
-            return Reference(**frames, source=folder)
+    if is_prepared(folder, cache):
+        frames = {n: pl.read_parquet(cache / f"{n}.parquet") for n in PREPARED_FRAMES}
+        return Reference(**frames, source=folder)
     reference = load_reference(folder)
     cache.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{cache.name}.", dir=cache.parent))
