@@ -132,9 +132,10 @@ def load_reference(folder: Path, *, threads: int | None = None) -> Reference:
     """Read `folder`/taxpayers and `folder`/addresses and shape them for matching.
 
     The address history (three or more rows per taxpayer) is reduced in DuckDB straight
-    from the files: the last known address, the distinct addresses per taxpayer and their
-    key lists. Standard forms are computed in Polars once per distinct name, street line,
-    unit and ZIP. Peak memory stays near the size of the result."""
+    from the file to the distinct addresses per taxpayer; their standard forms and key
+    codes are computed in Polars once per distinct street line, unit and ZIP, names once
+    per distinct name, and each taxpayer's key lists cut from sorted (TIN, code) frames.
+    The last known address is not built here (`last_known_addresses`, for disclosed TINs)."""
     if not folder.is_dir():
         raise IntakeError(folder, "reference must be a folder holding taxpayers and addresses")
     taxpayers_path = find_table(folder, "taxpayers")
@@ -227,26 +228,19 @@ def load_reference(folder: Path, *, threads: int | None = None) -> Reference:
     )
 
 
-def _address_rows_sql(addresses_path: Path, columns: list[str], where: str = "") -> str:
-    """The address file's rows: tin (nine digits), the disclosed fields as text, tax_year,
-    source_rank (a 1040 first) and other_name (a return filed in another person's name);
-    `where` filters on the nine-digit tin before anything else is computed."""
+def _address_rows_sql(addresses_path: Path, columns: list[str]) -> str:
+    """The address file's rows as matching reads them: tin (nine digits), street, unit and
+    zip as text, and other_name (a return filed in another person's name)."""
     other_name = (
         r"length(regexp_replace(coalesce(CAST(name_on_return AS VARCHAR), ''), '\s', '', 'g')) > 0"
         if "name_on_return" in columns
         else "false"
     )
-    source_rank = (
-        "CASE CAST(source AS VARCHAR) WHEN '1040' THEN 0 WHEN '1099-NEC' THEN 1 WHEN 'W-2' THEN 2 ELSE 9 END"
-        if "source" in columns
-        else "0"
-    )
-    text = ", ".join(f"coalesce(CAST({c} AS VARCHAR), '') AS {c}" for c in DISCLOSED_COLUMNS)
+    text = ", ".join(f"coalesce(CAST({c} AS VARCHAR), '') AS {c}" for c in ("street", "unit", "zip"))
     return (
-        f"SELECT _tin9 AS tin, {text}, coalesce(TRY_CAST(tax_year AS INTEGER), 0) AS tax_year, "
-        f"{source_rank} AS source_rank, {other_name} AS other_name "
+        f"SELECT _tin9 AS tin, {text}, {other_name} AS other_name "
         f"FROM (SELECT *, {_digits9('tin')} AS _tin9 FROM {_source_sql(addresses_path)}) "
-        f"WHERE _tin9 IS NOT NULL{' AND ' + where if where else ''}"
+        "WHERE _tin9 IS NOT NULL"
     )
 
 

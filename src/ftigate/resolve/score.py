@@ -88,29 +88,23 @@ def score_candidates(
     artefact: ModelArtefact,
     options: ScoringOptions | None = None,
     *,
-    reference_people: pl.DataFrame | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> pl.DataFrame:
     """Every blocked (request, taxpayer) pair with its probability, per-field levels and weights.
 
     Requests are scored in chunks of `options.request_chunk_rows`; each chunk is handed
     only the taxpayers some blocking rule pairs with one of its requests (found once for
-    the whole batch by `blocked_pairs`). `reference_people` lets a caller pass its own
-    slice of `reference.people` instead; term frequencies and the prior always come from
-    the whole reference. `progress` receives the number of requests scored after each chunk."""
+    the whole batch by `blocked_pairs`). Term frequencies and the prior come from the whole
+    reference. `progress` receives the number of requests scored after each chunk."""
     options = options or ScoringOptions()
     frequencies = {column: term_frequencies(reference.people, column) for column in TF_COLUMNS}
     size = max(1, options.request_chunk_rows)
-    pairs = blocked_pairs(requests, reference.people) if reference_people is None else None
+    pairs = blocked_pairs(requests, reference.people)
     parts = []
     for start in range(0, max(requests.height, 1), size):
         chunk = requests.slice(start, size)
-        if pairs is None:
-            people = reference_people
-        else:
-            rows = pairs.filter(pl.col("_req").is_between(start, start + size - 1))["_row"].unique().sort()
-            people = reference.people[rows]
-        assert people is not None
+        rows = pairs.filter(pl.col("_req").is_between(start, start + size - 1))["_row"].unique().sort()
+        people = reference.people[rows]
         parts.append(_score_chunk(chunk, people, reference.size, artefact, options, frequencies))
         if progress:
             progress(chunk.height)
@@ -179,12 +173,6 @@ def blocked_pairs(requests: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:
         held = exploded.join(keys.select("_key").unique(), on="_key", how="semi")
         found.append(held.join(keys, on="_key").select("_req", "_row"))
     return pl.concat(found).unique()
-
-
-def blocked_people(requests: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:
-    """The taxpayers some blocking rule pairs with some request (in reference order)."""
-    rows = blocked_pairs(requests, people)["_row"].unique().sort()
-    return people[rows]
 
 
 def _weight_sql(field_name: str) -> str:
