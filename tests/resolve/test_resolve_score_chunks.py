@@ -73,3 +73,15 @@ def test_blocking_before_splink_finds_exactly_the_pairs_splink_finds_against_the
     mine = ours.select(*key, pl.col("match_weight").round(9)).sort(key)
     theirs = whole.select(*key, pl.col("match_weight").round(9)).sort(key)
     assert mine.equals(theirs)
+
+
+def test_a_work_dir_is_left_empty(tmp_path: Path) -> None:
+    population = generate_population(1_500, seed=8)
+    batch = generate_requests(population, 120, PROFILES["adversarial"], seed=8, profile_name="adversarial")
+    synth_io.write_population(population, tmp_path / "pop")
+    work = tmp_path / "work"
+    work.mkdir()
+    options = ScoringOptions(request_chunk_rows=50, work_dir=work)
+    scored = score_candidates(standard_requests(batch.requests), load_reference(tmp_path / "pop"), load_model(), options)
+    assert scored.height > 0
+    assert list(work.iterdir()) == []

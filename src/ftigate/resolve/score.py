@@ -10,6 +10,7 @@ Polars (a DuckDB result left half-read keeps the connection busy).
 from __future__ import annotations
 
 import math
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -119,7 +120,7 @@ def _score_chunk(
     options: ScoringOptions,
     frequencies: dict[str, pl.DataFrame],
 ) -> pl.DataFrame:
-    con, _ = _connect(options)
+    con, path = _connect(options)
     try:
         db_api = DuckDBAPI(connection=con)
         left = db_api.register(model_input(requests).to_arrow(), table_name="requests")
@@ -141,6 +142,9 @@ def _score_chunk(
         return with_levels(scored, settings)
     finally:
         con.close()
+        if path is not None:
+            # the chunk's pairs are taxpayer data: nothing is left behind in --work-dir
+            shutil.rmtree(path.parent, ignore_errors=True)
 
 
 BLOCKING_COLUMNS = ("tin", "prior_itin", "first_name", "dob", "name_zip_keys", "addr_keys")
