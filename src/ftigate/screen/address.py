@@ -216,6 +216,15 @@ def zip_states() -> pl.DataFrame:
 
 
 @cache
+def zip_cities() -> pl.DataFrame:
+    """zip5, city (normalised): every city name the `zipcodes` package accepts for a ZIP."""
+    rows = zipcodes.list_all()
+    pairs = [(r["zip_code"], city) for r in rows for city in [r["city"], *(r.get("acceptable_cities") or [])]]
+    frame = pl.DataFrame({"zip5": [z for z, _ in pairs], "city": [c for _, c in pairs]}, orient="col")
+    return frame.select("zip5", normalise(pl.col("city")).alias("city")).unique()
+
+
+@cache
 def state_names() -> pl.DataFrame:
     """Accepted ways of writing a state, mapped to its two-letter code."""
     codes = set(zip_states()["zip_state"].to_list())
@@ -241,6 +250,16 @@ def normalise(expr: pl.Expr) -> pl.Expr:
     )
 
 
+def _with_real_city(work: pl.DataFrame) -> pl.DataFrame:
+    """`_real_city`: the city field is a name the ZIP database accepts for the ZIP given."""
+    keyed = work.with_columns(pl.col("_z").str.slice(0, 5).alias("_zip5"))
+    known = zip_cities().select(
+        pl.col("zip5").alias("_zip5"), pl.col("city").alias("_c"), pl.lit(True).alias("_real_city")
+    )
+    joined = keyed.join(known, on=["_zip5", "_c"], how="left", maintain_order="left")
+    return joined.with_columns(pl.col("_real_city").fill_null(False)).drop("_zip5")
+
+
 def _street_verdict(vocab: AddressVocabulary) -> pl.Expr:
     s = pl.col("_s")
     u = pl.col("_u")
@@ -253,11 +272,13 @@ def _street_verdict(vocab: AddressVocabulary) -> pl.Expr:
         .str.strip_chars()
     )
     city_residual = pl.col("_c").str.replace_all(r"\b\d+\b", " ").str.strip_chars()
+    # "Street, MD 21154" is a town: a city field that names the ZIP's own city is no placeholder
+    city_placeholder = city_residual.str.contains(vocab.placeholder) & ~pl.col("_real_city")
     is_placeholder = (
         ((residual != "") & residual.str.contains(vocab.placeholder))
         | ((s != "") & s.str.contains(r"^[0\s-]+$"))
         | ((s != "") & s.str.contains(r"^[X#?*\s-]+$"))
-        | ((s == "") & (city_residual != "") & city_residual.str.contains(vocab.placeholder))
+        | ((s == "") & (city_residual != "") & city_placeholder)
     )
     has_facility = s.str.contains(vocab.facility)
     is_box = s.str.contains(vocab.box)
@@ -391,7 +412,8 @@ def classify_addresses(
         normalise(pl.col("city")).alias("_c"),
         normalise(pl.col("state")).alias("_st"),
         pl.col("zip").fill_null("").str.replace_all(r"[\s-]", "").alias("_z"),
-    ).with_columns(_street_verdict(vocab).alias("_verdict"))
+    )
+    work = _with_real_city(work).with_columns(_street_verdict(vocab).alias("_verdict"))
 
     slow_mask = work["_verdict"] == _SLOW
     if slow_mask.any():
