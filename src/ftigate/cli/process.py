@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -47,8 +48,6 @@ def reference_prepare(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Prepare the taxpayer file for matching once, so that batches start from it."""
-    import time
-
     from ftigate.resolve.reference import check_reference_folder, is_prepared, prepared_reference
 
     guarded(lambda: check_reference_folder(reference))

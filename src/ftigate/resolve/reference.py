@@ -34,6 +34,7 @@ from ftigate.resolve.standardise import (
     address_keys,
     address_parts,
     dob_text,
+    name_zip_code,
     on_distinct,
     standard_names,
     surname_soundex,
@@ -307,7 +308,7 @@ def key_lists(own: pl.DataFrame, taxpayers: pl.DataFrame) -> pl.DataFrame:
     zips = own.select("tin_n", pl.col("zip5").alias("code"))
     sx = taxpayers.select("tin_n", pl.col("sx_tokens").alias("sx")).explode("sx")
     name_zip = sx.join(zips.drop_nulls().unique(), on="tin_n").select(
-        "tin_n", (pl.col("sx").cast(pl.Int64) * 100_000 + pl.col("code")).alias("code")
+        "tin_n", name_zip_code(pl.col("sx"), pl.col("code")).alias("code")
     )
     longs = {
         "addr_keys": own.select("tin_n", pl.col("addr_key").alias("code")),

@@ -108,6 +108,12 @@ def key_code(expr: pl.Expr) -> pl.Expr:
     return pl.when(expr.is_not_null()).then(expr.hash(KEY_SEED).reinterpret(signed=True))
 
 
+def name_zip_code(soundex: pl.Expr, zip_code: pl.Expr) -> pl.Expr:
+    """The surname-Soundex x ZIP blocking key as one exact integer: Soundex number x 100,000
+    + ZIP (both sides of a match build it here)."""
+    return soundex.cast(pl.Int64) * 100_000 + zip_code
+
+
 def zip_number(expr: pl.Expr) -> pl.Expr:
     """A five-digit ZIP as an integer (exact: no code is shared)."""
     return expr.cast(pl.Int32, strict=False)
@@ -341,12 +347,7 @@ def blocking_keys(frame: pl.DataFrame) -> pl.DataFrame:
         .explode("zips")
         .filter(pl.col("sx_tokens").is_not_null() & pl.col("zips").is_not_null())
         .group_by("_row")
-        .agg(
-            (pl.col("sx_tokens").cast(pl.Int64) * 100_000 + pl.col("zips"))
-            .unique()
-            .sort()
-            .alias("name_zip_keys")
-        )
+        .agg(name_zip_code(pl.col("sx_tokens"), pl.col("zips")).unique().sort().alias("name_zip_keys"))
     )
     keys = (
         pl.DataFrame({"_row": pl.int_range(0, frame.height, eager=True)})
