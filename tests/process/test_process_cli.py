@@ -132,3 +132,8 @@ def test_preparing_a_missing_reference_is_a_one_line_error(tmp_path: Path) -> No
     assert result.exit_code == 2
     assert "reference" in result.output
     assert not (tmp_path / "c").exists()
+
+
+def test_the_run_reports_its_stages_and_scoring_progress(hard_case_run: ProcessRun) -> None:
+    assert "done: screen" in hard_case_run.output
+    assert re.search(r"scored [\d,]+ of [\d,]+ requests", hard_case_run.output)
