@@ -53,9 +53,20 @@ def ensure_data(data: Path, people: int, requests: int, profile: str, seed: int)
     return population_dir, batch_dir
 
 
-def evaluate(decisions: pl.DataFrame, explanations: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
+def evaluate(
+    decisions: pl.DataFrame, explanations: pl.DataFrame, truth: pl.DataFrame, inspected: pl.DataFrame
+) -> pl.DataFrame:
     chosen = explanations.filter("chosen").select("request_id", "candidate_tin")
-    frame = decisions.join(truth, on="request_id").join(chosen, on="request_id", how="left")
+    # blocking recall: the true person is among the candidates of a request that reached resolution
+    found = inspected.join(
+        truth.select("request_id", pl.col("true_tin").alias("tin")), on=["request_id", "tin"], how="semi"
+    ).select("request_id", pl.lit(True).alias("_found"))
+    frame = (
+        decisions.join(truth, on="request_id")
+        .join(chosen, on="request_id", how="left")
+        .join(found.unique("request_id"), on="request_id", how="left")
+    )
+    resolved_in_file = pl.col("model_version").is_not_null() & pl.col("true_tin").is_not_null()
     disclosed = pl.col("decision") == "disclose"
     right_person = (pl.col("candidate_tin") == pl.col("true_tin")).fill_null(False)
     return frame.with_columns(
@@ -65,6 +76,8 @@ def evaluate(decisions: pl.DataFrame, explanations: pl.DataFrame, truth: pl.Data
         correct=disclosed & right_person & pl.col("lawful_disclosure"),
         review=pl.col("decision") == "review",
         p=pl.col("match_probability").cast(pl.Float64),
+        resolved_in_file=resolved_in_file,
+        true_pair_blocked=resolved_in_file & pl.col("_found").fill_null(False),
     )
 
 
@@ -77,6 +90,7 @@ def metrics(frame: pl.DataFrame, by: str | None = None) -> pl.DataFrame:
         pl.col("lawful_disclosure").sum().alias("lawful"),
         (pl.col("correct").sum() / pl.col("lawful_disclosure").sum()).alias("recall"),
         pl.col("review").mean().alias("review_rate"),
+        (pl.col("true_pair_blocked").sum() / pl.col("resolved_in_file").sum()).alias("blocking_recall"),
         pl.col("tin_route_would_disclose").sum().alias("replica_2025_disclosed"),
         (pl.col("tin_route_would_disclose") & ~pl.col("lawful_disclosure"))
         .sum()
@@ -102,7 +116,7 @@ def run_profile(args: argparse.Namespace, profile: str) -> dict[str, Any]:
     )
     elapsed = time.perf_counter() - started
     truth = pl.read_parquet(batch_dir / "truth.parquet")
-    frame = evaluate(result.decisions, result.explanations, truth)
+    frame = evaluate(result.decisions, result.explanations, truth, result.inspected)
     overall = metrics(frame)
     by_label = metrics(frame.explode("hard_cases"), "hard_cases")
     report: dict[str, Any] = {
@@ -116,6 +130,7 @@ def run_profile(args: argparse.Namespace, profile: str) -> dict[str, Any]:
         "by_hard_case": by_label.to_dicts(),
         "by_subgroup": {g: metrics(frame, g).to_dicts() for g in SUBGROUPS},
         "timings": result.summary["timings_seconds"],
+        "scored_pairs": result.summary["taxpayer_records_inspected"],
     }
     with pl.Config(tbl_rows=40, tbl_cols=12, tbl_width_chars=200):
         print(f"\n=== {profile}: {args.requests:,} requests against {args.people:,} people ({elapsed:.1f} s)")
@@ -125,7 +140,8 @@ def run_profile(args: argparse.Namespace, profile: str) -> dict[str, Any]:
             print(metrics(frame, group))
         print(
             f"model's own estimate of wrong disclosures {report['model_estimate_wrong']:.3f};"
-            f" true wrong-person disclosures {report['true_wrong_person']}"
+            f" true wrong-person disclosures {report['true_wrong_person']};"
+            f" {report['scored_pairs']:,} pairs scored, score stage {report['timings'].get('score')} s"
         )
     return report
 
@@ -137,8 +153,16 @@ SWEEP_MARGIN_BITS = (0.0, 2.0, 4.0, 6.0, 8.0, 10.0)
 def sweep(args: argparse.Namespace, profile: str) -> list[dict[str, Any]]:
     """Wrong-person disclosures, recall and review rate over a grid of disclose_probability
     x margin_bits (review_floor fixed), scoring once and deciding per setting."""
-    from ftigate.decide.gates import DISCLOSE, REVIEW, Thresholds, decide_identities
+    from ftigate.decide.gates import (
+        DISCLOSE,
+        REVIEW,
+        Thresholds,
+        decide_identities,
+        plausible_best,
+        rank_candidates,
+    )
     from ftigate.intake.requests import read_request_chunks
+    from ftigate.resolve.reference import own_address_parts
     from ftigate.resolve.score import score_candidates
     from ftigate.resolve.standardise import standard_requests
 
@@ -154,7 +178,10 @@ def sweep(args: argparse.Namespace, profile: str) -> list[dict[str, Any]]:
     resolved = result.decisions.filter(pl.col("model_version").is_not_null()).select("request_id")
     requests = pl.concat(list(read_request_chunks(batch_dir / "requests.csv")), how="diagonal_relaxed")
     standard = standard_requests(requests.join(resolved, on="request_id", how="semi"))
-    candidates = score_candidates(standard, reference, artefact)
+    candidates = rank_candidates(score_candidates(standard, reference, artefact))
+    on_file = own_address_parts(
+        reference.address_rows_of(plausible_best(candidates, Thresholds(review_floor=0.5))["tin"])
+    )
     effects = {c: law.code(c).effect.value for c in law.codes if law.code(c).scope.value == "identity"}
     truth = pl.read_parquet(batch_dir / "truth.parquet").select("request_id", "true_tin", "lawful_disclosure")
     lawful = int(truth["lawful_disclosure"].sum())
@@ -162,7 +189,9 @@ def sweep(args: argparse.Namespace, profile: str) -> list[dict[str, Any]]:
     for probability in SWEEP_PROBABILITY:
         for margin in SWEEP_MARGIN_BITS:
             thresholds = Thresholds(disclose_probability=probability, margin_bits=margin)
-            identity = decide_identities(candidates, standard, reference.lent_returns, effects, thresholds)
+            identity = decide_identities(
+                candidates, standard, reference.lent_returns, effects, thresholds, on_file
+            )
             frame = pl.concat(
                 [
                     screened.with_columns(tin=pl.lit(None, dtype=pl.String)),

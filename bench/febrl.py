@@ -8,6 +8,9 @@ fields: given_name -> first_name, surname -> last_name, date_of_birth YYYYMMDD -
 YYYY-MM-DD, soc_sec_id (7 digits) -> a TIN-like 9-digit id (left-padded with 0),
 street_number + address_1 -> street, address_2 -> unit, suburb -> city, state -> state,
 postcode (4 digits, Australian) -> a ZIP-like 5-digit code (left-padded with 0).
+FEBRL's address_2 is a property or building name ("bega flats", "allandale aged care
+facility"), not a unit designator, and US returns carry no such field: it is left out
+(mapping it to the unit would make every corrupted property name "another unit").
 A is the reference (one taxpayer per record, its one address on file for tax year
 2024); B is the request batch.
 
@@ -82,7 +85,7 @@ def us_fields(frame: pd.DataFrame) -> pl.DataFrame:
         pl.concat_str([pl.col("street_number"), pl.col("address_1")], separator=" ")
         .str.strip_chars()
         .alias("street"),
-        pl.col("address_2").alias("unit"),
+        pl.lit("").alias("unit"),
         pl.col("suburb").alias("city"),
         pl.col("state").str.to_uppercase().alias("state"),
         pl.col("postcode").str.zfill(5).alias("zip"),
@@ -100,6 +103,17 @@ def write_reference(a: pl.DataFrame, folder: Path) -> None:
 
 
 def ftigate_rows(a: pl.DataFrame, b: pl.DataFrame, links: set[tuple[str, str]]) -> list[dict[str, Any]]:
+    """ftigate twice: with B's TINs (as the file holds them) and without them (many requests
+    carry none); each with the model and one-to-one rule alone and with the full gates."""
+    rows = []
+    for label, requests in (("with TIN", b), ("without TIN", b.with_columns(tin=pl.lit("")))):
+        rows.extend(_ftigate_rows(a, requests, links, label))
+    return rows
+
+
+def _ftigate_rows(
+    a: pl.DataFrame, b: pl.DataFrame, links: set[tuple[str, str]], label: str
+) -> list[dict[str, Any]]:
     from ftigate.decide.gates import (
         AMBIGUOUS_IDENTITY,
         DISCLOSE,
@@ -107,11 +121,13 @@ def ftigate_rows(a: pl.DataFrame, b: pl.DataFrame, links: set[tuple[str, str]]) 
         REVIEW,
         Thresholds,
         decide_identities,
+        plausible_best,
+        rank_candidates,
     )
     from ftigate.law.loader import load_law
     from ftigate.resolve.model import load_model
-    from ftigate.resolve.reference import load_reference
-    from ftigate.resolve.score import score_candidates
+    from ftigate.resolve.reference import load_reference, own_address_parts
+    from ftigate.resolve.score import blocked_pairs, score_candidates
     from ftigate.resolve.standardise import standard_requests
 
     thresholds = Thresholds()
@@ -119,16 +135,33 @@ def ftigate_rows(a: pl.DataFrame, b: pl.DataFrame, links: set[tuple[str, str]]) 
     with tempfile.TemporaryDirectory(prefix="ftigate-febrl-") as work:
         write_reference(a, Path(work) / "reference")
         reference = load_reference(Path(work) / "reference")
-    standard = standard_requests(b)
-    candidates = score_candidates(standard, reference, load_model())
-    law = load_law()
-    effects = {c: law.code(c).effect.value for c in law.codes if law.code(c).scope.value == "identity"}
-    decided = decide_identities(candidates, standard, reference.lent_returns, effects, thresholds)
+        standard = standard_requests(b)
+        candidates = rank_candidates(score_candidates(standard, reference, load_model()))
+        law = load_law()
+        effects = {c: law.code(c).effect.value for c in law.codes if law.code(c).scope.value == "identity"}
+        address_rows = reference.address_rows_of(plausible_best(candidates, thresholds)["tin"])
+        decided = decide_identities(
+            candidates, standard, reference.lent_returns, effects, thresholds, own_address_parts(address_rows)
+        )
     seconds = time.perf_counter() - started
     tin_to_a = dict(zip(a["tin"].to_list(), a["request_id"].to_list(), strict=True))
     truth = pl.DataFrame(
         {"request_id": [y for _, y in links], "true_a": [x for x, _ in links]},
         schema=[("request_id", pl.String), ("true_a", pl.String)],
+    )
+    pairs = blocked_pairs(standard, reference.people)
+    blocked = pairs.select(
+        pl.col("_req")
+        .map_elements(lambda i: standard["unique_id"][i], return_dtype=pl.String)
+        .alias("request_id"),
+        pl.col("_row")
+        .map_elements(lambda i: reference.people["unique_id"][i], return_dtype=pl.String)
+        .alias("tin"),
+    ).with_columns(pl.col("tin").replace_strict(tin_to_a, default=None, return_dtype=pl.String).alias("a"))
+    found = blocked.join(truth, left_on=["request_id", "a"], right_on=["request_id", "true_a"], how="semi")
+    print(
+        f"ftigate {label}: blocking kept {found.height:,} of {len(links):,} true pairs "
+        f"(recall {found.height / len(links):.4f}) in {pairs.height:,} pairs"
     )
     frame = decided.with_columns(
         chosen_a=pl.col("tin").replace_strict(tin_to_a, default=None, return_dtype=pl.String)
@@ -141,12 +174,13 @@ def ftigate_rows(a: pl.DataFrame, b: pl.DataFrame, links: set[tuple[str, str]]) 
     ).list.set_intersection(pl.lit([AMBIGUOUS_IDENTITY, LOW_CONFIDENCE])).list.len().cast(pl.Boolean)
     gated = pl.col("decision") == DISCLOSE
     rows = []
-    for label, declared in (("ftigate model + one-to-one only", model_only), ("ftigate full gates", gated)):
+    for method, declared in ((f"ftigate {label}: model + one-to-one", model_only),
+                             (f"ftigate {label}: full gates", gated)):  # fmt: skip
         summary = frame.select(declared.sum().alias("links"), (declared & right).sum().alias("true")).row(
             0, named=True
         )
         rows.append(
-            _row(label, int(summary["links"]), int(summary["true"]), len(links), seconds)
+            _row(method, int(summary["links"]), int(summary["true"]), len(links), seconds)
             | {"review": int(frame.filter(pl.col("decision") == REVIEW).height)}
         )
     reasons = (
@@ -155,7 +189,7 @@ def ftigate_rows(a: pl.DataFrame, b: pl.DataFrame, links: set[tuple[str, str]]) 
         .len()
         .sort("len", descending=True)
     )
-    print("ftigate reasons over FEBRL4 B (a record may carry several):")
+    print(f"ftigate {label}: reasons over FEBRL4 B (a record may carry several):")
     for code, count in reasons.iter_rows():
         print(f"  {code:26s} {count:6d}")
     return rows

@@ -1,23 +1,48 @@
-"""The gates as a pure function over literal candidate rows."""
+"""The gates as a pure function over literal candidate rows, with levels named as the model
+declares them."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import polars as pl
 import pytest
+import yaml
 
-from ftigate.decide.gates import Thresholds, decide_identities
+from ftigate.decide.gates import ON_FILE_PREFIX, Thresholds, decide_identities
+from ftigate.facts.address import COMPARED_COLUMNS, address_parts
+from ftigate.law.loader import load_law
+from ftigate.resolve.model import FIELDS, gamma
+from ftigate.resolve.standardise import REQUEST_ADDRESS_PREFIX
 
-EFFECTS = {"NO_MATCH": "refuse", "ADDRESS_NOT_CORROBORATED": "refuse", "TIN_CONFLICT": "refuse",
-           "DOB_CONFLICT": "refuse", "AMBIGUOUS_IDENTITY": "review", "LOW_CONFIDENCE": "review"}  # fmt: skip
-GAMMAS = ("first_name", "last_name", "dob", "tin", "address")
+LAW = load_law()
+EFFECTS = {c: LAW.code(c).effect.value for c in LAW.codes if LAW.code(c).scope.value == "identity"}
+REQUEST_ADDRESS = ("1 Oak St", "", "78701", "Austin")
+CASES = yaml.safe_load((Path(__file__).parent / "cases" / "identity_gates.yaml").read_text("utf-8"))
 
 
 def _candidate(
-    tin: str, weight: float, *, dob: int = 2, tin_level: int = 3, address: int = 4
+    tin: str,
+    weight: float,
+    *,
+    first: str = "exact",
+    last: str = "exact",
+    dob: str = "exact",
+    tin_level: str = "exact",
+    address: str = "on_file",
 ) -> dict[str, object]:
-    return {"request_id": "R1", "tin": tin, "match_weight": weight,
-            "match_probability": 1 / (1 + 2 ** -weight), "gamma_first_name": 5, "gamma_last_name": 4,
-            "gamma_dob": dob, "gamma_tin": tin_level, "gamma_address": address}  # fmt: skip
+    levels = {"first_name": first, "last_name": last, "dob": dob, "tin": tin_level, "address": address}
+    row: dict[str, object] = {"request_id": "R1", "tin": tin, "match_weight": weight,
+                              "match_probability": 1 / (1 + 2 ** -weight)}  # fmt: skip
+    return row | {f"gamma_{f}": gamma(f, levels[f]) for f in FIELDS}
+
+
+def _parts(address: tuple[str, str, str, str] | list[str], prefix: str) -> dict[str, object]:
+    frame = address_parts(
+        pl.DataFrame([list(address)], schema=["street", "unit", "zip", "city"], orient="row")
+    )
+    return {prefix + c: frame[c][0] for c in COMPARED_COLUMNS}
 
 
 def _decide(
@@ -26,28 +51,39 @@ def _decide(
     tin: str | None = "111223333",
     dob: str | None = "1980-01-01",
     lent: list[tuple[str, str]] | None = None,
-) -> dict[str, object]:
+    requested: tuple[str, str, str, str] | list[str] = REQUEST_ADDRESS,
+    on_file: dict[str, list[list[str]]] | None = None,
+) -> dict[str, Any]:
     schema: dict[str, pl.DataType | type[pl.DataType]] = {
         "request_id": pl.String, "tin": pl.String, "match_weight": pl.Float64, "match_probability": pl.Float64,
     }  # fmt: skip
-    schema |= {f"gamma_{g}": pl.Int32 for g in GAMMAS}
+    schema |= {f"gamma_{g}": pl.Int32 for g in FIELDS}
     candidates = pl.DataFrame(rows, schema=schema)
-    requests = pl.DataFrame(
-        {"unique_id": ["R1"], "tin": [tin], "dob": [dob], "request_addr_key": ["1||78701"]},
-        schema=dict.fromkeys(("unique_id", "tin", "dob", "request_addr_key"), pl.String),
-    )
+    request = {"unique_id": "R1", "tin": tin, "dob": dob, "request_addr_key": "1||78701"}
+    parts = _parts(requested, REQUEST_ADDRESS_PREFIX)
+    requests = pl.DataFrame([request | parts], schema=dict.fromkeys([*request, *parts], pl.String))
     lent_returns = pl.DataFrame(lent or [], schema={"tin": pl.String, "addr_key": pl.String}, orient="row")
-    out = decide_identities(candidates, requests, lent_returns, EFFECTS, Thresholds())
+    files = pl.DataFrame(
+        [
+            {"tin": t} | _parts(a, ON_FILE_PREFIX)
+            for t, addresses in (on_file or {}).items()
+            for a in addresses
+        ],
+        schema={"tin": pl.String} | {ON_FILE_PREFIX + c: pl.String for c in COMPARED_COLUMNS},
+    )
+    out = decide_identities(candidates, requests, lent_returns, EFFECTS, Thresholds(), files)
     return out.row(0, named=True)
 
 
 def test_a_clear_single_match_is_disclosed() -> None:
-    row = _decide([_candidate("111223333", 40.0), _candidate("999887777", -20.0, dob=0, tin_level=0)])
+    row = _decide(
+        [_candidate("111223333", 40.0), _candidate("999887777", -20.0, dob="else", tin_level="else")]
+    )
     assert (row["decision"], row["reasons"], row["tin"]) == ("disclose", [], "111223333")
 
 
 def test_nobody_plausible_is_no_match() -> None:
-    assert _decide([_candidate("5", -10.0, tin_level=0)], tin=None)["reasons"] == ["NO_MATCH"]
+    assert _decide([_candidate("5", -10.0, tin_level="else")], tin=None)["reasons"] == ["NO_MATCH"]
 
 
 def test_no_candidates_at_all_is_no_match() -> None:
@@ -59,18 +95,18 @@ def test_a_tin_held_by_someone_the_name_does_not_fit_conflicts() -> None:
 
 
 def test_a_strong_match_at_an_address_not_on_file_is_refused() -> None:
-    row = _decide([_candidate("111223333", 30.0, address=0)])
+    row = _decide([_candidate("111223333", 30.0, address="else")])
     assert (row["decision"], row["reasons"]) == ("refuse", ["ADDRESS_NOT_CORROBORATED"])
 
 
 def test_someone_elses_tin_conflicts_unless_a_lent_return_explains_it() -> None:
-    rows = [_candidate("900112222", 30.0, tin_level=0)]
+    rows = [_candidate("900112222", 30.0, tin_level="else")]
     assert _decide(rows)["reasons"] == ["TIN_CONFLICT"]
     assert _decide(rows, lent=[("111223333", "1||78701")])["decision"] == "disclose"
 
 
 def test_a_contradicting_birth_date_is_refused() -> None:
-    assert _decide([_candidate("111223333", 30.0, dob=0)])["reasons"] == ["DOB_CONFLICT"]
+    assert _decide([_candidate("111223333", 30.0, dob="else")])["reasons"] == ["DOB_CONFLICT"]
 
 
 @pytest.mark.parametrize(("runner", "expected"), [(38.0, ["AMBIGUOUS_IDENTITY"]), (20.0, [])])
@@ -82,3 +118,34 @@ def test_a_runner_up_within_the_margin_is_too_close_to_call(runner: float, expec
 def test_between_floor_and_threshold_goes_to_review() -> None:
     row = _decide([_candidate("111223333", 3.0)])
     assert (row["decision"], row["reasons"]) == ("review", ["LOW_CONFIDENCE"])
+
+
+def _cases() -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (f"{code}: {case['name']}", case | {"code": code}) for code, cases in CASES.items() for case in cases
+    ]
+
+
+@pytest.mark.parametrize(("label", "case"), _cases(), ids=[label for label, _ in _cases()])
+def test_identity_gate_case(label: str, case: dict[str, Any]) -> None:
+    """tests/decide/cases/identity_gates.yaml: each identity code with cases that fire it and
+    cases that must not."""
+    given = case["given"]
+    candidate = _candidate("111223333", float(given.get("weight", 40.0)), **given.get("levels", {}))
+    request = given.get("request", {})
+    row = _decide(
+        [candidate],
+        tin=request.get("tin", "111223333"),
+        dob=request.get("dob", "1980-01-01"),
+        requested=request.get("address", REQUEST_ADDRESS),
+        on_file={"111223333": given["on_file"]} if "on_file" in given else None,
+    )
+    fires = case["code"] in row["reasons"]
+    assert fires is case["fires"], f"{label}: reasons {row['reasons']}"
+    if "decision" in case:
+        assert row["decision"] == case["decision"], label
+
+
+def test_every_identity_code_has_cases_that_fire_and_cases_that_must_not() -> None:
+    for code in ("GIVEN_NAME_CONFLICT", "ADDRESS_NOT_CORROBORATED", "ADDRESS_UNIT_OMITTED"):
+        assert any(c["fires"] for c in CASES[code]) and any(not c["fires"] for c in CASES[code]), code

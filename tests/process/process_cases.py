@@ -82,6 +82,24 @@ PEOPLE: list[dict[str, Any]] = [
      "addresses": [("530 Copperleaf Ct", "", "Billings", "MT", "59101", 2024)]},
     {"tin": "101010411", "first": "Irene", "last": "Castellanos", "dob": "1958-08-18",
      "addresses": [("76 Driftwood Pointe Dr", "", "Mobile", "AL", "36602", 2024)]},
+    # A household of relatives as filers write it (Street in full); Melvin, named in a
+    # request at their home, files nothing.
+    *[
+        {"tin": tin, "first": first, "last": "Lattimore", "dob": dob,
+         "addresses": [("6241 Maple Street", "", "Saint Paul", "MN", "55104", 2024)]}
+        for tin, first, dob in (("101010501", "Madeline", "1968-02-11"), ("101010502", "Misty", "1994-05-23"),
+                                ("101010503", "Bobby", "1997-10-30"))
+    ],
+    {"tin": "101010504", "first": "Jose", "last": "Larson Guerrero", "dob": "1972-03-03",
+     "addresses": [("8436 S Cypress Rd", "", "Tucson", "AZ", "85705", 2024)]},
+    {"tin": "101010505", "first": "Luis", "last": "Ortega", "dob": "1984-12-24",
+     "addresses": [("77 Calle del Sol", "Apt 4", "San Antonio", "TX", "78205", 2024)]},
+    {"tin": "101010506", "first": "Dolores", "last": "Whitfield", "dob": "1963-06-30",
+     "addresses": [("12 Pearson St", "", "Savannah", "GA", "31401", 2024)]},
+    {"tin": "101010507", "first": "Hannah", "last": "Kowalczyk", "dob": "1989-09-01",
+     "addresses": [("2142 Willow Blvd", "Apt 1B", "Miami", "FL", "33130", 2024)]},
+    {"tin": "101010508", "first": "Marcus", "last": "Abernathy", "dob": "1979-11-11",
+     "addresses": [("19 Priddle Street", "", "Fargo", "ND", "58102", 2024)]},
 ]  # fmt: skip
 
 
@@ -150,6 +168,32 @@ CASES: list[Case] = [
          "disclose", street="530 Copperleaf Ct"),
     Case("dob_conflict", _req("Irene", "Castellanos", "2001-02-03", "101010411", "76 Driftwood Pointe Dr", "", "Mobile", "AL", "36602"),
          "refuse", ("DOB_CONFLICT",)),
+    Case("relative_bait", _req("Melvin", "Lattimore", "", "", "6241 Maple St", "", "St. Paul", "MN", "55104"),
+         "refuse", ("NO_MATCH",),
+         note="a stranger named at a relative's home is not the relative (Madeline: same surname and home)"),
+    Case("relative_bait", _req("Joey", "Larson Guerrero", "", "", "8436 South Cypress Road", "", "Tucson", "AZ", "85705"),
+         "refuse", ("NO_MATCH",), note="Joey is not Jose: a shared surname and home weigh as one household"),
+    Case("housemate_ssn", _req("Carlos", "Mendez", "", "101-01-0505", "77 Calle del Sol", "Apt 4", "San Antonio", "TX", "78205"),
+         "refuse", ("TIN_CONFLICT",),
+         note="the SSN and the home are Luis Ortega's; the request names someone the file does not hold"),
+    Case("suffix_form", _req("Madeline", "Lattimore", "1968-02-11", "", "6241 Maple St", "", "St Paul", "MN", "55104"),
+         "disclose", street="6241 Maple Street", note="St is Street, St Paul is Saint Paul"),
+    Case("directional_form", _req("Jose", "Larson Guerrero", "1972-03-03", "", "8436 South Cypress Road", "", "Tucson", "AZ", "85705"),
+         "disclose", street="8436 S Cypress Rd"),
+    Case("street_run_together", _req("Dolores", "Whitfield", "1963-06-30", "", "12 pearsonstreet", "", "Savannah", "GA", "31401"),
+         "disclose", street="12 Pearson St"),
+    Case("street_misspelt", _req("Marcus", "Abernathy", "1979-11-11", "", "19 priddle treet", "", "Fargo", "ND", "58102"),
+         "disclose", street="19 Priddle Street"),
+    Case("zip_slip", _req("Marcus", "Abernathy", "1979-11-11", "", "19 Priddle St", "", "Fargo", "ND", "58103"),
+         "disclose", street="19 Priddle Street", note="58103 for 58102: the street, number and city agree"),
+    Case("unit_omitted", _req("Hannah", "Kowalczyk", "1989-09-01", "", "2142 Willow Blvd", "", "Miami", "FL", "33130"),
+         "disclose", street="2142 Willow Blvd", note="the building is right and the date of birth confirms her"),
+    Case("unit_omitted", _req("Hannah", "Kowalczyk", "", "", "2142 Willow Blvd", "", "Miami", "FL", "33130"),
+         "review", ("ADDRESS_UNIT_OMITTED", "LOW_CONFIDENCE"), note="the building, not the home, and nothing else confirms her"),
+    Case("different_unit", _req("Hannah", "Kowalczyk", "1989-09-01", "", "2142 Willow Blvd", "Apt 2B", "Miami", "FL", "33130"),
+         "refuse", ("ADDRESS_NOT_CORROBORATED",), note="another unit is another home"),
+    Case("swapped_names", _req("Whitfield", "Dolores", "1963-06-30", "", "12 Pearson St", "", "Savannah", "GA", "31401"),
+         "disclose", street="12 Pearson St"),
     Case("deficient_address", _req("Ana", "Torres", "1981-04-12", "101010101", "Failed to Provide", "", "", "", ""),
          "refuse", ("ADDRESS_PLACEHOLDER",), note="screened out: the taxpayer file is never touched"),
 ]  # fmt: skip

@@ -6,17 +6,32 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ftigate.resolve.standardise import standard_requests, street_standard, unit_standard
+from ftigate.facts.address import address_parts, unit_standard
+from ftigate.resolve.standardise import standard_requests
 from ftigate_testkit import key_codes
 
 
+def _standard_lines(lines: list[str]) -> list[str]:
+    parts = address_parts(
+        pl.DataFrame({"street": lines, "unit": [""] * len(lines), "zip": [""] * len(lines)})
+    )
+    return parts["street_std"].to_list()
+
+
 def test_street_types_and_directionals_are_abbreviated_only_in_their_place() -> None:
-    lines = pl.Series(["12 North Main Street", "3477 Orchard St", "1470 North Rd", "77 Calle del Sol"])
-    assert street_standard(lines).to_list() == [
+    lines = [
+        "12 North Main Street",
+        "3477 Orchard St",
+        "1470 North Rd",
+        "77 Calle del Sol",
+        "300 Main St West",
+    ]
+    assert _standard_lines(lines) == [
         "12 N MAIN ST",
         "3477 ORCHARD ST",
         "1470 NORTH RD",
         "77 CALLE DEL SOL",
+        "300 MAIN ST W",
     ]
 
 
@@ -42,32 +57,22 @@ def test_names_lose_accents_hyphens_and_nicknames() -> None:
     assert out["addr_keys"].to_list() == [key_codes("1 OAK ST||78701"), key_codes("2 ELM AVE|3|10001")]
 
 
-def _street_by_words(raw: str) -> str:
-    """The rule word by word, as written in Pub. 28 terms (the reference for the vectorised form)."""
-    from scourgify.address_constants import DIRECTIONAL_REPLACEMENTS, STREET_TYPE_ABBREVIATIONS
-
-    from ftigate.screen.address import normalise
-
-    text = pl.select(normalise(pl.lit(raw, dtype=pl.String))).item()
-    words = [w for w in text.replace("#", " ").replace("/", " ").replace("-", " ").split(" ") if w]
-    out = []
-    for position, word in enumerate(words):
-        if position == len(words) - 1 and len(words) >= 3:
-            word = STREET_TYPE_ABBREVIATIONS.get(word, word)
-        elif position in (1, len(words) - 1) and len(words) >= 4:
-            word = DIRECTIONAL_REPLACEMENTS.get(word, word)
-        out.append(word)
-    return " ".join(out)
-
-
 _STREET_WORDS = st.sampled_from(
     ["12", "4B", "North", "N", "Main", "Street", "St", "Avenue", "Orchard", "Road", "SW", "Calle", "del",
-     "Sol", "#", "-", "/", "Apt", "Boulevard", "East", "Ct", "Way", "José", "O'Neil"]
+     "Sol", "#", "-", "/", "Apt", "Boulevard", "East", "Ct", "Way", "José", "O'Neil", "setreet", "W."]
 )  # fmt: skip
 
 
 @given(st.lists(_STREET_WORDS, max_size=7), st.sampled_from([" ", "  ", " - ", "/"]))
 @settings(max_examples=300, deadline=None)
-def test_vectorised_street_standard_agrees_with_the_rule_word_by_word(words: list[str], gap: str) -> None:
-    raw = gap.join(words)
-    assert street_standard(pl.Series([raw])).to_list() == [_street_by_words(raw)]
+def test_the_standard_line_is_its_own_standard_form(words: list[str], gap: str) -> None:
+    """Standardising a standard line changes nothing (every form reaches one fixed point)."""
+    [once] = _standard_lines([gap.join(words)])
+    assert _standard_lines([once]) == [once]
+
+
+@given(
+    st.sampled_from(["Street", "St", "St.", "STREET", "street"]), st.sampled_from(["West", "W", "W.", "west"])
+)
+def test_written_forms_of_one_street_reach_one_standard_line(suffix: str, direction: str) -> None:
+    assert _standard_lines([f"12 {direction} Maple {suffix}"]) == ["12 W MAPLE ST"]

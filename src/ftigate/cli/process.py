@@ -209,13 +209,23 @@ def train(
     ] = 40_000,
     seed: Annotated[int, typer.Option(help="Seed for the synthetic data and u sampling.")] = 20250807,
     out_path: Annotated[Path | None, typer.Option("--out", help="Where to write the artefact.")] = None,
+    allow_unobserved: Annotated[
+        bool,
+        typer.Option(
+            help="Save the model even when training observed no example of some level (they are floored)."
+        ),
+    ] = False,
 ) -> None:
     """Retrain the identity model on synthetic data, save the artefact and print its m/u table."""
-    from ftigate.resolve.train import TrainingPlan, train_model
+    from ftigate.training.identity import TrainingError, TrainingPlan, train_model
 
     target = out_path or default_model_path()
     err.print(f"training on {people:,} synthetic people and {requests:,} requests, seed {seed}")
-    settings = train_model(TrainingPlan(people=people, requests=requests, seed=seed), target)
+    plan = TrainingPlan(people=people, requests=requests, seed=seed, allow_unobserved=allow_unobserved)
+    try:
+        settings = train_model(plan, target)
+    except TrainingError as exc:
+        fail(f"model not saved: {exc}")
     _print_m_u(settings)
     err.print(f"wrote {target} ({load_model(target).version})")
 
@@ -232,12 +242,12 @@ def show(
 
 def _print_m_u(settings: dict[str, Any]) -> None:
     table = Table(title="m/u by comparison level")
-    for column in ("field", "level", "m", "u", "weight (bits)"):
+    for column in ("field", "level", "meaning", "m", "u", "weight (bits)"):
         table.add_column(column, justify="right" if column in {"m", "u", "weight (bits)"} else "left")
     for row in m_u_table(settings):
         weight = row["weight"]
         table.add_row(
-            row["field"], row["level"], f"{row['m']:.4g}", f"{row['u']:.4g}",
+            row["field"], row["level"], row["label"], f"{row['m']:.4g}", f"{row['u']:.4g}",
             "" if weight is None else f"{weight:+.2f}",
         )  # fmt: skip
     out.print(table)

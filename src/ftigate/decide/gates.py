@@ -8,8 +8,15 @@ effect among them, as the law's rule files state it):
   NO_MATCH                  nobody scores above the floor
   TIN_CONFLICT              the supplied TIN belongs to someone else (or, with nobody
                             above the floor, to a taxpayer whose name is not the request's)
+  GIVEN_NAME_CONFLICT       the given name is not the candidate's: not equal, not an initial
+                            of it, not one keying slip apart, not a nickname of it with a
+                            date of birth or TIN that agrees (a chain of nicknames, Joey ->
+                            Joseph -> Jose, never counts); a TIN never excuses it
   ADDRESS_NOT_CORROBORATED  the supplied address is not one the agency holds for the
-                            candidate, current or prior (the check skipped 42,695 times)
+                            candidate, current or prior, up to the tolerances of
+                            `facts.address` (the check skipped 42,695 times)
+  ADDRESS_UNIT_OMITTED      it is, but for a unit one side leaves out, and neither a TIN nor
+                            a date of birth confirms the person (review)
   DOB_CONFLICT              the supplied date of birth contradicts the candidate's
   AMBIGUOUS_IDENTITY        a runner-up above the floor within `margin_bits` of the best
   LOW_CONFIDENCE            the best is above the floor but below the disclosure threshold
@@ -17,6 +24,8 @@ effect among them, as the law's rule files state it):
 A supplied TIN that is not the candidate's does not conflict when returns filed under
 that TIN carry the candidate's name at the requested address (a W-2 under a lent SSN):
 the person is identified by name, date of birth and address, and the TIN is explained.
+
+Levels are read by name (`resolve.model.gammas`), never by number.
 """
 
 from __future__ import annotations
@@ -25,22 +34,24 @@ from dataclasses import asdict, dataclass
 
 import polars as pl
 
-from ftigate.resolve.model import (
-    ADDRESS_CORROBORATING_LEVELS,
-    DOB_AGREEING_LEVELS,
-    TIN_AGREEING_LEVELS,
-)
+from ftigate.facts.address import COMPARED_COLUMNS, Tolerance, corroborations
+from ftigate.resolve.model import gammas
+from ftigate.resolve.standardise import REQUEST_ADDRESS_PREFIX
 
 NO_MATCH = "NO_MATCH"
 TIN_CONFLICT = "TIN_CONFLICT"
+GIVEN_NAME_CONFLICT = "GIVEN_NAME_CONFLICT"
 ADDRESS_NOT_CORROBORATED = "ADDRESS_NOT_CORROBORATED"
+ADDRESS_UNIT_OMITTED = "ADDRESS_UNIT_OMITTED"
 DOB_CONFLICT = "DOB_CONFLICT"
 AMBIGUOUS_IDENTITY = "AMBIGUOUS_IDENTITY"
 LOW_CONFIDENCE = "LOW_CONFIDENCE"
 GATE_ORDER = (
     NO_MATCH,
     TIN_CONFLICT,
+    GIVEN_NAME_CONFLICT,
     ADDRESS_NOT_CORROBORATED,
+    ADDRESS_UNIT_OMITTED,
     DOB_CONFLICT,
     AMBIGUOUS_IDENTITY,
     LOW_CONFIDENCE,
@@ -48,6 +59,18 @@ GATE_ORDER = (
 DISCLOSED_GATE = "all gates passed"
 
 DISCLOSE, REFUSE, REVIEW = "disclose", "refuse", "review"
+
+TIN_AGREES = gammas("tin", "exact", "former_itin", "keying_slip")
+TIN_HELD = gammas("tin", "exact", "former_itin")
+DOB_AGREES = gammas("dob", "exact", "keying_slip")
+ADDRESS_ON_FILE = gammas("address", "on_file")
+GIVEN_NAME_AGREES = gammas("first_name", "exact", "fused", "keying_slip", "initial")
+GIVEN_NAME_WITH_CONFIRMATION = gammas("first_name", "nickname")
+NAMES_SWAPPED = gammas("first_name", "swapped", "swapped_slip")
+SURNAME_SWAPPED = gammas("last_name", "swapped", "swapped_slip")
+
+ON_FILE_PREFIX = "f_"
+"""prefix of a candidate's address parts in the `on_file` frame the gates receive"""
 
 
 @dataclass(frozen=True)
@@ -70,13 +93,8 @@ class Thresholds:
 
     The margin does the work: without one, ~50 near-ties are disclosed to the wrong
     person at every probability; any margin of 2 bits or more removes all of them here.
-    Lowering the probability from 0.999 to 0.99 would add 81 correct answers (+0.13 points
-    of recall) with no wrong person observed in this sample, but 0 of ~61,000 only bounds
-    the rate below ~5e-5 (95 %), and the 2,000,000 / 200,000 adversarial run at these
-    defaults had one wrong-person disclosure. A wrong-person disclosure is an unlawful
-    disclosure of return information; a refusal or a review is not. So the defaults stay:
-    0.999 and 6 bits (6 rather than 2 costs one answer in 60,765 here and leaves headroom
-    for batches with more namesakes)."""
+    A wrong-person disclosure is an unlawful disclosure of return information; a refusal
+    or a review is not. So the defaults stay: 0.999 and 6 bits."""
 
     disclose_probability: float = 0.999
     """the best candidate's match probability needed to disclose"""
@@ -98,21 +116,77 @@ def rank_candidates(candidates: pl.DataFrame) -> pl.DataFrame:
     ).with_columns(rank=pl.int_range(pl.len()).over("request_id"))
 
 
+def plausible_best(candidates: pl.DataFrame, thresholds: Thresholds) -> pl.DataFrame:
+    """request_id, tin of each request's best candidate above the review floor: the only
+    taxpayers whose addresses on file the gates need (and the only ones ever disclosed)."""
+    ranked = candidates if "rank" in candidates.columns else rank_candidates(candidates)
+    return ranked.filter(
+        (pl.col("rank") == 0) & (pl.col("match_probability") >= thresholds.review_floor)
+    ).select("request_id", "tin")
+
+
+def address_corroboration(best: pl.DataFrame, requests: pl.DataFrame, on_file: pl.DataFrame) -> pl.DataFrame:
+    """request_id, corroborated, unit_omitted_only, tolerances: whether the requested address
+    is one on file for the best candidate (`facts.address.corroborate`, over every address
+    the candidate filed from under their own name).
+
+    `best`: request_id, tin, person_confirmed (a TIN or DOB agrees). `requests`: unique_id
+    and the request's address parts (prefixed `r_`). `on_file`: tin and the candidate's
+    address parts (prefixed `f_`), one row per address on file."""
+    wanted = [REQUEST_ADDRESS_PREFIX + c for c in COMPARED_COLUMNS]
+    pairs = best.join(
+        requests.select(pl.col("unique_id").alias("request_id"), *wanted), on="request_id"
+    ).join(on_file, on="tin")
+    if pairs.height == 0:
+        return pl.DataFrame(
+            schema={"request_id": pl.String, "corroborated": pl.Boolean, "unit_omitted_only": pl.Boolean,
+                    "tolerances": pl.List(pl.String)}
+        )  # fmt: skip
+    pairs = pairs.with_columns(corroborations(pairs, REQUEST_ADDRESS_PREFIX, ON_FILE_PREFIX))
+    unit = Tolerance.UNIT_OMITTED.value
+    judged = pairs.with_columns(
+        _fits=pl.col("tolerances").is_not_null()
+        & (~pl.col("tolerances").list.contains(unit) | pl.col("person_confirmed")),
+        _unit_only=pl.col("tolerances").is_not_null()
+        & pl.col("tolerances").list.contains(unit)
+        & ~pl.col("person_confirmed"),
+        _size=pl.col("tolerances").list.len(),
+    )
+    fitting = judged.filter("_fits").sort("_size")
+    return (
+        judged.group_by("request_id")
+        .agg(
+            pl.col("_fits").any().alias("corroborated"), pl.col("_unit_only").any().alias("unit_omitted_only")
+        )
+        .join(
+            fitting.group_by("request_id", maintain_order=True).agg(pl.col("tolerances").first()),
+            on="request_id",
+            how="left",
+        )
+    )
+
+
 def decide_identities(
     candidates: pl.DataFrame,
     requests: pl.DataFrame,
     lent_returns: pl.DataFrame,
     effects: dict[str, str],
     thresholds: Thresholds,
+    on_file: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """One decision per row of `requests` (screened sufficient): request_id, decision,
-    reasons (list), gate, match_probability, tin (the chosen taxpayer; internal only).
+    reasons (list), gate, match_probability, match_weight, runner_weight, tin (the chosen
+    taxpayer; internal only), address_tolerances, tin_explained_by_lent_returns.
 
     `candidates`: request_id, tin, match_weight, match_probability, gamma_* (from scoring),
     ranked already when they carry `rank` (`rank_candidates`).
-    `requests`: unique_id, tin (supplied), dob (supplied), request_addr_key.
+    `requests`: unique_id, tin (supplied), dob (supplied), request_addr_key and the
+    request's address parts (`standardise.standard_requests`).
     `lent_returns`: tin, addr_key of returns filed under a TIN in another person's name.
-    `effects`: reason code -> "refuse" | "review" (from the law's rule files)."""
+    `effects`: reason code -> "refuse" | "review" (from the law's rule files).
+    `on_file`: tin and address parts (prefixed `f_`) of the addresses the plausible best
+    candidates filed from under their own name (`plausible_best`); without it only an
+    address on file in standard form corroborates."""
     ranked = candidates if "rank" in candidates.columns else rank_candidates(candidates)
     best = ranked.filter(pl.col("rank") == 0).drop("rank")
     runner = ranked.filter(pl.col("rank") == 1).select(
@@ -121,7 +195,7 @@ def decide_identities(
         pl.col("match_probability").alias("runner_probability"),
     )
     tin_holder_elsewhere = (
-        ranked.filter(pl.col("gamma_tin").is_in([3, 2]))
+        ranked.filter(pl.col("gamma_tin").is_in(TIN_HELD))
         .group_by("request_id")
         .agg(pl.len().alias("_tin_holders"))
     )
@@ -145,17 +219,50 @@ def decide_identities(
     floor, threshold = thresholds.review_floor, thresholds.disclose_probability
     p = pl.col("match_probability").fill_null(0.0)
     plausible = p >= floor
+    tin_agrees = pl.col("gamma_tin").is_in(TIN_AGREES)
+    dob_agrees = pl.col("gamma_dob").is_in(DOB_AGREES)
+    person_confirmed = (tin_agrees | dob_agrees).fill_null(False)
+    frame = frame.with_columns(_person_confirmed=person_confirmed)
+
+    address = frame.filter(
+        plausible.fill_null(False)
+        & pl.col("tin").is_not_null()
+        & ~pl.col("gamma_address").is_in(ADDRESS_ON_FILE).fill_null(False)
+    ).select("request_id", "tin", pl.col("_person_confirmed").alias("person_confirmed"))
+    if on_file is not None and address.height:
+        corroborated = address_corroboration(address, requests, on_file)
+    else:
+        corroborated = pl.DataFrame(
+            schema={"request_id": pl.String, "corroborated": pl.Boolean, "unit_omitted_only": pl.Boolean,
+                    "tolerances": pl.List(pl.String)}
+        )  # fmt: skip
+    frame = frame.join(corroborated, on="request_id", how="left").with_columns(
+        corroborated=pl.col("gamma_address").is_in(ADDRESS_ON_FILE) | pl.col("corroborated").fill_null(False),
+        unit_omitted_only=pl.col("unit_omitted_only").fill_null(False),
+        address_tolerances=pl.when(pl.col("gamma_address").is_in(ADDRESS_ON_FILE))
+        .then(pl.lit([], dtype=pl.List(pl.String)))
+        .otherwise(pl.col("tolerances")),
+    )
+
     tin_given = pl.col("_supplied_tin").is_not_null()
-    tin_disagrees = tin_given & ~pl.col("gamma_tin").is_in(list(TIN_AGREEING_LEVELS))
+    tin_disagrees = tin_given & ~tin_agrees
+    first = pl.col("gamma_first_name")
+    swapped = first.is_in(NAMES_SWAPPED) & pl.col("gamma_last_name").is_in(SURNAME_SWAPPED)
+    given_name_fits = (
+        first.is_in(GIVEN_NAME_AGREES)
+        | (first.is_in(GIVEN_NAME_WITH_CONFIRMATION) & pl.col("_person_confirmed"))
+        | swapped
+        | first.is_null()
+        | (first == -1)
+    )
     checks = {
         NO_MATCH: ~plausible & pl.col("_tin_holders").is_null(),
         TIN_CONFLICT: (~plausible & pl.col("_tin_holders").is_not_null())
         | (plausible & tin_disagrees & pl.col("_lent").is_null()),
-        ADDRESS_NOT_CORROBORATED: plausible
-        & ~pl.col("gamma_address").is_in(list(ADDRESS_CORROBORATING_LEVELS)),
-        DOB_CONFLICT: plausible
-        & pl.col("_supplied_dob").is_not_null()
-        & ~pl.col("gamma_dob").is_in(list(DOB_AGREEING_LEVELS)),
+        GIVEN_NAME_CONFLICT: plausible & ~given_name_fits,
+        ADDRESS_NOT_CORROBORATED: plausible & ~pl.col("corroborated") & ~pl.col("unit_omitted_only"),
+        ADDRESS_UNIT_OMITTED: plausible & ~pl.col("corroborated") & pl.col("unit_omitted_only"),
+        DOB_CONFLICT: plausible & pl.col("_supplied_dob").is_not_null() & ~dob_agrees,
         AMBIGUOUS_IDENTITY: plausible
         & (pl.col("runner_probability").fill_null(0.0) >= floor)
         & ((pl.col("match_weight") - pl.col("runner_weight")) < thresholds.margin_bits),
@@ -182,5 +289,6 @@ def decide_identities(
         pl.col("match_weight"),
         pl.col("runner_weight"),
         pl.col("tin"),
+        pl.col("address_tolerances"),
         pl.col("_lent").fill_null(False).alias("tin_explained_by_lent_returns"),
     )

@@ -30,7 +30,15 @@ from typing import Any
 
 import polars as pl
 
-from ftigate.decide.gates import DISCLOSE, REFUSE, REVIEW, Thresholds, decide_identities, rank_candidates
+from ftigate.decide.gates import (
+    DISCLOSE,
+    REFUSE,
+    REVIEW,
+    Thresholds,
+    decide_identities,
+    plausible_best,
+    rank_candidates,
+)
 from ftigate.intake.errors import IntakeError
 from ftigate.intake.letter import Letter
 from ftigate.intake.requests import ReadOptions, read_request_chunks
@@ -40,7 +48,9 @@ from ftigate.resolve.reference import (
     DISCLOSED_COLUMNS,
     Reference,
     check_reference_folder,
+    last_known_from,
     load_reference,
+    own_address_parts,
     prepared_reference,
 )
 from ftigate.resolve.score import ScoringOptions, empty_candidates, score_candidates
@@ -190,10 +200,16 @@ def run_process(
         code: law.code(code).effect.value for code in law.codes if law.code(code).scope.value == "identity"
     }
     candidates = rank_candidates(candidates)
-    identity = decide_identities(candidates, standard, reference.lent_returns, effects, options.thresholds)
+    # The addresses on file of each request's best plausible candidate, read once: the gates
+    # compare them with the requested address, and the disclosed ones' last known address
+    # comes from the same rows.
+    rows = reference.address_rows_of(plausible_best(candidates, options.thresholds)["tin"])
+    identity = decide_identities(
+        candidates, standard, reference.lent_returns, effects, options.thresholds, own_address_parts(rows)
+    )
     version = artefact.version
     disclosed = identity.filter(pl.col("decision") == DISCLOSE)
-    disclosed = disclosed.join(reference.last_known_of(disclosed["tin"]), on="tin", how="left")
+    disclosed = disclosed.join(last_known_from(rows), on="tin", how="left")
     done("decide")
 
     screen_rows = screened.filter(pl.col("outcome") != "pass").select(
@@ -236,7 +252,9 @@ def run_process(
             "request_id", "decision", "gate", "reasons", "model_version", "candidate_rank",
             pl.col("tin").alias("candidate_tin"), "match_weight", "match_probability",
             *[f"w_{f}" for f in FIELDS], *[f"gamma_{f}" for f in FIELDS],
-            (pl.col("tin") == pl.col("chosen_tin")).fill_null(False).alias("chosen"),
+            ((pl.col("decision") == DISCLOSE) & (pl.col("tin") == pl.col("chosen_tin")))
+            .fill_null(False)
+            .alias("chosen"),
         )
     )  # fmt: skip
     inspected = candidates.select("request_id", "tin").unique()

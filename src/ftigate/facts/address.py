@@ -153,13 +153,21 @@ def street_parts(lines: pl.Series) -> pl.DataFrame:
     keeps its whole text as the street name and no house number."""
     frame = lines.cast(pl.String).fill_null("").rename("raw").unique().to_frame()
     unit_words = "|".join(_UNIT_DESIGNATORS)
-    work = frame.with_columns(_clean=clean_line(pl.col("raw"))).with_columns(
-        _unit=pl.col("_clean").str.extract_groups(rf"^(.+?)\s+(?:(?:{unit_words})\s*#?\s*|#\s*)([A-Z0-9-]+)$")
+    chunk = rf"\s+(?:(?:{unit_words})\s*#?\s*|#\s*)[A-Z0-9-]+"
+    # A unit written on the line ("123 Main St Apt 4B") is taken off it, all of it when the
+    # line carries several ("Apt 4 Unit 4"); the first is the unit.
+    work = frame.with_columns(
+        _unit=clean_line(pl.col("raw")).str.extract_groups(rf"^(.+?)((?:{chunk})+)$"),
+        _clean=clean_line(pl.col("raw")),
+    ).with_columns(
+        _line=pl.coalesce(pl.col("_unit").struct.field("1"), pl.col("_clean")),
+        line_unit=pl.col("_unit")
+        .struct.field("2")
+        .str.extract(rf"^\s+(?:(?:{unit_words})\s*#?\s*|#\s*)([A-Z0-9-]+)", 1)
+        .str.replace_all("-", "")
+        .fill_null(""),
     )
     work = work.with_columns(
-        _line=pl.coalesce(pl.col("_unit").struct.field("1"), pl.col("_clean")),
-        line_unit=pl.col("_unit").struct.field("2").str.replace_all("-", "").fill_null(""),
-    ).with_columns(
         _num=pl.col("_line").str.extract_groups(r"^(\d+[A-Z]?(?:-\d+[A-Z]?)?(?: [13]/[24])?) (.+)$")
     )
     work = work.with_columns(

@@ -28,12 +28,14 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from ftigate.facts.address import COMPARED_COLUMNS, address_parts
 from ftigate.intake.errors import IntakeError
 from ftigate.resolve.standardise import (
+    CODED_KEYS,
     address_codes,
     address_keys,
-    address_parts,
     dob_text,
+    house_initial_code,
     name_zip_code,
     on_distinct,
     standard_names,
@@ -68,6 +70,10 @@ class Reference:
         """tin, street, unit, city, state, zip: the last known address of each TIN in `tins`
         (and of no other taxpayer), read from the source file when a batch discloses."""
         return last_known_addresses(self.source, tins)
+
+    def address_rows_of(self, tins: pl.Series) -> pl.DataFrame:
+        """Every address row filed under the TINs in `tins` (`address_rows`)."""
+        return address_rows(self.source, tins)
 
 
 def check_reference_folder(folder: Path) -> None:
@@ -171,17 +177,18 @@ def load_reference(folder: Path, *, threads: int | None = None) -> Reference:
     con = _connect(threads, spill)
     try:
         con.execute(
-            "CREATE TEMP TABLE distinct_rows AS SELECT DISTINCT tin, street, unit, zip, other_name "
+            "CREATE TEMP TABLE distinct_rows AS SELECT DISTINCT tin, street, unit, zip, city, other_name "
             f"FROM ({rows})"
         )
-        lines = _fetch(con, "SELECT DISTINCT street, unit, zip FROM distinct_rows")
-        keyed_lines = address_codes(address_keys(address_parts(lines)))
+        lines = _fetch(con, "SELECT DISTINCT street, unit, zip, city FROM distinct_rows")
+        keyed_lines = address_codes(address_keys(lines))
         con.register("keyed_lines", keyed_lines.to_arrow())
         del lines, keyed_lines
+        codes = ", ".join(f"k.{c}" for c in (*CODED_KEYS, "zip5", "house_key"))
         con.execute(
-            "CREATE TEMP TABLE keyed AS SELECT d.tin, d.other_name, k.addr_key, k.near_a, k.near_b, "
-            "k.street_key, k.zip5, k.house_key FROM distinct_rows d JOIN keyed_lines k "
-            "ON d.street = k.street AND d.unit = k.unit AND d.zip = k.zip"
+            f"CREATE TEMP TABLE keyed AS SELECT d.tin, d.other_name, {codes} FROM distinct_rows d "
+            "JOIN keyed_lines k ON d.street = k.street AND d.unit = k.unit AND d.zip = k.zip "
+            "AND d.city = k.city"
         )
         con.unregister("keyed_lines")
         con.execute("DROP TABLE distinct_rows")
@@ -193,7 +200,7 @@ def load_reference(folder: Path, *, threads: int | None = None) -> Reference:
         # TINs are nine digits: as integers they group and join several times faster
         own = _fetch(
             con,
-            "SELECT CAST(tin AS UINTEGER) AS tin_n, addr_key, near_a, near_b, street_key, zip5 "
+            f"SELECT CAST(tin AS UINTEGER) AS tin_n, {', '.join(CODED_KEYS)}, zip5 "
             "FROM keyed WHERE NOT other_name",
         )
     finally:
@@ -207,13 +214,13 @@ def load_reference(folder: Path, *, threads: int | None = None) -> Reference:
         .sort("tin_n")
     )
     del people
-    lists = key_lists(own, named.select("tin_n", "sx_tokens"))
+    lists = key_lists(own, named.select("tin_n", "sx_tokens", "first_name", "last_name"))
     del own
     reference_people = pl.concat(
         [
             named.select(
                 pl.col("tin").alias("unique_id"),
-                "first_name", "first_canon", "middle_initial", "last_name", "last_fused",
+                "first_name", "first_fused", "first_canon", "middle_initial", "last_name", "last_fused",
                 "surname_tokens", "dob", "tin", "prior_itin",
             ),
             lists,
@@ -237,7 +244,10 @@ def _address_rows_sql(addresses_path: Path, columns: list[str]) -> str:
         if "name_on_return" in columns
         else "false"
     )
-    text = ", ".join(f"coalesce(CAST({c} AS VARCHAR), '') AS {c}" for c in ("street", "unit", "zip"))
+    text = ", ".join(
+        f"coalesce(CAST({c} AS VARCHAR), '') AS {c}" if c in columns else f"'' AS {c}"
+        for c in ("street", "unit", "zip", "city")
+    )
     return (
         f"SELECT _tin9 AS tin, {text}, {other_name} AS other_name "
         f"FROM (SELECT *, {_digits9('tin')} AS _tin9 FROM {_source_sql(addresses_path)}) "
@@ -245,10 +255,10 @@ def _address_rows_sql(addresses_path: Path, columns: list[str]) -> str:
     )
 
 
-def last_known_addresses(folder: Path, tins: pl.Series) -> pl.DataFrame:
-    """tin, street, unit, city, state, zip: the newest address filed under each TIN in
-    `tins`: the newest tax year's, a 1040 before other sources, on a full tie the lexically
-    first (deterministic); never a return filed in another person's name.
+def address_rows(folder: Path, tins: pl.Series) -> pl.DataFrame:
+    """Every row of the addresses file filed under a TIN in `tins`: tin (nine digits),
+    street, unit, city, state, zip (text), tax_year (integer, 0 when unreadable), source,
+    other_name (the return was filed in another person's name).
 
     The file is filtered on its TIN column first, so only the wanted taxpayers' rows are
     read whole (a few seconds for a national file, whatever the batch)."""
@@ -261,30 +271,46 @@ def last_known_addresses(folder: Path, tins: pl.Series) -> pl.DataFrame:
         if "name_on_return" in columns
         else pl.lit(False)
     )
-    source_rank = (
-        pl.col("source").cast(pl.String).replace_strict(SOURCE_PREFERENCE, default=9, return_dtype=pl.Int32)
-        if "source" in columns
-        else pl.lit(0)
-    )
-    rows = (
+    return (
         addresses.filter(tin.is_in(wanted))
-        .filter(~other_name)
         .select(
             tin.alias("tin"),
             *[pl.col(c).cast(pl.String).fill_null("") for c in DISCLOSED_COLUMNS],
+            pl.col("tax_year").cast(pl.String).str.strip_chars().cast(pl.Int32, strict=False).fill_null(0),
             (
-                -pl.col("tax_year")
-                .cast(pl.String)
-                .str.strip_chars()
-                .cast(pl.Int32, strict=False)
-                .fill_null(0)
-            ).alias("_newest"),
-            source_rank.alias("_source"),
+                pl.col("source").cast(pl.String) if "source" in columns else pl.lit(None, dtype=pl.String)
+            ).alias("source"),
+            other_name.alias("other_name"),
         )
         .collect()
     )
+
+
+def last_known_from(rows: pl.DataFrame) -> pl.DataFrame:
+    """tin, street, unit, city, state, zip: the newest address filed under each TIN of
+    `rows` (`address_rows`): the newest tax year's, a 1040 before other sources, on a full
+    tie the lexically first (deterministic); never a return filed in another person's name."""
+    own = rows.filter(~pl.col("other_name")).with_columns(
+        _newest=-pl.col("tax_year"),
+        _source=pl.col("source").replace_strict(SOURCE_PREFERENCE, default=9, return_dtype=pl.Int32),
+    )
     order = ["tin", "_newest", "_source", *DISCLOSED_COLUMNS]
-    return rows.sort(order).unique("tin", keep="first", maintain_order=True).select("tin", *DISCLOSED_COLUMNS)
+    return own.sort(order).unique("tin", keep="first", maintain_order=True).select("tin", *DISCLOSED_COLUMNS)
+
+
+def last_known_addresses(folder: Path, tins: pl.Series) -> pl.DataFrame:
+    """tin, street, unit, city, state, zip: the last known address (`last_known_from`) of
+    each TIN in `tins`, read from the reference folder."""
+    return last_known_from(address_rows(folder, tins))
+
+
+def own_address_parts(rows: pl.DataFrame, prefix: str = "f_") -> pl.DataFrame:
+    """tin and the standard parts (`facts.address.COMPARED_COLUMNS`, prefixed) of each
+    distinct address filed under the TIN in the taxpayer's own name (a W-2 under the TIN in
+    another person's name is not the taxpayer's address and corroborates nothing)."""
+    own = rows.filter(~pl.col("other_name")).select("tin", "street", "unit", "zip", "city").unique()
+    parts = address_parts(own)
+    return parts.select("tin", *[pl.col(c).alias(prefix + c) for c in COMPARED_COLUMNS]).unique()
 
 
 def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> pl.DataFrame:
@@ -295,11 +321,12 @@ def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> pl.DataFrame:
 
 
 def key_lists(own: pl.DataFrame, taxpayers: pl.DataFrame) -> pl.DataFrame:
-    """addr_keys, near_keys, street_keys, zips, name_zip_keys: one row per row of
-    `taxpayers` (tin_n sorted ascending, sx_tokens), each a sorted list of distinct codes.
+    """addr_keys, variant_keys, near_keys, building_keys, zips, name_zip_keys,
+    house_initial_keys: one row per row of `taxpayers` (tin_n sorted ascending, sx_tokens,
+    first_name), each a sorted list of distinct codes.
 
-    `own`: one row per distinct address a taxpayer filed from (tin_n, addr_key, near_a,
-    near_b, street_key, zip5). Each list column is built from a long (tin, code) frame,
+    `own`: one row per distinct address a taxpayer filed from (tin_n and the codes of
+    `standardise.address_keys`). Each list column is built from a long (tin, code) frame,
     sorted and de-duplicated once, and cut at each taxpayer's offset: no grouping of
     millions of small lists and no join back to the taxpayers."""
     tins = taxpayers["tin_n"]
@@ -310,14 +337,29 @@ def key_lists(own: pl.DataFrame, taxpayers: pl.DataFrame) -> pl.DataFrame:
     name_zip = sx.join(zips.drop_nulls().unique(), on="tin_n").select(
         "tin_n", name_zip_code(pl.col("sx"), pl.col("code")).alias("code")
     )
+    houses = own.select("tin_n", "house_zip").join(
+        taxpayers.select("tin_n", "first_name", "last_name"), on="tin_n"
+    )
+    house_initial = pl.concat(
+        [
+            houses.select("tin_n", house_initial_code(pl.col("house_zip"), pl.col(name)).alias("code"))
+            for name in ("first_name", "last_name")
+        ]
+    )
+
+    def long(*columns: str) -> pl.DataFrame:
+        return pl.concat([own.select("tin_n", pl.col(c).alias("code")) for c in columns])
+
     longs = {
-        "addr_keys": own.select("tin_n", pl.col("addr_key").alias("code")),
-        "near_keys": pl.concat([own.select("tin_n", pl.col(c).alias("code")) for c in ("near_a", "near_b")]),
-        "street_keys": own.select("tin_n", pl.col("street_key").alias("code")),
+        "addr_keys": long("addr_key"),
+        "variant_keys": long("form_key", "city_key"),
+        "near_keys": long("near_a", "near_b"),
+        "building_keys": long("building_key"),
         "zips": zips,
         "name_zip_keys": name_zip,
+        "house_initial_keys": house_initial,
     }
-    return pl.DataFrame([_cut_by_tin(tins, long).alias(name) for name, long in longs.items()])
+    return pl.DataFrame([_cut_by_tin(tins, frame).alias(name) for name, frame in longs.items()])
 
 
 def _cut_by_tin(tins: pl.Series, long: pl.DataFrame) -> pl.Series:
@@ -342,7 +384,7 @@ def term_frequencies(people: pl.DataFrame, column: str) -> pl.DataFrame:
     return counts.select(column, (pl.col("n") / total).alias(f"tf_{column}"))
 
 
-PREPARED_FORMAT = 2
+PREPARED_FORMAT = 3
 """bump when the prepared frames change shape or meaning (standard forms, keys)"""
 PREPARED_FRAMES = ("people", "lent_returns", "names_per_tin")
 

@@ -24,10 +24,11 @@ from splink import DuckDBAPI, Linker
 from ftigate.resolve.model import FIELDS, ModelArtefact, scaled_settings
 from ftigate.resolve.reference import Reference, term_frequencies
 
-ARRAY_COLUMNS = ("addr_keys", "near_keys", "street_keys", "zips", "surname_tokens")
+ARRAY_COLUMNS = ("addr_keys", "variant_keys", "near_keys", "building_keys", "zips", "surname_tokens")
 MODEL_COLUMNS = (
-    "unique_id", "first_name", "first_canon", "last_name", "last_fused", "surname_tokens", "dob",
-    "tin", "prior_itin", "addr_keys", "near_keys", "street_keys", "zips", "name_zip_keys",
+    "unique_id", "first_name", "first_fused", "first_canon", "last_name", "last_fused", "surname_tokens",
+    "dob", "tin", "prior_itin", "addr_keys", "variant_keys", "near_keys", "building_keys", "zips",
+    "name_zip_keys", "house_initial_keys",
 )  # fmt: skip
 TF_COLUMNS = ("first_name", "last_name")
 
@@ -147,36 +148,60 @@ def _score_chunk(
             shutil.rmtree(path.parent, ignore_errors=True)
 
 
-BLOCKING_COLUMNS = ("tin", "prior_itin", "first_name", "dob", "name_zip_keys", "addr_keys")
+BLOCKING_COLUMNS = (
+    "tin", "prior_itin", "first_name", "last_name", "dob", "zips", "name_zip_keys", "addr_keys",
+    "variant_keys", "house_initial_keys",
+)  # fmt: skip
 
 
 def blocked_pairs(requests: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:
     """_req, _row: the (request row, taxpayer row) pairs some blocking rule
-    (`model.blocking_rules`) makes, each once.
+    (`model.blocking_rules`) makes, each once (`pairs_by_rule` says which rule)."""
+    return pairs_by_rule(requests, people).select("_req", "_row").unique()
+
+
+def pairs_by_rule(requests: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:
+    """_req, _row, rule: every (request row, taxpayer row) pair each blocking rule makes.
 
     Splink finds exactly these pairs among the taxpayers it is given; handing each chunk
     only its own taxpayers spares it joining, exploding and holding millions that pair
     with none of its requests. Rules: same TIN; request TIN = taxpayer's prior ITIN; same
-    first name and date of birth; a shared surname-Soundex|ZIP key; a shared address key.
-    NULLs and empty lists pair with nothing, as in Splink's blocking. The taxpayer side is
-    first cut to rows sharing some value with some request (semi-joins), so the pairs are
-    built from small frames."""
+    first name and date of birth; given and family names swapped; same surname and date of
+    birth; same date of birth and a shared ZIP; a shared surname-Soundex|ZIP key; a shared
+    address key; a shared variant key (number|name|unit|ZIP or city); a shared house
+    number|ZIP|initial key. NULLs and empty lists pair with nothing, as in Splink's
+    blocking. The taxpayer side is first cut to rows sharing some value with some request
+    (semi-joins), so the pairs are built from small frames."""
     req = requests.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_req"), *BLOCKING_COLUMNS)
     index = people.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"), *BLOCKING_COLUMNS)
     found: list[pl.DataFrame] = []
-    supplied = req.select("_req", "tin").drop_nulls()
-    for column in ("tin", "prior_itin"):
-        held = index.select("_row", pl.col(column).alias("tin")).join(supplied, on="tin", how="semi")
-        found.append(held.join(supplied, on="tin").select("_req", "_row"))
-    named = req.select("_req", "first_name", "dob").drop_nulls()
-    held = index.select("_row", "first_name", "dob").join(named, on=["first_name", "dob"], how="semi")
-    found.append(held.join(named, on=["first_name", "dob"]).select("_req", "_row"))
-    for column in ("name_zip_keys", "addr_keys"):
+
+    def add(rule: str, pairs: pl.DataFrame) -> None:
+        found.append(pairs.select("_req", "_row", pl.lit(rule).alias("rule")))
+
+    def equal(rule: str, left: list[str], right: list[str]) -> None:
+        wanted = req.select("_req", *[pl.col(c).alias(f"_k{i}") for i, c in enumerate(left)]).drop_nulls()
+        keys = [f"_k{i}" for i in range(len(left))]
+        held = index.select("_row", *[pl.col(c).alias(f"_k{i}") for i, c in enumerate(right)]).drop_nulls()
+        held = held.join(wanted.select(keys).unique(), on=keys, how="semi")
+        add(rule, held.join(wanted, on=keys))
+
+    equal("tin", ["tin"], ["tin"])
+    equal("former_itin", ["tin"], ["prior_itin"])
+    equal("first_name_dob", ["first_name", "dob"], ["first_name", "dob"])
+    equal("names_swapped", ["first_name", "last_name"], ["last_name", "first_name"])
+    equal("last_name_dob", ["last_name", "dob"], ["last_name", "dob"])
+    dob_zip = req.select("_req", "dob", pl.col("zips").alias("_zip")).explode("_zip").drop_nulls()
+    held = index.select("_row", "dob", "zips").drop_nulls("dob")
+    held = held.join(dob_zip.select("dob").unique(), on="dob", how="semi")
+    held = held.explode("zips").drop_nulls("zips").rename({"zips": "_zip"})
+    add("dob_zip", held.join(dob_zip, on=["dob", "_zip"]))
+    for column in ("name_zip_keys", "addr_keys", "variant_keys", "house_initial_keys"):
         keys = req.select("_req", pl.col(column).alias("_key")).explode("_key").drop_nulls("_key")
         exploded = index.select("_row", pl.col(column).alias("_key")).explode("_key").drop_nulls("_key")
         held = exploded.join(keys.select("_key").unique(), on="_key", how="semi")
-        found.append(held.join(keys, on="_key").select("_req", "_row"))
-    return pl.concat(found).unique()
+        add(column.removesuffix("_keys"), held.join(keys, on="_key"))
+    return pl.concat(found)
 
 
 def _weight_sql(field_name: str) -> str:

@@ -7,7 +7,7 @@ values of a column (surname tokens, street lines), so 10 million reference rows
 cost a few seconds, not a Python loop per row.
 
 Output columns shared by both sides (the model's input contract):
-  first_name, first_canon, middle_initial, last_name, last_fused, surname_tokens,
+  first_name, first_fused, first_canon, middle_initial, last_name, last_fused, surname_tokens,
   dob, tin, prior_itin, addr_keys, near_keys, street_keys, zips, block_name_zip,
   block_addr.
 """
@@ -21,21 +21,9 @@ from importlib import resources
 
 import jellyfish
 import polars as pl
-from scourgify.address_constants import (
-    DIRECTIONAL_REPLACEMENTS,
-    OCCUPANCY_TYPE_ABBREVIATIONS,
-    STREET_TYPE_ABBREVIATIONS,
-)
 
-from ftigate.screen.address import normalise
-
-# Words a unit designator starts with ("APT 4B", "UNIT 301", "# 12", "STE 200").
-_UNIT_WORDS = sorted(
-    {*OCCUPANCY_TYPE_ABBREVIATIONS, *OCCUPANCY_TYPE_ABBREVIATIONS.values(), "#", "NO", "NUMBER"},
-    key=len,
-    reverse=True,
-)
-_UNIT_PREFIX = r"^(?:(?:" + "|".join(w.replace("#", r"\#") for w in _UNIT_WORDS) + r")\b\s*|#\s*)+"
+from ftigate.facts.address import COMPARED_COLUMNS, address_parts
+from ftigate.facts.text import plain_upper
 
 # Name words that say nothing about who someone is.
 _NAME_NOISE = r"\b(?:JR|SR|II|III|IV|MR|MRS|MS|DR)\b"
@@ -64,7 +52,8 @@ def nickname_table() -> pl.DataFrame:
 def name_text(expr: pl.Expr) -> pl.Expr:
     """Upper case, accents stripped, letters and single spaces only, suffixes dropped."""
     return (
-        normalise(expr)
+        plain_upper(expr)
+        .str.replace_all(r"['’`]", "")
         .str.replace_all(r"[^A-Z -]", " ")
         .str.replace_all("-", " ")
         .str.replace_all(_NAME_NOISE, " ")
@@ -124,116 +113,48 @@ def tin_digits(expr: pl.Expr) -> pl.Expr:
     return pl.when(digits.str.len_chars() == 9).then(digits).otherwise(None)
 
 
-def zip5(expr: pl.Expr) -> pl.Expr:
-    digits = expr.fill_null("").str.extract(r"^\s*(\d{5})", 1)
-    return digits
+def address_keys(frame: pl.DataFrame) -> pl.DataFrame:
+    """Per address row (street, unit, zip, city): the matching keys as text.
 
+      addr_key      the address in standard form: street line | unit | ZIP
+      form_key      number | street name | unit | ZIP: the suffix or a directional left out
+                    or written differently
+      city_key      number | street name | unit | city: the ZIP slipped
+      near_a/b      number | unit | ZIP | the name's first three or last four letters: the
+                    street misspelt or run together with its suffix
+      building_key  number | street name | ZIP: the same building, another or no unit
+      house_zip     number | ZIP (blocking, with the given initial)
+      house_key     number | unit | ZIP (returns filed under a TIN in another name)
+      zip5
 
-def street_standard(streets: pl.Series) -> pl.Series:
-    """USPS Pub. 28 forms: suffixes and directionals abbreviated, punctuation gone.
+    The keys only find candidates and grade them for the model; whether a requested address
+    is one on file is decided by `facts.address.corroborate` on the text."""
+    parts = address_parts(frame)
+    has_street = pl.col("zip5").is_not_null() & (pl.col("street_std").fill_null("") != "")
+    numbered = has_street & pl.col("house").is_not_null()
+    name = pl.col("name_fused").fill_null("")
 
-    Works on distinct lines and maps back, since a building's line repeats for every
-    resident and year."""
-    lines = streets.fill_null("").rename("raw")
-    standard = _street_lines(lines.unique().to_frame())
-    mapped = lines.to_frame().join(standard, on="raw", how="left", maintain_order="left")
-    return mapped["std"].rename(streets.name)
+    def join(*columns: pl.Expr) -> pl.Expr:
+        return pl.concat_str([c.fill_null("") for c in columns], separator="|")
 
-
-def _street_lines(words: pl.DataFrame) -> pl.DataFrame:
-    """raw, std for distinct raw street lines."""
-    # Abbreviate only where the word plays its part: the street type is the last word (of
-    # three or more) and a directional the second word (of four or more, after the
-    # number). "Orchard St" and "North Rd" keep their names (ORCHARD and NORTH are also a
-    # type and a directional in Pub. 28). Words are cut with anchored patterns rather than
-    # split into lists: a national file has millions of distinct lines.
-    types, directions = STREET_TYPE_ABBREVIATIONS, DIRECTIONAL_REPLACEMENTS
-    clean = (
-        normalise(pl.col("raw"))
-        .str.replace_all(r"[#/-]", " ")
-        .str.replace_all(" +", " ")
-        .str.strip_chars(" ")
-    )
-    lines = words.with_columns(_clean=clean).with_columns(
-        _words=pl.when(pl.col("_clean") == "").then(0).otherwise(pl.col("_clean").str.count_matches(" ") + 1),
-        _four=pl.col("_clean").str.extract_groups(r"^([^ ]+) ([^ ]+) (.*) ([^ ]+)$"),
-        _three=pl.col("_clean").str.extract_groups(r"^([^ ]+) ([^ ]+) ([^ ]+)$"),
-    )
-    four, three = pl.col("_four").struct, pl.col("_three").struct
-    return lines.select(
-        "raw",
-        std=pl.when(pl.col("_words") >= 4)
-        .then(
-            pl.concat_str(
-                [
-                    four.field("1"),
-                    four.field("2").replace(directions),
-                    four.field("3"),
-                    four.field("4").replace(types),
-                ],
-                separator=" ",
-            )
-        )
-        .when(pl.col("_words") == 3)
-        .then(
-            pl.concat_str(
-                [three.field("1"), three.field("2"), three.field("3").replace(types)], separator=" "
-            )
-        )
-        .otherwise(pl.col("_clean")),
-    )
-
-
-def unit_standard(expr: pl.Expr) -> pl.Expr:
-    """The unit identifier alone: "Apt 4B" -> "4B", "# 1202" -> "1202", "" -> ""."""
-    text = normalise(expr).str.replace_all(_UNIT_PREFIX, "").str.replace_all(r"[^A-Z0-9]", "")
-    return text.fill_null("")
-
-
-def _street_parts(distinct: pl.DataFrame) -> pl.DataFrame:
-    lines = distinct.with_columns(street_std=street_standard(distinct["street"]))
-    return lines.with_columns(
-        house=pl.col("street_std").str.extract(r"^(\d+[A-Z]?)\b", 1),
-        # The name part of the line without the number and a leading directional: a
-        # single typo leaves either its first three letters or its last four intact.
-        name_part=pl.col("street_std")
-        .str.replace(r"^\d+[A-Z]?\s+", "")
-        .str.replace(r"^(?:N|S|E|W|NE|NW|SE|SW)\s+", ""),
-    )
-
-
-def address_parts(frame: pl.DataFrame) -> pl.DataFrame:
-    """street_std, house, unit_std, zip5 and the typo-tolerant street fragments (each computed
-    once per distinct street line, unit and ZIP)."""
-    out = on_distinct(frame, "street", _street_parts)
-    out = on_distinct(out, "unit", lambda d: d.with_columns(unit_std=unit_standard(pl.col("unit"))))
-    return on_distinct(out, "zip", lambda d: d.with_columns(zip5=zip5(pl.col("zip"))))
-
-
-def address_keys(parts: pl.DataFrame) -> pl.DataFrame:
-    """Per address row: its exact key, two near keys, its building key and its ZIP (text)."""
-    zip_ok = pl.col("zip5").is_not_null() & (pl.col("street_std").str.len_chars() > 0)
-    base = pl.concat_str([pl.col("house"), pl.col("unit_std"), pl.col("zip5")], separator="|")
+    house, unit, zip_code = pl.col("house"), pl.col("unit_std"), pl.col("zip5")
     return parts.select(
-        *[c for c in parts.columns if c not in {"street_std", "unit_std", "zip5", "house", "name_part"}],
-        pl.when(zip_ok)
-        .then(pl.concat_str([pl.col("street_std"), pl.col("unit_std"), pl.col("zip5")], separator="|"))
-        .alias("addr_key"),
-        pl.when(zip_ok & pl.col("house").is_not_null())
-        .then(base + "|<" + pl.col("name_part").str.slice(0, 3))
-        .alias("near_a"),
-        pl.when(zip_ok & pl.col("house").is_not_null())
-        .then(base + "|>" + pl.col("name_part").str.slice(-4))
-        .alias("near_b"),
-        pl.when(zip_ok)
-        .then(pl.concat_str([pl.col("street_std"), pl.col("zip5")], separator="|"))
-        .alias("street_key"),
-        pl.col("zip5"),
-        pl.when(zip_ok & pl.col("house").is_not_null()).then(base).alias("house_key"),
+        *frame.columns,
+        pl.when(has_street).then(join(pl.col("street_std"), unit, zip_code)).alias("addr_key"),
+        pl.when(numbered & (name != "")).then(join(house, name, unit, zip_code)).alias("form_key"),
+        pl.when(numbered & (name != "") & (pl.col("city_std") != ""))
+        .then(join(house, name, unit, pl.col("city_std")))
+        .alias("city_key"),
+        pl.when(numbered).then(join(house, unit, zip_code) + "|<" + name.str.slice(0, 3)).alias("near_a"),
+        pl.when(numbered).then(join(house, unit, zip_code) + "|>" + name.str.slice(-4)).alias("near_b"),
+        pl.when(numbered & (name != "")).then(join(house, name, zip_code)).alias("building_key"),
+        pl.when(numbered).then(join(house, zip_code)).alias("house_zip"),
+        pl.when(numbered).then(join(house, unit, zip_code)).alias("house_key"),
+        zip_code,
     )
 
 
-CODED_KEYS = ("addr_key", "near_a", "near_b", "street_key")
+CODED_KEYS = ("addr_key", "form_key", "city_key", "near_a", "near_b", "building_key", "house_zip")
 
 
 def address_codes(keyed: pl.DataFrame) -> pl.DataFrame:
@@ -242,10 +163,22 @@ def address_codes(keyed: pl.DataFrame) -> pl.DataFrame:
     return keyed.with_columns(*[key_code(pl.col(c)).alias(c) for c in CODED_KEYS], zip_number(pl.col("zip5")))
 
 
+def house_initial_code(house_zip: pl.Expr, first_name: pl.Expr) -> pl.Expr:
+    """The house-number x ZIP x given-initial blocking key (both sides build it here)."""
+    return pl.when(house_zip.is_not_null() & first_name.is_not_null()).then(
+        pl.concat_str([house_zip.cast(pl.String), first_name.str.slice(0, 1)], separator="|")
+        .hash(KEY_SEED)
+        .reinterpret(signed=True)
+    )
+
+
 def _first_forms(distinct: pl.DataFrame) -> pl.DataFrame:
     nick = nickname_table()
+    text = name_text(pl.col("first_name"))
     first = distinct.with_columns(
-        _first=_blank_to_null(name_text(pl.col("first_name")).str.split(" ").list.first())
+        _first=_blank_to_null(text.str.split(" ").list.first()),
+        # "ISAB ELLE", "MARY ANN": the given name with its spaces taken out
+        _first_fused=_blank_to_null(text.str.replace_all(" ", "")),
     )
     return first.with_columns(
         _canon=pl.col("_first").replace_strict(nick["nickname"], nick["formal"], default=pl.col("_first"))
@@ -279,9 +212,12 @@ def standard_names(frame: pl.DataFrame) -> pl.DataFrame:
             first_name=pl.col("_first"), middle_initial=pl.col("_middle"), last_name=pl.col("_last")
         )
         .with_columns(
-            first_canon=pl.col("_canon"), last_fused=pl.col("_fused"), surname_tokens=pl.col("_tokens")
+            first_canon=pl.col("_canon"),
+            first_fused=pl.col("_first_fused"),
+            last_fused=pl.col("_fused"),
+            surname_tokens=pl.col("_tokens"),
         )
-        .drop("_first", "_middle", "_last", "_canon", "_fused", "_tokens")
+        .drop("_first", "_first_fused", "_middle", "_last", "_canon", "_fused", "_tokens")
     )
 
 
@@ -314,8 +250,14 @@ def dob_text(expr: pl.Expr) -> pl.Expr:
     return pl.when(text.str.contains(r"^\d{4}-\d{2}-\d{2}$")).then(text).otherwise(None)
 
 
+REQUEST_ADDRESS_PREFIX = "r_"
+"""prefix of the request's address parts in `standard_requests`' output (for the gates)"""
+
+
 def standard_requests(requests: pl.DataFrame) -> pl.DataFrame:
-    """Requests (the data contract's columns, text) -> the model's input columns."""
+    """Requests (the data contract's columns, text) -> the model's input columns, plus the
+    request's address parts (`facts.address.COMPARED_COLUMNS`, prefixed `r_`) that the
+    gates compare with the candidates' addresses on file."""
     frame = requests.select(
         pl.col("request_id").alias("unique_id"),
         "first_name", "middle_name", "last_name",
@@ -323,18 +265,40 @@ def standard_requests(requests: pl.DataFrame) -> pl.DataFrame:
         tin_digits(pl.col("tin")).alias("tin"),
         pl.lit(None, dtype=pl.String).alias("prior_itin"),
         "street", "unit", "zip",
+        (pl.col("city") if "city" in requests.columns else pl.lit("")).alias("city"),
     )  # fmt: skip
     frame = surname_soundex(standard_names(frame))
-    keyed = address_codes(address_keys(address_parts(frame)))
-    return keyed.select(
-        "unique_id", "first_name", "first_canon", "middle_initial", "last_name", "last_fused",
+    parts = address_parts(frame.select("street", "unit", "zip", "city").unique())
+    keyed = address_codes(address_keys(parts.select("street", "unit", "zip", "city")))
+    located = parts.select(
+        "street",
+        "unit",
+        "zip",
+        "city",
+        *[pl.col(c).alias(REQUEST_ADDRESS_PREFIX + c) for c in COMPARED_COLUMNS],
+    ).join(keyed, on=["street", "unit", "zip", "city"], how="left", nulls_equal=True)
+    frame = frame.join(
+        located, on=["street", "unit", "zip", "city"], how="left", nulls_equal=True, maintain_order="left"
+    )
+    return frame.select(
+        "unique_id", "first_name", "first_fused", "first_canon", "middle_initial", "last_name", "last_fused",
         "surname_tokens", "dob", "tin", "prior_itin",
         pl.concat_list(pl.col("addr_key")).list.drop_nulls().alias("addr_keys"),
+        pl.concat_list("form_key", "city_key").list.drop_nulls().alias("variant_keys"),
         pl.concat_list("near_a", "near_b").list.drop_nulls().alias("near_keys"),
-        pl.concat_list(pl.col("street_key")).list.drop_nulls().alias("street_keys"),
+        pl.concat_list(pl.col("building_key")).list.drop_nulls().alias("building_keys"),
         pl.concat_list(pl.col("zip5")).list.drop_nulls().alias("zips"),
+        pl.concat_list(
+            house_initial_code(pl.col("house_zip"), pl.col("first_name")),
+            house_initial_code(pl.col("house_zip"), pl.col("last_name")),
+        )
+        .list.drop_nulls()
+        .list.unique()
+        .list.sort()
+        .alias("house_initial_keys"),
         "sx_tokens",
         pl.col("house_key").alias("request_addr_key"),
+        *[REQUEST_ADDRESS_PREFIX + c for c in COMPARED_COLUMNS],
     ).pipe(blocking_keys)  # fmt: skip
 
 

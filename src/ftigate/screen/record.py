@@ -112,9 +112,22 @@ def name_usable(params: Parameters, name: pl.Expr) -> pl.Expr:
     return (name != "") & ~name.is_in(placeholders) & (letters.str.len_chars() >= 2)
 
 
+def name_initial(params: Parameters, name: pl.Expr) -> pl.Expr:
+    """A given name written as its initial ("J.", "J"). `name` is `name_text`."""
+    placeholders = _placeholder_set(params.name_placeholders)
+    return ~name.is_in(placeholders) & (name.str.replace_all(r"[^A-Z]", "").str.len_chars() == 1)
+
+
 def name_missing(params: Parameters, first: pl.Expr, last: pl.Expr) -> pl.Expr:
-    """R1. The record names someone if either name part is usable."""
+    """R1 refuses: no name part is a real name (both empty, placeholders or initials)."""
     return ~(name_usable(params, first) | name_usable(params, last))
+
+
+def name_incomplete(params: Parameters, first: pl.Expr, last: pl.Expr) -> pl.Expr:
+    """R1 reviews: some name is given, but not both a family name and a given name (an
+    initial counts for the given name). "Maria" alone, or "Garcia" alone, names no one."""
+    given = name_usable(params, first) | name_initial(params, first)
+    return ~name_missing(params, first, last) & ~(given & name_usable(params, last))
 
 
 def reason_text(expr: pl.Expr) -> pl.Expr:
@@ -190,7 +203,10 @@ def screen_chunk(chunk: pl.DataFrame, ctx: ScreenContext) -> pl.DataFrame:
         .str.strip_chars()
     )
     record_codes = [
-        pl.when(name_missing(params, pl.col("_first"), pl.col("_last"))).then(pl.lit("NAME_MISSING")),
+        pl.when(name_missing(params, pl.col("_first"), pl.col("_last")))
+        .then(pl.lit("NAME_MISSING"))
+        .when(name_incomplete(params, pl.col("_first"), pl.col("_last")))
+        .then(pl.lit("NAME_INCOMPLETE")),
         pl.col("address_code"),
         _lookup("taxable_periods", periods),
         _lookup("statute", statutes),
