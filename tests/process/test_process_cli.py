@@ -137,3 +137,18 @@ def test_preparing_a_missing_reference_is_a_one_line_error(tmp_path: Path) -> No
 def test_the_run_reports_its_stages_and_scoring_progress(hard_case_run: ProcessRun) -> None:
     assert "done: screen" in hard_case_run.output
     assert re.search(r"scored [\d,]+ of [\d,]+ requests", hard_case_run.output)
+
+
+@pytest.mark.parametrize(
+    ("label", "tolerances"),
+    [("ordinary", []), ("zip_slip", ["ZIP_SLIP"]), ("street_run_together", ["STREET_RUN_TOGETHER"]),
+     ("suffix_form", []), ("directional_form", [])],
+)  # fmt: skip
+def test_explanations_say_which_tolerance_corroborated_the_address(
+    hard_case_run: ProcessRun, label: str, tolerances: list[str]
+) -> None:
+    explanations = pl.read_parquet(hard_case_run.out / "explanations.parquet")
+    request_id = next(rid for rid, case in hard_case_run.cases.items() if case.label == label)
+    best = explanations.filter((pl.col("request_id") == request_id) & (pl.col("candidate_rank") == 1))
+    assert best["chosen"].to_list() == [True]
+    assert best["address_tolerances"].to_list() == [tolerances]

@@ -245,7 +245,10 @@ def run_process(
     # Ranked as the gates ranked them (ties broken by TIN), so the explanation shows what decided.
     top = candidates.with_columns(candidate_rank=pl.col("rank") + 1)
     explanations = (
-        identity.select("request_id", "decision", "gate", "reasons", pl.col("tin").alias("chosen_tin"))
+        identity.select(
+            "request_id", "decision", "gate", "reasons", "address_tolerances",
+            pl.col("tin").alias("chosen_tin"),
+        )
         .join(top.filter(pl.col("candidate_rank") <= EXPLAINED_CANDIDATES), on="request_id", how="left")
         .with_columns(model_version=pl.lit(version))
         .select(
@@ -255,6 +258,11 @@ def run_process(
             ((pl.col("decision") == DISCLOSE) & (pl.col("tin") == pl.col("chosen_tin")))
             .fill_null(False)
             .alias("chosen"),
+            # the corroboration tolerances the best candidate's address needed (empty: the
+            # address on file in standard form; null: not corroborated)
+            pl.when(pl.col("tin") == pl.col("chosen_tin")).then(pl.col("address_tolerances")).alias(
+                "address_tolerances"
+            ),
         )
     )  # fmt: skip
     inspected = candidates.select("request_id", "tin").unique()
