@@ -127,7 +127,7 @@ def _ftigate_rows(
     from ftigate.law.loader import load_law
     from ftigate.resolve.model import load_model
     from ftigate.resolve.reference import load_reference, own_address_parts
-    from ftigate.resolve.score import blocked_pairs, score_candidates
+    from ftigate.resolve.score import pairs_by_rule, score_candidates
     from ftigate.resolve.standardise import standard_requests
 
     thresholds = Thresholds()
@@ -149,20 +149,27 @@ def _ftigate_rows(
         {"request_id": [y for _, y in links], "true_a": [x for x, _ in links]},
         schema=[("request_id", pl.String), ("true_a", pl.String)],
     )
-    pairs = blocked_pairs(standard, reference.people)
-    blocked = pairs.select(
-        pl.col("_req")
-        .map_elements(lambda i: standard["unique_id"][i], return_dtype=pl.String)
-        .alias("request_id"),
-        pl.col("_row")
-        .map_elements(lambda i: reference.people["unique_id"][i], return_dtype=pl.String)
-        .alias("tin"),
-    ).with_columns(pl.col("tin").replace_strict(tin_to_a, default=None, return_dtype=pl.String).alias("a"))
-    found = blocked.join(truth, left_on=["request_id", "a"], right_on=["request_id", "true_a"], how="semi")
+    block_started = time.perf_counter()
+    by_rule = pairs_by_rule(standard, reference.people)
+    block_seconds = time.perf_counter() - block_started
+    ids = pl.DataFrame(
+        {"_req": pl.int_range(0, standard.height, eager=True, dtype=pl.UInt32), "request_id": standard["unique_id"]}
+    )
+    a_ids = reference.people["unique_id"].replace_strict(tin_to_a, default=None, return_dtype=pl.String)
+    rows_a = pl.DataFrame({"_row": pl.int_range(0, reference.size, eager=True, dtype=pl.UInt32), "a": a_ids})
+    blocked = by_rule.join(ids, on="_req").join(rows_a, on="_row")
+    true_blocked = blocked.join(truth, left_on=["request_id", "a"], right_on=["request_id", "true_a"], how="semi")
+    found = true_blocked.select("request_id").unique()
+    pairs = blocked.select("_req", "_row").unique()
     print(
         f"ftigate {label}: blocking kept {found.height:,} of {len(links):,} true pairs "
-        f"(recall {found.height / len(links):.4f}) in {pairs.height:,} pairs"
+        f"(recall {found.height / len(links):.4f}) in {pairs.height:,} pairs, {block_seconds:.2f} s"
     )
+    only = true_blocked.group_by("request_id").agg(pl.col("rule").unique()).filter(pl.col("rule").list.len() == 1)
+    for rule, count in by_rule.group_by("rule").len().sort("rule").iter_rows():
+        kept = true_blocked.filter(pl.col("rule") == rule).select("request_id").unique().height
+        alone = only.filter(pl.col("rule").list.first() == rule).height
+        print(f"  rule {rule:16s} {count:7,} pairs, {kept:5,} true pairs ({alone:4,} found by it alone)")
     frame = decided.with_columns(
         chosen_a=pl.col("tin").replace_strict(tin_to_a, default=None, return_dtype=pl.String)
     ).join(truth, on="request_id", how="left")
