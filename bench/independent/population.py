@@ -75,6 +75,7 @@ class Person:
     history: dict[int, int] = field(default_factory=dict)  # tax year -> home id
     filed_years: list[int] = field(default_factory=list)
     stale_w2: bool = False  # a W-2 of the newest year carries the previous home
+    homes_on_file: set[int] = field(default_factory=set)  # homes of returns under own name (any year)
     lka_row: dict[str, str] = field(default_factory=dict)  # the newest 1040 as written
     lka_style: Style | None = None
     lends_ssn_to: list[int] = field(default_factory=list)
@@ -106,7 +107,8 @@ class World:
         return self.homes[hid]
 
     def own_homes(self, pid: int) -> set[int]:
-        return set(self.people[pid].history[y] for y in self.people[pid].filed_years)
+        """Homes on file for `pid` under their own name (1040s and their own W-2s, any year)."""
+        return self.people[pid].homes_on_file
 
 
 class _Draws:
@@ -453,6 +455,7 @@ class PopulationBuilder:
                 row = add_row(tin, home, year, "1040", style, None)
                 p.lka_row, p.lka_style = row, style
                 filers_at[home].add(p.pid)
+                p.homes_on_file.add(home)
                 if employed and rng.random() < 0.8:
                     previous = p.history.get(year - 1, home)
                     stale = previous != home and rng.random() < 0.4
@@ -461,6 +464,7 @@ class PopulationBuilder:
                     add_row(tin, previous if stale else home, year, "W-2", random_style(rng, formal=True), None)
                     if stale:
                         filers_at[previous].add(p.pid)
+                        p.homes_on_file.add(previous)
             last_known[p.pid] = p.history[p.filed_years[-1]]
         # workers who do not file, under another person's SSN
         filers = [p for p in self.people if p.filer and p.tin_type == "SSN"]
