@@ -466,22 +466,31 @@ def _same_decisions(a: pl.DataFrame, b: pl.DataFrame) -> bool:
 
 
 def last_known_disagreements(world: World, truths: list[dict[str, Any]], disclosed_file: Path) -> dict[str, Any]:
-    """Disclosures of the right person whose address is one of that person's on file but not
-    their last known address (newest 1040): how the reader picked the last known address.
+    """Disclosures about the right taxpayer record whose address is not that taxpayer's last
+    known address (newest 1040): how the reader picked the last known address.
 
-    The right person is known here without the discloser's TIN only when the released
-    address is one of the true person's own homes."""
+    The record is known to be the true person's, without the discloser's TIN, when the
+    released address is another of that person's homes on file (`previous_home`), or is
+    the home of a worker filing W-2s under the person's SSN (`w2_filed_in_another_name`:
+    only a reader that takes another person's return for the taxpayer's releases it)."""
     frame = read_csv_strings(disclosed_file)
     truth_by_id = {str(t["request_id"]): t for t in truths}
-    stale: Counter[str] = Counter()
-    total = 0
+    kinds: Counter[str] = Counter()
+    labels: Counter[str] = Counter()
     for r in frame.iter_rows(named=True):
         t = truth_by_id[str(r["request_id"])]
         pid = int(t["true_pid"])
         if pid < 0:
             continue
         home = world.by_key.get(usps_key(r["street"], r.get("unit", ""), r["zip"]), -2)
-        if home in world.own_homes(pid) and home != int(t["expected_home"]):
-            total += 1
-            stale.update(str(t["labels"]).split(";"))
-    return {"count": total, "by_label": dict(stale.most_common(8))}
+        if home == int(t["expected_home"]):
+            continue
+        workers = world.people[pid].lends_ssn_to
+        if home in world.own_homes(pid):
+            kinds["previous_home"] += 1
+        elif any(home in world.people[w].history.values() for w in workers):
+            kinds["w2_filed_in_another_name"] += 1
+        else:
+            continue
+        labels.update(str(t["labels"]).split(";"))
+    return {"count": sum(kinds.values()), **kinds, "by_label": dict(labels.most_common(8))}
