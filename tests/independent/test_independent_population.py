@@ -5,7 +5,7 @@ One run of the outside tester's pipeline (`bench/independent/`, written without 
 taxpayer file as a folder of CSV files, 1,000 requests with their truth; `ftigate
 process`, `ftigate audit --reference` and `ftigate baseline irs-2025` run as
 subprocesses, exactly as a user runs them. The run is shared by every test here (and
-by both xdist workers, through a lock) and takes about a minute.
+by both xdist workers, through a lock): about a minute on a quiet 2-core machine.
 
 Three assertions fail on main as of this test's writing and are marked xfail(strict):
 when the matcher and the audit are fixed they pass, strict turns that into a failure,
@@ -24,7 +24,9 @@ import pytest
 SEED = 20251
 PEOPLE = 20_000
 REQUESTS = 1_000
-RECALL_FLOOR = 0.80  # measured 0.846 on main at the time of writing
+RECALL_FLOOR = 0.80  # measured 0.844 on main at the time of writing
+
+pytestmark = pytest.mark.slow  # one pipeline run: about a minute on a quiet 2-core machine, more when shared
 
 
 @pytest.fixture(scope="session")
@@ -55,8 +57,8 @@ def _seed(report: dict[str, Any]) -> str:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="main discloses relatives' addresses: 11 wrong-person disclosures in 531 at the time of writing "
-    "(5 absent relatives named by a nickname of a relative's name, with no DOB or TIN; 6 non-filers "
+    reason="main discloses relatives' addresses: 10 wrong-person disclosures in 534 at the time of writing "
+    "(4 absent relatives named by a nickname of a relative's name, with no DOB or TIN; 6 non-filers "
     "named with the SSN of a relative they live with, no DOB)",
 )
 def test_no_wrong_person_disclosure(report: dict[str, Any]) -> None:
@@ -70,7 +72,7 @@ def test_no_wrong_person_disclosure(report: dict[str, Any]) -> None:
 @pytest.mark.xfail(
     strict=True,
     reason="the audit charges correct disclosures as WRONG_PERSON_DISCLOSED (street lines compared without "
-    "USPS standardisation, 'identity not established' counted as wrong person): 233 charged against 11 true "
+    "USPS standardisation, 'identity not established' counted as wrong person): 232 charged against 10 true "
     "at the time of writing (226 false charges, 4 missed)",
 )
 def test_audit_wrong_person_count_equals_the_truth(report: dict[str, Any]) -> None:
@@ -84,8 +86,9 @@ def test_audit_wrong_person_count_equals_the_truth(report: dict[str, Any]) -> No
 @pytest.mark.xfail(
     strict=True,
     reason="`ftigate audit --reference` and `ftigate baseline` refuse a CSV reference folder that `ftigate "
-    "process` reads ('reference file not found'), and the audit's reader picks a different last known "
-    "address when a same-year W-2 carries the previous home (4 of the replica's disclosures at the time of writing)",
+    "process` reads ('reference file not found'), and the replica's reader (the audit's) picks another last "
+    "known address than the newest 1040: 6 of its disclosures at the time of writing (4 a same-year W-2's "
+    "previous home, 2 the home of a worker filing W-2s under the taxpayer's SSN in a later year)",
 )
 def test_audit_and_process_read_the_csv_reference_alike(report: dict[str, Any]) -> None:
     readings = report["readings"]
