@@ -52,7 +52,7 @@ styles = st.builds(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(homes, styles)
 def test_every_writing_of_a_home_parses_back_to_that_home(home: Home, style: Style) -> None:
     if style.unit_in_street and home.unit and UNIT_FORMS[style.unit_form] == "{u}":
