@@ -202,7 +202,9 @@ class BatchBuilder:
                          or plain(p.written_last) != p.written_last.upper()]  # fmt: skip
         self.lenders = [p for p in self.filers if p.lends_ssn_to]
         self.prior_itins = [p for p in self.filers if p.prior_itin]
-        self.with_predir = [p for p in self.filers if w.homes[w.last_known[p.pid]].predir]
+        self.long_first = [p for p in self.filers if len(p.first) >= 4]
+        self.long_last = [p for p in self.filers if len(p.last.split()[0]) >= 4]
+        self.with_tin = [p for p in self.filers if p.tin]
         # filers living with a filer relative (a shared surname word) at their last known address
         self.with_relatives = []
         for p in self.filers:
@@ -368,13 +370,13 @@ class BatchBuilder:
         return d
 
     def kind_typo_first_name(self) -> Draft | None:
-        d = self._genuine([p for p in self.filers if len(p.first) >= 4])
+        d = self._genuine(self.long_first)
         if d is not None:
             d.fields["first_name"] = keyboard_slip(d.fields["first_name"], self.rng)
         return d
 
     def kind_typo_last_name(self) -> Draft | None:
-        d = self._genuine([p for p in self.filers if len(p.last.split()[0]) >= 4])
+        d = self._genuine(self.long_last)
         if d is not None:
             words = d.fields["last_name"].split()
             words[0] = keyboard_slip(words[0], self.rng)
@@ -409,7 +411,7 @@ class BatchBuilder:
         return None
 
     def kind_typo_tin(self) -> Draft | None:
-        d = self._genuine([p for p in self.filers if p.tin])
+        d = self._genuine(self.with_tin)
         if d is None:
             return None
         assert d.person is not None
@@ -697,7 +699,7 @@ class BatchBuilder:
     # --- deficient --------------------------------------------------------------------------------
 
     def kind_deficient_placeholder(self) -> Draft | None:
-        d = self._genuine([p for p in self.filers if p.tin])
+        d = self._genuine(self.with_tin)
         if d is None:
             return None
         assert d.person is not None
@@ -711,7 +713,7 @@ class BatchBuilder:
         return d
 
     def kind_deficient_zip_only(self) -> Draft | None:
-        d = self._genuine([p for p in self.filers if p.tin])
+        d = self._genuine(self.with_tin)
         if d is None:
             return None
         assert d.person is not None
