@@ -329,7 +329,8 @@ def run_pipeline(work: Path, *, people: int, count: int, seed: int, reference_fo
     (or be empty): the run writes only there and removes nothing."""
     if work.exists() and any(work.iterdir()):
         raise FileExistsError(f"{work} is not empty; give a new folder")
-    work.mkdir(parents=True, exist_ok=True)
+    # the files hold (synthetic) taxpayer data: keep them to this user, as a real reference is kept
+    work.mkdir(parents=True, exist_ok=True, mode=0o700)
     started = time.perf_counter()
     world = build_population(people, seed)
     requests, truths, letter = build_batch(world, count, seed, mix)
