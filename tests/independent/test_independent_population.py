@@ -7,8 +7,8 @@ process`, `ftigate audit --reference` and `ftigate baseline irs-2025` run as
 subprocesses, exactly as a user runs them. The run is shared by every test here (and
 by both xdist workers, through a lock): about a minute on a quiet 2-core machine.
 
-Three assertions fail on main as of this test's writing and are marked xfail(strict):
-when the matcher and the audit are fixed they pass, strict turns that into a failure,
+Two assertions fail on main as of this test's writing and are marked xfail(strict):
+when the audit and the readers are fixed they pass, strict turns that into a failure,
 and the marker must come off. The figures at the time of writing are in each reason.
 """
 
@@ -24,7 +24,7 @@ import pytest
 SEED = 20251
 PEOPLE = 20_000
 REQUESTS = 1_000
-RECALL_FLOOR = 0.80  # measured 0.844 on main at the time of writing
+RECALL_FLOOR = 0.88  # measured 0.912 on main at the time of writing (0.844 before issue 11's gates)
 
 pytestmark = pytest.mark.slow  # one pipeline run: about a minute on a quiet 2-core machine, more when shared
 
@@ -57,23 +57,9 @@ def _seed(report: dict[str, Any]) -> str:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="main discloses relatives' addresses: 10 wrong-person disclosures in 534 at the time of writing "
-    "(4 absent relatives named by a nickname of a relative's name, with no DOB or TIN; 6 non-filers "
-    "named with the SSN of a relative they live with, no DOB)",
-)
-def test_no_wrong_person_disclosure(report: dict[str, Any]) -> None:
-    ftigate = report["ftigate"]
-    assert ftigate["wrong_person"] == 0, (
-        f"{ftigate['wrong_person']} wrong-person disclosures in {ftigate['disclosed']} ({_seed(report)}): "
-        f"{report['ftigate_wrong_person_examples']}"
-    )
-
-
-@pytest.mark.xfail(
-    strict=True,
     reason="the audit charges correct disclosures as WRONG_PERSON_DISCLOSED (street lines compared without "
-    "USPS standardisation, 'identity not established' counted as wrong person): 232 charged against 10 true "
-    "at the time of writing (226 false charges, 4 missed)",
+    "USPS standardisation, 'identity not established' counted as wrong person): 243 of ftigate's 562 "
+    "disclosures charged at the time of writing, none of them wrong",
 )
 def test_audit_wrong_person_count_equals_the_truth(report: dict[str, Any]) -> None:
     audit = report["audit_of_ftigate"]
@@ -109,6 +95,24 @@ def test_audit_and_process_read_the_csv_reference_alike(report: dict[str, Any]) 
 # --- what holds on main today -------------------------------------------------------------------------
 
 
+def test_no_wrong_person_disclosure(report: dict[str, Any]) -> None:
+    """No relative's, housemate's or SSN holder's address for someone the file does not
+    hold (10 such disclosures in 534 before the household-aware gates of issue 11)."""
+    ftigate = report["ftigate"]
+    assert ftigate["wrong_person"] == 0, (
+        f"{ftigate['wrong_person']} wrong-person disclosures in {ftigate['disclosed']} ({_seed(report)}): "
+        f"{report['ftigate_wrong_person_examples']}"
+    )
+
+
+def test_no_disclosure_without_a_lawful_answer(report: dict[str, Any]) -> None:
+    """Not even the right person's address when the request does not identify them (a
+    nickname with no DOB or TIN, a unit left out with neither)."""
+    ftigate = report["ftigate"]
+    unlawful = {k: v["disclosed_without_lawful_answer"] for k, v in ftigate["by_kind"].items() if v["disclosed_without_lawful_answer"]}
+    assert ftigate["disclosed_without_lawful_answer"] == 0, f"{_seed(report)}: {unlawful}"
+
+
 def test_recall_among_requests_with_a_lawful_answer(report: dict[str, Any]) -> None:
     ftigate = report["ftigate"]
     assert ftigate["recall"] >= RECALL_FLOOR, f"{_seed(report)}: recall {ftigate['recall']}; {ftigate['lawful_not_disclosed_reasons']}"
@@ -117,7 +121,8 @@ def test_recall_among_requests_with_a_lawful_answer(report: dict[str, Any]) -> N
 @pytest.mark.parametrize(
     "kind",
     ["deficient_placeholder", "deficient_zip_only", "not_in_file", "stranger_at_home", "address_not_on_file",
-     "borrowed_ssn_elsewhere", "bait_one_letter", "bait_different_name"],
+     "borrowed_ssn_elsewhere", "borrowed_ssn_at_home", "non_filer_at_home", "bait_one_letter",
+     "bait_different_name", "bait_same_initial", "bait_nickname"],
 )  # fmt: skip
 def test_nothing_disclosed_without_a_lawful_answer_for(report: dict[str, Any], kind: str) -> None:
     row = report["ftigate"]["by_kind"][kind]
