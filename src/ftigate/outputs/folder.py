@@ -1,0 +1,504 @@
+"""The output folder every command writes into: created private or empty, never a link,
+staged inside itself, renamed into place, described by a manifest.
+
+Rules (README: "Output folders"):
+
+* `--out` is created (mode 0700) or must be empty. With `force=True` it may hold
+  ftigate's own earlier outputs: files listed, with their size and SHA-256, in the
+  `.ftigate-manifest.json` ftigate wrote there. Only those are replaced; anything else
+  makes the command refuse (OutputError, exit code 2) before anything is touched.
+* A symlinked `--out` is refused, and so is a link or folder where a file is expected.
+* Files are written into `.ftigate-staging-XXXXXXXX/` inside `--out` (mode 0700, each
+  file 0600), fsynced with the folder, then renamed into place, then the manifest is
+  written. A staging folder left by a killed run is recognised by its name and the
+  marker file in it, and removed by the next run into the same folder; nothing else is
+  ever removed.
+* Two phases, so that a ledger can record between "written durably, digests known" and
+  "moved into place":
+
+      with OutputFolder(out, force=force, command="process") as folder:
+          folder.write_csv("decisions.csv", frame)
+          digests = folder.prepare()      # {name: sha256}, all durable in staging
+          ...record digests...
+          folder.commit()                 # rename into place, manifest, fsync
+      # leaving the block without commit() removes only the staging folder (and `out`
+      # itself when this run created it and it is still empty)
+
+While a run writes, it holds an advisory lock (flock) on `--out`: a second run into the
+same folder refuses instead of treating the first one's staging folder as stale.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import secrets
+import stat
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import polars as pl
+
+from ftigate import __version__
+from ftigate.outputs import safecsv
+from ftigate.outputs.durable import (
+    OutputError,
+    describe_os_error,
+    digest_file,
+    fsync_dir,
+    make_private_dirs,
+    new_private_file,
+    open_dir,
+    seal_file,
+    write_all,
+)
+
+MANIFEST = ".ftigate-manifest.json"
+MANIFEST_FORMAT = "ftigate-output-manifest/1"
+STAGING_PREFIX = ".ftigate-staging-"
+STAGING_MARKER = ".ftigate-staging"
+RESERVED_PREFIX = ".ftigate-"
+MAX_MANIFEST_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """One output as the manifest lists it."""
+
+    name: str
+    bytes: int
+    sha256: str
+
+
+@dataclass
+class FolderState:
+    """What is in an existing output folder, judged without touching it."""
+
+    exists: bool
+    own_files: list[FileRecord] = field(default_factory=list)
+    """files present that ftigate wrote (they match the manifest), to be replaced"""
+    stale_staging: list[str] = field(default_factory=list)
+    """staging folders left by killed runs (name + marker), to be removed"""
+
+
+def valid_output_name(name: str) -> bool:
+    """A plain file name, not one of ftigate's own bookkeeping names."""
+    return (
+        bool(name)
+        and name not in {".", ".."}
+        and "/" not in name
+        and "\x00" not in name
+        and not name.startswith(RESERVED_PREFIX)
+    )
+
+
+def _refuse(out: Path, message: str) -> OutputError:
+    return OutputError(out, message)
+
+
+def _read_manifest(out_fd: int) -> dict[str, list[FileRecord]] | None:
+    """name -> acceptable records, from `files` and (mid-commit) `replacing`; None when
+    there is no readable manifest of ftigate's."""
+    try:
+        descriptor = os.open(MANIFEST, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=out_fd)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_MANIFEST_BYTES:
+            return None
+        raw = os.read(descriptor, MAX_MANIFEST_BYTES + 1)
+    finally:
+        os.close(descriptor)
+    try:
+        document = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    if not isinstance(document, dict) or document.get("format") != MANIFEST_FORMAT:
+        return None
+    accepted: dict[str, list[FileRecord]] = {}
+    for key in ("files", "replacing"):
+        entries = document.get(key) or []
+        if not isinstance(entries, list):
+            return None
+        for entry in entries:
+            try:
+                record = FileRecord(str(entry["name"]), int(entry["bytes"]), str(entry["sha256"]))
+            except (KeyError, TypeError, ValueError):
+                return None
+            if valid_output_name(record.name):
+                accepted.setdefault(record.name, []).append(record)
+    return accepted
+
+
+def _is_stale_staging(out_fd: int, name: str) -> bool:
+    """A folder ftigate staged in (its name and marker) holding only plain files."""
+    try:
+        if not stat.S_ISDIR(os.stat(name, dir_fd=out_fd, follow_symlinks=False).st_mode):
+            return False
+        staging_fd = open_dir(name, dir_fd=out_fd)
+    except OSError:
+        return False
+    try:
+        marker = os.stat(STAGING_MARKER, dir_fd=staging_fd, follow_symlinks=False)
+        if not stat.S_ISREG(marker.st_mode):
+            return False
+        return all(not entry.is_dir(follow_symlinks=False) for entry in os.scandir(staging_fd))
+    except OSError:
+        return False
+    finally:
+        os.close(staging_fd)
+
+
+def _judge(out: Path, out_fd: int, force: bool) -> FolderState:
+    """What the folder holds and whether this run may write into it. Reads only."""
+    state = FolderState(exists=True)
+    others: list[str] = []
+    has_manifest = False
+    for entry in sorted(os.scandir(out_fd), key=lambda e: e.name):
+        name = entry.name
+        if name == MANIFEST:
+            has_manifest = True
+        elif name.startswith(STAGING_PREFIX) and _is_stale_staging(out_fd, name):
+            state.stale_staging.append(name)
+        else:
+            others.append(name)
+    if not others and not has_manifest:
+        return state
+    if not force:
+        raise _refuse(
+            out,
+            "the output folder is not empty; give a new or empty folder, or --force to "
+            "replace ftigate's own earlier outputs there (nothing else is ever replaced)",
+        )
+    accepted = _read_manifest(out_fd)
+    if accepted is None:
+        raise _refuse(
+            out,
+            f"holds {others[0]!r} but no manifest of ftigate's ({MANIFEST}): ftigate did not "
+            "write it, so --force will not replace it; nothing was touched",
+        )
+    for name in others:
+        found = digest_file(name, dir_fd=out_fd) if valid_output_name(name) else None
+        match = next(
+            (r for r in accepted.get(name, []) if found is not None and (r.bytes, r.sha256) == found),
+            None,
+        )
+        if match is None:
+            more = len(others) - 1
+            raise _refuse(
+                out,
+                f"holds {name!r}, which is not an output ftigate wrote there (absent from or "
+                f"changed since its {MANIFEST}); --force replaces only ftigate's own files, "
+                "so nothing was touched"
+                + (f" ({more} other entr{'y' if more == 1 else 'ies'})" if more else ""),
+            )
+        state.own_files.append(match)
+    return state
+
+
+def _lstat(path: Path) -> os.stat_result | None:
+    try:
+        return os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise _refuse(path, f"cannot examine the output path ({describe_os_error(error)})") from None
+
+
+def _check_folder_path(out: Path) -> os.stat_result | None:
+    info = _lstat(out)
+    if info is None:
+        return None
+    if stat.S_ISLNK(info.st_mode):
+        raise _refuse(
+            out, "the output folder is a symbolic link; give the real folder (links are never followed)"
+        )
+    if not stat.S_ISDIR(info.st_mode):
+        raise _refuse(out, "exists and is not a folder")
+    return info
+
+
+def check_output_folder(out: Path, *, force: bool) -> None:
+    """Raise OutputError if a run could not write into `out`; touches nothing.
+
+    For commands that write several outputs and must refuse before the first."""
+    if _check_folder_path(out) is None:
+        parent = next((p for p in out.parents if os.path.lexists(p)), None)
+        if parent is not None and not os.access(parent, os.W_OK | os.X_OK):
+            raise _refuse(out, f"cannot create the output folder ({parent} is not writable)")
+        return
+    try:
+        descriptor = open_dir(out)
+    except OSError as error:
+        raise _refuse(out, f"cannot open the output folder ({describe_os_error(error)})") from None
+    try:
+        _judge(out, descriptor, force)
+    finally:
+        os.close(descriptor)
+
+
+class OutputFolder:
+    """One command's output folder, written all at once (see the module docstring)."""
+
+    def __init__(self, out: Path, *, force: bool = False, command: str) -> None:
+        self.out = Path(out)
+        self.force = force
+        self.command = command
+        self._out_fd: int | None = None
+        self._staging_fd: int | None = None
+        self._staging_name = ""
+        self._created = False
+        self._names: list[str] = []
+        self._records: dict[str, FileRecord] | None = None
+        self._state = FolderState(exists=False)
+        self._committed = False
+
+    # --- opening -----------------------------------------------------------------------------
+
+    def __enter__(self) -> OutputFolder:
+        try:
+            self._open()
+        except BaseException:
+            self._close(remove_staging=True)
+            raise
+        return self
+
+    def _open(self) -> None:
+        out = self.out
+        if _check_folder_path(out) is None:
+            try:
+                make_private_dirs(out)
+            except OSError as error:
+                raise _refuse(out, f"cannot create the output folder ({describe_os_error(error)})") from None
+            self._created = True
+            _check_folder_path(out)  # whatever appeared there meanwhile is judged like any other
+        try:
+            self._out_fd = open_dir(out)
+        except OSError as error:
+            raise _refuse(out, f"cannot open the output folder ({describe_os_error(error)})") from None
+        try:
+            fcntl.flock(self._out_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise _refuse(out, "another ftigate run is writing into this folder") from None
+        self._state = _judge(out, self._out_fd, self.force)
+        for name in self._state.stale_staging:
+            self._remove_staging(name)
+        name = STAGING_PREFIX + secrets.token_hex(4)
+        try:
+            os.mkdir(name, 0o700, dir_fd=self._out_fd)
+        except OSError as error:
+            raise _refuse(out, f"cannot write into the output folder ({describe_os_error(error)})") from None
+        self._staging_name = name
+        self._staging_fd = open_dir(name, dir_fd=self._out_fd)
+        marker = {
+            "ftigate_version": __version__,
+            "command": self.command,
+            "pid": os.getpid(),
+            "started_at": _now(),
+            "note": "staging folder of an ftigate run; a later run into this folder removes it",
+        }
+        descriptor = new_private_file(STAGING_MARKER, dir_fd=self._staging_fd)
+        try:
+            write_all(descriptor, (json.dumps(marker, indent=2) + "\n").encode())
+        finally:
+            os.close(descriptor)
+
+    def _remove_staging(self, name: str) -> None:
+        """Remove a staging folder of ftigate's: plain files (or links, unlinked, never
+        followed) and then the folder. Only ever called on a folder that carries
+        ftigate's staging name and marker and holds no sub-folder (`_is_stale_staging`)
+        or on this run's own staging folder."""
+        assert self._out_fd is not None
+        staging_fd = open_dir(name, dir_fd=self._out_fd)
+        try:
+            for entry in list(os.scandir(staging_fd)):
+                if not entry.is_dir(follow_symlinks=False):
+                    os.unlink(entry.name, dir_fd=staging_fd)
+        finally:
+            os.close(staging_fd)
+        os.rmdir(name, dir_fd=self._out_fd)
+
+    # --- writing -------------------------------------------------------------------------------
+
+    @property
+    def staging(self) -> Path:
+        """The staging folder (inside `out`): where `path()` files live until commit."""
+        return self.out / self._staging_name
+
+    def _new(self, name: str) -> int:
+        if self._staging_fd is None or self._records is not None:
+            raise RuntimeError("write before prepare(), inside the `with` block")
+        if not valid_output_name(name):
+            raise ValueError(f"not a plain output file name: {name!r}")
+        if name in self._names:
+            raise ValueError(f"{name} written twice")
+        self._names.append(name)
+        return new_private_file(name, dir_fd=self._staging_fd)
+
+    def write_bytes(self, name: str, data: bytes) -> None:
+        descriptor = self._new(name)
+        try:
+            write_all(descriptor, data)
+        finally:
+            os.close(descriptor)
+
+    def write_text(self, name: str, text: str) -> None:
+        self.write_bytes(name, text.encode("utf-8"))
+
+    def write_json(self, name: str, document: Any) -> None:
+        self.write_text(name, json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+    def write_csv(self, name: str, frame: pl.DataFrame) -> None:
+        """CSV through the one safe writer (formula cells neutralised)."""
+        with os.fdopen(self._new(name), "wb") as stream:
+            safecsv.write_csv(frame, stream)
+
+    def write_parquet(self, name: str, frame: pl.DataFrame, **options: Any) -> None:
+        """Parquet, values unchanged."""
+        with os.fdopen(self._new(name), "wb") as stream:
+            frame.write_parquet(stream, **options)
+
+    def path(self, name: str) -> Path:
+        """A new empty file (0600) in staging for writers that need a path (pyarrow's
+        ParquetWriter, the PDF renderer). Sealed (0600 again, fsync) by prepare()."""
+        os.close(self._new(name))
+        return self.staging / name
+
+    # --- the two phases ------------------------------------------------------------------------
+
+    def prepare(self) -> dict[str, str]:
+        """Make every written file private and durable in staging; {name: sha256}."""
+        if self._records is not None:
+            return {r.name: r.sha256 for r in self._records.values()}
+        assert self._staging_fd is not None and self._out_fd is not None
+        records: dict[str, FileRecord] = {}
+        for name in self._names:
+            try:
+                size, digest = seal_file(name, dir_fd=self._staging_fd)
+            except OSError as error:
+                raise _refuse(
+                    self.out, f"{name}: cannot finish the output ({describe_os_error(error)})"
+                ) from None
+            records[name] = FileRecord(name, size, digest)
+        fsync_dir(self._staging_fd)
+        self._check_still_ours()
+        self._records = records
+        return {r.name: r.sha256 for r in records.values()}
+
+    def _check_still_ours(self) -> None:
+        """`out` must still be the folder opened (not swapped for a link meanwhile)."""
+        assert self._out_fd is not None
+        now = _lstat(self.out)
+        opened = os.fstat(self._out_fd)
+        if now is None or (now.st_dev, now.st_ino) != (opened.st_dev, opened.st_ino):
+            raise _refuse(self.out, "the output folder was moved or replaced while ftigate wrote it")
+
+    @property
+    def records(self) -> list[FileRecord]:
+        """Name, size and SHA-256 of each output (after prepare())."""
+        if self._records is None:
+            raise RuntimeError("prepare() first")
+        return list(self._records.values())
+
+    def commit(self) -> list[Path]:
+        """Rename every output into place and write the manifest; returns the paths.
+
+        Crash-safe: a manifest naming both the old and the new version of each file is
+        put in place first, so a run killed half-way leaves a folder that a later
+        `--force` run still recognises as ftigate's own."""
+        self.prepare()
+        assert self._records is not None and self._out_fd is not None and self._staging_fd is not None
+        self._check_still_ours()
+        new = list(self._records.values())
+        old = self._state.own_files
+        new_names = {r.name for r in new}
+        try:
+            self._put_manifest(new, old)
+            for record in new:
+                os.rename(record.name, record.name, src_dir_fd=self._staging_fd, dst_dir_fd=self._out_fd)
+            for record in old:
+                if record.name not in new_names:
+                    # An earlier output of ftigate's this run does not produce again (e.g. a
+                    # report.pdf from an earlier --pdf run): verified against the manifest
+                    # before anything was written, and removed so the folder describes one run.
+                    self._unlink_own(record)
+            fsync_dir(self._out_fd)
+            if old:
+                self._put_manifest(new, [])
+        except OSError as error:
+            raise _refuse(self.out, f"cannot put the outputs in place ({describe_os_error(error)})") from None
+        self._committed = True
+        self._close(remove_staging=True)
+        return [self.out / r.name for r in new]
+
+    def _unlink_own(self, record: FileRecord) -> None:
+        assert self._out_fd is not None
+        if digest_file(record.name, dir_fd=self._out_fd) == (record.bytes, record.sha256):
+            os.unlink(record.name, dir_fd=self._out_fd)
+
+    def _put_manifest(self, files: list[FileRecord], replacing: list[FileRecord]) -> None:
+        assert self._staging_fd is not None and self._out_fd is not None
+        document: dict[str, Any] = {
+            "format": MANIFEST_FORMAT,
+            "ftigate_version": __version__,
+            "command": self.command,
+            "written_at": _now(),
+            "files": [asdict(r) for r in files],
+        }
+        if replacing:
+            document["replacing"] = [asdict(r) for r in replacing]
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(MANIFEST, dir_fd=self._staging_fd)
+        descriptor = new_private_file(MANIFEST, dir_fd=self._staging_fd)
+        try:
+            write_all(descriptor, (json.dumps(document, indent=2) + "\n").encode())
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+        os.rename(MANIFEST, MANIFEST, src_dir_fd=self._staging_fd, dst_dir_fd=self._out_fd)
+        fsync_dir(self._out_fd)
+
+    # --- closing -------------------------------------------------------------------------------
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self._close(remove_staging=True)
+
+    def _close(self, *, remove_staging: bool) -> None:
+        if self._staging_fd is not None:
+            os.close(self._staging_fd)
+            self._staging_fd = None
+        if self._out_fd is not None:
+            if remove_staging and self._staging_name:
+                # left for the next run into this folder, which recognises it
+                with contextlib.suppress(OSError):
+                    self._remove_staging(self._staging_name)
+                self._staging_name = ""
+            os.close(self._out_fd)  # releases the lock
+            self._out_fd = None
+        if self._created and not self._committed:
+            with contextlib.suppress(OSError):
+                os.rmdir(self.out)  # made by this run and still empty: leave nothing behind
+            self._created = False
+
+
+def _now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+def iter_manifest(out: Path) -> Iterator[FileRecord]:
+    """The outputs an ftigate manifest in `out` lists (for tests and `ledger` checks)."""
+    document = json.loads((out / MANIFEST).read_text("utf-8"))
+    for entry in document["files"]:
+        yield FileRecord(entry["name"], int(entry["bytes"]), entry["sha256"])

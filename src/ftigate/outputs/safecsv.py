@@ -1,0 +1,86 @@
+"""One CSV writer for every CSV ftigate produces, safe to open in a spreadsheet.
+
+A cell that begins with `=`, `+`, `-`, `@`, a tab or a carriage return is read by
+Excel, LibreOffice and Google Sheets as a formula (`=HYPERLINK(...)` sends the reader
+somewhere; DDE formulas run commands). Request ids, names and addresses come from
+other agencies' files and from filed returns, so any of them may carry one. OWASP's
+rule (CSV Injection) is applied to every text cell: such a cell is prefixed with a
+single quote, which spreadsheets show as text and never evaluate.
+
+Only text cells are touched: a negative number in a numeric column stays a number.
+Parquet outputs keep values unchanged (no spreadsheet opens Parquet).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from typing import IO, Any
+
+import polars as pl
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_PATTERN = r"^[=+\-@\t\r]"
+PREFIX = "'"
+
+
+def neutralise_cell(value: str) -> str:
+    """The OWASP rule for one text cell."""
+    return PREFIX + value if value.startswith(FORMULA_START) else value
+
+
+def _text_like(dtype: pl.DataType) -> bool:
+    return dtype == pl.String or isinstance(dtype, pl.Categorical | pl.Enum)
+
+
+def neutralise(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` with every text cell that a spreadsheet would evaluate made inert."""
+    text = [name for name, dtype in frame.schema.items() if _text_like(dtype)]
+    nested = [name for name, dtype in frame.schema.items() if dtype.is_nested()]
+    if nested:
+        # polars cannot write lists or structs to CSV; callers join them first.
+        raise TypeError(f"columns {nested} must be flattened before writing CSV")
+    if not text:
+        return frame
+    return frame.with_columns(
+        pl.when(pl.col(name).cast(pl.String).str.contains(_FORMULA_PATTERN))
+        .then(pl.lit(PREFIX) + pl.col(name).cast(pl.String))
+        .otherwise(pl.col(name).cast(pl.String))
+        .alias(name)
+        for name in text
+    )
+
+
+def write_csv(frame: pl.DataFrame, target: IO[bytes] | IO[str], *, include_header: bool = True) -> None:
+    """Write `frame` as CSV (UTF-8, `\\n` line ends) with formula cells neutralised."""
+    neutralise(frame).write_csv(target, include_header=include_header)
+
+
+def csv_bytes(frame: pl.DataFrame) -> bytes:
+    """Exactly the bytes `write_csv` writes: what a digest of a CSV output must cover."""
+    return neutralise(frame).write_csv().encode("utf-8")
+
+
+class SafeWriter:
+    """`csv.writer` with the same rule, for writers that build rows one by one."""
+
+    def __init__(self, stream: IO[str], **options: Any) -> None:
+        options.setdefault("lineterminator", "\n")
+        self._writer = csv.writer(stream, **options)
+
+    def writerow(self, row: Sequence[object]) -> None:
+        self._writer.writerow([neutralise_cell(v) if isinstance(v, str) else v for v in row])
+
+    def writerows(self, rows: Iterable[Sequence[object]]) -> None:
+        for row in rows:
+            self.writerow(row)
+
+
+def rows_csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """A small CSV built row by row (e.g. the JCT table), neutralised like every other."""
+    buffer = io.StringIO()
+    writer = SafeWriter(buffer)
+    writer.writerow(list(header))
+    writer.writerows(rows)
+    return buffer.getvalue()
