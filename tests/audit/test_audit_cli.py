@@ -42,20 +42,23 @@ def test_audit_writes_findings_summary_and_report(
     out = tmp_path / "audit"
     result = runner.invoke(cli_app, _audit_args(hand_batch, disclosed, out))
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == ["findings.csv", "report.html", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".ftigate-manifest.json", "findings.csv", "report.html", "summary.json",
+    ]  # fmt: skip
     findings = pl.read_csv(out / "findings.csv", infer_schema=False)
     assert findings.columns[:4] == ["request_id", "lawful", "reasons", "citations"]
     assert findings["lawful"].to_list() == ["true", "false"]
     assert findings["reasons"].to_list()[1] == "WRONG_PERSON_DISCLOSED;ADDRESS_NOT_CORROBORATED"
     summary = json.loads((out / "summary.json").read_text())
     assert summary["totals"]["unlawful"] == 1 and "examples" in summary
-    # Running again replaces the folder whole.
-    again = runner.invoke(
-        cli_app, _audit_args(hand_batch, hand_batch.disclosed([{"request_id": "R000001", **MARIA_NOW}]), out)
-    )
-    assert again.exit_code == 0
+    # Running again into the same folder needs --force, and replaces ftigate's own outputs.
+    fewer = hand_batch.disclosed([{"request_id": "R000001", **MARIA_NOW}])
+    refused = runner.invoke(cli_app, _audit_args(hand_batch, fewer, out))
+    assert refused.exit_code == 2 and "--force" in refused.output
+    again = runner.invoke(cli_app, [*_audit_args(hand_batch, fewer, out), "--force"])
+    assert again.exit_code == 0, again.output
     assert pl.read_csv(out / "findings.csv").height == 1
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".audit.")]
+    assert not [p for p in out.iterdir() if p.name.startswith(".ftigate-staging")]
 
 
 def _bad(tmp: Path, name: str, text: str) -> Path:

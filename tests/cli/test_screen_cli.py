@@ -191,6 +191,6 @@ def test_an_internal_error_shows_no_traceback_and_no_data(tmp_path: Path, monkey
     monkeypatch.setattr(cli_main, "screen_files", broken)
     letter, requests = _batch(tmp_path)
     result = runner.invoke(app, ["screen", "--letter", str(letter), "--requests", str(requests), "--out", str(tmp_path / "o.csv")])
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # internal error: never 1, which means "does not verify"
     assert "internal error (ValueError)" in result.output
     assert "Garcia" not in result.output and "Traceback" not in result.output

@@ -32,7 +32,7 @@ def _screen(tmp: Path, requests: Path, *extra: str, count: int = 5) -> pl.DataFr
     letter = write_letter(tmp / "letter.yaml", merge(BASE_LETTER, {"record_count": count}))
     out = tmp / "screened.csv"
     result = runner.invoke(
-        app, ["screen", "--letter", str(letter), "--requests", str(requests), "--out", str(out), *extra]
+        app, ["screen", "--letter", str(letter), "--requests", str(requests), "--out", str(out), "--force", *extra]
     )
     assert result.exit_code == 0, result.output
     return pl.read_csv(out, infer_schema=False)

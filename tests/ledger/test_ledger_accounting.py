@@ -84,14 +84,15 @@ def test_accounting_bad_tin_is_not_echoed(env: Env) -> None:
 
 def test_jct_report_counts_by_agency(env: Env) -> None:
     seed_disclosures(env)
-    code, _, err = env.run("jct", "--year", "2026", "--out-dir", str(env.tmp), use_app=report_app)
+    folder = env.tmp / "jct"  # an output folder is new or empty (or --force)
+    code, _, err = env.run("jct", "--year", "2026", "--out-dir", str(folder), use_app=report_app)
     assert code == 0, err
-    rows = list(csv.DictReader(io.StringIO((env.tmp / "jct-2026.csv").read_text())))
+    rows = list(csv.DictReader(io.StringIO((folder / "jct-2026.csv").read_text())))
     by_agency = {row["recipient_agency"]: row for row in rows}
     assert by_agency["ICE"]["disclosures"] == "3" and by_agency["ICE"]["taxpayers"] == "2"
     assert by_agency["DEA"]["disclosures"] == "1" and by_agency["DEA"]["taxpayers"] == "1"
     assert by_agency["DEA"]["general_purposes"] == "21 U.S.C. 841"
     # Requests are the records screened this year (all seeded now), across agencies.
     assert int(by_agency["ICE"]["requests"]) == 4 and by_agency["DEA"]["requests"] == "1"
-    page = (env.tmp / "jct-2026.html").read_text()
+    page = (folder / "jct-2026.html").read_text()
     assert "<caption>" in page and "Accurate as of" in page and "<td>DEA</td>" in page

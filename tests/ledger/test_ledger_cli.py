@@ -65,7 +65,7 @@ def test_prove_needs_a_covering_checkpoint(env: Env) -> None:
 
 def _signed(env: Env) -> Path:
     path = env.tmp / "overseer.checkpoint"
-    code, _, err = env.run("checkpoint", "--out", str(path))
+    code, _, err = env.run("checkpoint", "--out", str(path), "--force")  # a new head each time
     assert code == 0, err
     return path
 

@@ -33,8 +33,6 @@ named one officer for more than a million investigations.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import polars as pl
@@ -51,6 +49,7 @@ from ftigate.audit.reference import (
     tin_digits,
 )
 from ftigate.intake.letter import read_letter
+from ftigate.outputs import OutputFile, write_csv
 
 BASELINE_COLUMNS = ("request_id", "route", "street", "unit", "city", "state", "zip")
 ROUTE_TIN = "tin_matching"
@@ -126,29 +125,31 @@ def irs_2025_disclosures(requests: pl.DataFrame, reference: Reference) -> pl.Dat
     return disclosed.join(order, on="request_id", how="left").sort("_order").select(*BASELINE_COLUMNS)
 
 
-def write_baseline(letter: Path, requests: Path, reference: Path, out: Path) -> pl.DataFrame:
+def write_baseline(
+    letter: Path, requests: Path, reference: Path, out: Path, *, force: bool = True
+) -> pl.DataFrame:
     """Read the inputs, run the replica, write `out` (CSV or Parquet) atomically."""
-    read_letter(letter)  # the 2025 process ignored the letter's content; it must still be one
-    frame = read_requests(requests)
-    disclosed = irs_2025_disclosures(frame, read_reference(reference))
-    write_frame_atomically(disclosed, out)
+    disclosed = baseline_disclosures(letter, requests, reference)
+    write_frame_atomically(disclosed, out, force=force)
     return disclosed
 
 
-def write_frame_atomically(frame: pl.DataFrame, out: Path) -> None:
-    """Write CSV or Parquet (by extension) beside `out`, then rename it into place."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
-    os.close(fd)
-    partial = Path(name)
-    try:
+def baseline_disclosures(letter: Path, requests: Path, reference: Path) -> pl.DataFrame:
+    """Read the inputs and run the replica (writes nothing)."""
+    read_letter(letter)  # the 2025 process ignored the letter's content; it must still be one
+    return irs_2025_disclosures(read_requests(requests), read_reference(reference))
+
+
+def write_frame_atomically(frame: pl.DataFrame, out: Path, *, force: bool = True) -> None:
+    """Write CSV (the one safe writer) or Parquet (by extension) as every single-file
+    output is written: staged beside `out`, 0600, renamed into place."""
+    with OutputFile(out, force=force) as target:
         if out.suffix.lower() in {".parquet", ".pq"}:
-            frame.write_parquet(partial)
+            frame.write_parquet(target.staging)
         else:
-            frame.write_csv(partial)
-        os.replace(partial, out)
-    finally:
-        partial.unlink(missing_ok=True)
+            with target.staging.open("wb") as stream:
+                write_csv(frame, stream)
+        target.commit()
 
 
 __all__ = [

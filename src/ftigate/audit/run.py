@@ -12,6 +12,7 @@ import hmac
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,11 +34,26 @@ from ftigate.audit.reference import DISCLOSED_ADDRESS, read_reference, read_requ
 from ftigate.intake.errors import IntakeError
 from ftigate.intake.letter import Letter, read_letter
 from ftigate.law.loader import Law
+from ftigate.report.provenance import policy_facts, provenance
 from ftigate.screen.letter import normalise_officer
 from ftigate.screen.run import screen_files
 
 EXAMPLES_PER_CATEGORY = 3
 DISCLOSED_REQUIRED = ("request_id", "street", "city", "state", "zip")
+
+ExamplePseudonym = Callable[[str], str]
+"""request_id -> the pseudonym the report shows. The hook for examples pseudonymised with
+the ledger's key (so that a court can tie them to findings.csv under seal); by default a
+keyed hash of the request id under the example key."""
+
+# Which policy settings each letter-level element reads: a finding of "no finding" under
+# an overridden setting is reported as such.
+ELEMENT_SETTINGS = {
+    "signer (L1)": ("officials",),
+    "statute (L2)": ("statutes",),
+    "officers personally and directly engaged (L3)": ("cases_per_officer_ceiling",),
+    "recipient safeguards (L4)": ("agencies_with_unresolved_safeguard_findings",),
+}
 
 
 @dataclass(frozen=True)
@@ -150,7 +166,11 @@ def pseudonym(key: bytes, request_id: str) -> str:
 
 
 def pick_examples(
-    findings: pl.DataFrame, requests: pl.DataFrame, disclosures: pl.DataFrame, key: bytes
+    findings: pl.DataFrame,
+    requests: pl.DataFrame,
+    disclosures: pl.DataFrame,
+    key: bytes,
+    pseudonymise: ExamplePseudonym | None = None,
 ) -> dict[str, list[dict[str, str]]]:
     """Up to EXAMPLES_PER_CATEGORY pseudonymised examples per primary reason (and lawful).
 
@@ -169,7 +189,7 @@ def pick_examples(
     joined = findings.join(requested, on="request_id", how="left").join(route, on="request_id", how="left")
     joined = joined.with_columns(
         pl.col("request_id")
-        .map_elements(lambda rid: pseudonym(key, rid), return_dtype=pl.String)
+        .map_elements(pseudonymise or (lambda rid: pseudonym(key, rid)), return_dtype=pl.String)
         .alias("pseudonym"),
         pl.col("primary_reason").fill_null("LAWFUL").alias("category"),
     )
@@ -186,6 +206,25 @@ def pick_examples(
             for r in rows.iter_rows(named=True)
         ]
     return dict(sorted(out.items()))
+
+
+def mark_overrides(items: list[dict[str, Any]], policy: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each letter-level finding made under an overridden setting says so (a lifted
+    ceiling gives "no finding" because of the override, not because the letter passed)."""
+    overridden = {o["setting"]: o for o in policy.get("overrides", [])}
+    marked = []
+    for item in items:
+        hits = [overridden[name] for name in ELEMENT_SETTINGS.get(item["element"], ()) if name in overridden]
+        if hits:
+            who = f" ({policy['note']})" if policy.get("note") else ""
+            item = {
+                **item,
+                "policy_override": "; ".join(
+                    f"{o['setting']} set to {o['in_force']} instead of {o['shipped']}{who}" for o in hits
+                ),
+            }
+        marked.append(item)
+    return marked
 
 
 # --- the audit -----------------------------------------------------------------------------------
@@ -249,8 +288,14 @@ def audit_batch(
     example_key: bytes,
     key_note: str,
     workers: int | None = None,
+    policy_file: Path | None = None,
+    policy_note: str | None = None,
+    pseudonymise: ExamplePseudonym | None = None,
 ) -> AuditResult:
-    """Judge every disclosure in `disclosed_path`. Raises IntakeError on bad input."""
+    """Judge every disclosure in `disclosed_path`. Raises IntakeError on bad input.
+
+    `policy_file` and `policy_note` say where `law`'s policy came from (its digest and who
+    overrode what go into the summary); `pseudonymise` replaces the examples' keyed hash."""
     letter = read_letter(letter_path)
     requests = read_requests(requests_path)
     disclosures = read_disclosures(disclosed_path, requests["request_id"])
@@ -259,6 +304,7 @@ def audit_batch(
         screen_summary = screen_files(letter, requests_path, work / "screening.parquet", law, workers=workers)
         screening = pl.read_parquet(work / "screening.parquet")
     finally:
+        # `work` is this audit's own mkdtemp folder (the screening output), never a user path.
         shutil.rmtree(work, ignore_errors=True)
     reference = read_reference(reference_path) if reference_path is not None else None
     identity = (
@@ -269,14 +315,16 @@ def audit_batch(
     findings = combine(disclosures, screening, identity, law)
     facts = batch_facts(letter, requests, screen_summary.letter_codes, screen_summary.letter_warnings, law)
     unlawful = int((~findings["lawful"]).sum())
+    policy = policy_facts(law, policy_file, note=policy_note)
+    inputs = {
+        "letter": letter_path,
+        "requests": requests_path,
+        "disclosed": disclosed_path,
+        "reference": reference_path,
+    }
     summary: dict[str, Any] = {
         "generated_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
-        "inputs": {
-            "letter": letter_path.name,
-            "requests": requests_path.name,
-            "disclosed": disclosed_path.name,
-            "reference": reference_path.name if reference_path else None,
-        },
+        "provenance": provenance(inputs, policy),
         "totals": {
             "requests": requests.height,
             "disclosures": findings.height,
@@ -287,7 +335,7 @@ def audit_batch(
         "identity_checked": reference is not None,
         **reason_table(findings, law),
         "by_route": route_table(disclosures, findings),
-        "batch_findings": batch_findings(facts, law),
+        "batch_findings": mark_overrides(batch_findings(facts, law), policy),
         "notes": dict(
             sorted(
                 pl.Series(findings["notes"].explode().drop_nulls()).value_counts().iter_rows(),
@@ -301,5 +349,5 @@ def audit_batch(
         "method": method_text(reference is not None),
         "examples_key": key_note,
     }
-    examples = pick_examples(findings, requests, disclosures, example_key)
+    examples = pick_examples(findings, requests, disclosures, example_key, pseudonymise)
     return AuditResult(findings=findings, summary=summary, examples=examples)

@@ -16,13 +16,14 @@ import typer
 
 from ftigate.audit.baseline import write_baseline
 from ftigate.audit.run import audit_batch
-from ftigate.cli.common import err, fail, guarded, out
+from ftigate.cli.common import ForceOption, err, fail, guarded, new_app, out
 from ftigate.law.loader import load_law
 from ftigate.ledger.keys import KeyFileError, load_pseudonymizer, read_secret_file
+from ftigate.outputs import check_output_file, check_output_folder
 from ftigate.report.audit_report import write_audit_outputs
 from ftigate.report.render import ReportError
 
-baseline_app = typer.Typer(
+baseline_app = new_app(
     name="baseline",
     help="Replicas of past disclosure processes, for measurement only (never for disclosure).",
     no_args_is_help=True,
@@ -67,8 +68,11 @@ def audit(
         Path | None, typer.Option(help="Hex key file for the report's pseudonymised examples.")
     ] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="Processes for the address parser.")] = None,
+    force: ForceOption = False,
 ) -> None:
     """Say, disclosure by disclosure, which disclosures of a past batch were lawful."""
+    # Refused before any work: an --out holding the batch's own files is never replaced.
+    guarded(lambda: check_output_folder(out_dir, force=force))
     law = guarded(lambda: load_law(policy))
     key, key_note = _example_key(pseudonym_key)
     result = guarded(
@@ -81,10 +85,11 @@ def audit(
             example_key=key,
             key_note=key_note,
             workers=workers,
+            policy_file=policy,
         )
     )
     try:
-        written = write_audit_outputs(result, out_dir, pdf=pdf)
+        written = guarded(lambda: write_audit_outputs(result, out_dir, pdf=pdf, force=force))
     except ReportError as exc:
         fail(f"{exc}; nothing was written")
     totals = result.summary["totals"]
@@ -114,9 +119,11 @@ def baseline_irs_2025(
     out_path: Annotated[
         Path, typer.Option("--out", help="Where to write the disclosures (.csv or .parquet).")
     ],
+    force: ForceOption = False,
 ) -> None:
     """BASELINE ONLY: what the unlawful August 2025 process would have disclosed."""
-    disclosed = guarded(lambda: write_baseline(letter, requests, reference, out_path))
+    guarded(lambda: check_output_file(out_path, force=force))
+    disclosed = guarded(lambda: write_baseline(letter, requests, reference, out_path, force=force))
     routes = disclosed.group_by("route").len().sort("route")
     detail = ", ".join(f"{r}: {n:,}" for r, n in routes.iter_rows())
     out.print(f"baseline irs-2025: {disclosed.height:,} disclosures ({detail or 'none'})")

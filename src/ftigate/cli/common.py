@@ -1,4 +1,16 @@
-"""What every command shares: one-line errors with exit code 2, consoles, progress bars."""
+"""What every command shares: the one error path and its exit codes, consoles, progress
+bars, the `--force` and `--db` options.
+
+Exit codes (README: "Exit codes"), the same for every command:
+
+    0  success (for `ledger verify` and `check-proof`: verified)
+    1  does not verify (ledger verify, check-proof, a witness refusing a checkpoint)
+    2  bad input (a file, a value, an output path, a database URL): one line naming it
+    3  internal error (a bug): one line with the error's type, never its message
+
+No traceback is ever shown unless FTIGATE_DEBUG is set: a traceback quotes local
+variables and messages, which may hold taxpayer data.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +18,12 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from typer.core import TyperGroup
 
 from ftigate.intake.errors import IntakeError
 from ftigate.law.loader import LawError
@@ -18,36 +31,131 @@ from ftigate.law.loader import LawError
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
+EXIT_OK = 0
+EXIT_NOT_VERIFIED = 1
 EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130
+DEBUG_ENV = "FTIGATE_DEBUG"
 
 T = TypeVar("T")
 
+ForceOption = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Replace ftigate's own earlier outputs at --out (a folder: only files its manifest "
+        "lists; a file: the file). Nothing else is ever replaced.",
+    ),
+]
+
+
+class VerificationFailed(Exception):
+    """The data was read and does not verify: exit code 1."""
+
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True, highlight=False)
     raise typer.Exit(code)
 
 
+def _plain_fail(message: str, code: int) -> NoReturn:
+    # markup=False: a message naming a path with [brackets] must print as it is
+    err.print(f"error: {message}", markup=False, soft_wrap=True, highlight=False)
+    raise typer.Exit(code)
+
+
+def _is_cli_control(error: BaseException) -> bool:
+    """Exit, usage errors and aborts: the command line's own flow, not errors of ours."""
+    from typer.exceptions import TyperException
+
+    return isinstance(error, typer.Exit | typer.Abort | TyperException)
+
+
+def handle_error(error: BaseException) -> NoReturn:
+    """Turn any exception into one line on stderr and its exit code."""
+    if _is_cli_control(error) or isinstance(error, SystemExit):
+        raise error
+    if isinstance(error, KeyboardInterrupt):
+        _plain_fail("interrupted; outputs not completed were removed", EXIT_INTERRUPTED)
+    if isinstance(error, VerificationFailed):
+        _plain_fail(str(error), EXIT_NOT_VERIFIED)
+    if isinstance(error, IntakeError | LawError):
+        _plain_fail(str(error), EXIT_BAD_INPUT)
+    if os.environ.get(DEBUG_ENV):
+        raise error
+    if isinstance(error, MemoryError):
+        _plain_fail("out of memory; try a smaller --chunk-rows", EXIT_INTERNAL)
+    if isinstance(error, OSError) and error.strerror:
+        # The system's own words and the path it names; never the data.
+        where = f": {error.filename}" if error.filename else ""
+        _plain_fail(f"{error.strerror}{where}", EXIT_BAD_INPUT)
+    # A bug, not bad input: its message could quote taxpayer data, so only its type shows.
+    _plain_fail(
+        f"internal error ({error.__class__.__name__}); outputs not completed were removed. "
+        f"Set {DEBUG_ENV}=1 to see the traceback.",
+        EXIT_INTERNAL,
+    )
+
+
 def guarded(action: Callable[[], T]) -> T:
-    """Run `action`, turning the errors users can cause into one line and exit code 2."""
+    """Run `action` with the one error path (kept for commands that call it per step)."""
     try:
         return action()
-    except (IntakeError, LawError) as exc:
-        fail(str(exc))
-    except KeyboardInterrupt:
-        fail("interrupted; nothing was written", 130)
-    except MemoryError:
-        fail("out of memory; try a smaller --chunk-rows", 1)
-    except Exception as exc:
-        # A bug, not bad input. Its traceback could quote taxpayer data held in local
-        # variables or messages, so it is shown only when asked for.
-        if os.environ.get("FTIGATE_DEBUG"):
-            raise
-        fail(
-            f"internal error ({exc.__class__.__name__}); nothing was written. "
-            "Set FTIGATE_DEBUG=1 to see the traceback.",
-            1,
+    except BaseException as error:
+        handle_error(error)
+
+
+class GuardedGroup(TyperGroup):
+    """A command group whose every command runs inside the one error path, however it is
+    invoked (the installed entry point, `python -m`, or CliRunner in tests)."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BaseException as error:
+            handle_error(error)
+
+
+def new_app(**settings: Any) -> typer.Typer:
+    """Every ftigate Typer app and sub-app: guarded, no completion, no pretty tracebacks."""
+    settings.setdefault("add_completion", False)
+    settings.setdefault("pretty_exceptions_enable", False)
+    return typer.Typer(cls=GuardedGroup, **settings)
+
+
+SUPPORTED_DATABASES = ("sqlite", "postgresql")
+
+
+def check_database_url(db: str | None) -> str:
+    """The store URL that --db (or FTIGATE_DB) names, refused with exit code 2 when ftigate
+    cannot use it (an unknown database, a driver that is not installed)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    from ftigate.store.db import resolve_url
+
+    url_text = resolve_url(db)
+    try:
+        url = make_url(url_text)
+        backend = url.get_backend_name()
+    except ArgumentError:
+        raise IntakeError(
+            "--db", "not a database URL (a SQLite file path or postgresql+psycopg://...)"
+        ) from None
+    if backend not in SUPPORTED_DATABASES:
+        raise IntakeError(
+            "--db",
+            f"ftigate stores its records in SQLite or PostgreSQL, not {backend!r} "
+            "(give a file path or postgresql+psycopg://user@host/db)",
         )
+    try:
+        url.get_dialect().import_dbapi()
+    except (ImportError, NoSuchModuleError):
+        raise IntakeError(
+            "--db", f"the {url.get_driver_name()!r} driver is not installed; use postgresql+psycopg://"
+        ) from None
+    return url_text
 
 
 @contextmanager

@@ -19,14 +19,24 @@ import polars as pl
 import typer
 from rich.table import Table
 
-from ftigate.audit.baseline import write_baseline
+from ftigate import __version__
+from ftigate.audit.baseline import baseline_disclosures
 from ftigate.audit.run import AuditResult, audit_batch
-from ftigate.cli.common import err, fail, guarded, out
+from ftigate.cli.common import ForceOption, err, fail, guarded, out
 from ftigate.cli.views import print_screen_summary
+from ftigate.decide.gates import Thresholds
 from ftigate.decide.process import run_process, write_outputs
 from ftigate.intake.letter import Letter, read_letter
 from ftigate.law.loader import Law, load_law
+from ftigate.outputs import (
+    OutputError,
+    OutputFolder,
+    check_output_file,
+    check_output_folder,
+    make_private_dirs,
+)
 from ftigate.report.audit_report import write_audit_outputs
+from ftigate.report.provenance import input_digests, override_sentence, policy_facts
 from ftigate.resolve.model import load_model
 from ftigate.screen.run import screen_files
 from ftigate.synth import PROFILES, generate_population, generate_requests
@@ -43,16 +53,20 @@ def demo(
         str, typer.Option(help="Request profile: clean, court-2025 or adversarial.")
     ] = "court-2025",
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same files).")] = 7,
+    force: ForceOption = False,
 ) -> None:
     """Generate a synthetic batch, screen it, and compare with the ground truth."""
     if profile not in PROFILES:
         fail(f"unknown profile {profile!r}; choose one of {', '.join(sorted(PROFILES))}")
+    # Every output is checked before the first is written: a refused --out is left untouched.
+    guarded(lambda: check_demo_folder(out_dir, force=force))
     started = time.perf_counter()
     err.print(f"[bold]1. Synthetic data[/] (seed {seed}; all of it invented)")
     population = generate_population(people, seed=seed)
     batch = generate_requests(population, requests, PROFILES[profile], seed=seed, profile_name=profile)
-    synth_io.write_population(population, out_dir / "population")
-    synth_io.write_request_batch(batch, out_dir / "batch", PROFILES[profile])
+    guarded(lambda: make_private_dirs(out_dir))
+    guarded(lambda: synth_io.write_population(population, out_dir / "population", force=force))
+    guarded(lambda: synth_io.write_request_batch(batch, out_dir / "batch", PROFILES[profile], force=force))
     letter_path = out_dir / "batch" / "letter.yaml"
     requests_path = out_dir / "batch" / "requests.csv"
     out.print(
@@ -63,7 +77,7 @@ def demo(
     law = load_law()
     letter = guarded(lambda: read_letter(letter_path))
     screened_path = out_dir / "screened.csv"
-    summary = guarded(lambda: screen_files(letter, requests_path, screened_path, law))
+    summary = guarded(lambda: screen_files(letter, requests_path, screened_path, law, force=force))
     print_screen_summary(summary, law)
 
     err.print("[bold]3. Screening against the ground truth[/]")
@@ -106,40 +120,101 @@ def demo(
             "As the letter stands, nothing is disclosed."
         )
 
-    compare_with_2025(out_dir, letter, law, summary.letter_codes)
+    compare_with_2025(out_dir, letter, law, summary.letter_codes, force=force)
     out.print(f"Files are in {out_dir}/ ({time.perf_counter() - started:.1f}s).")
 
 
-def compare_with_2025(out_dir: Path, letter: Letter, law: Law, letter_codes: list[str]) -> None:
+DEMO_FOLDERS = ("population", "batch", "ftigate", "irs-2025")
+DEMO_FILES = ("screened.csv",)
+AUDIT_FOLDERS = ("ftigate", "2025 replica")
+LIFTED_CEILING_NOTE = (
+    "the demo, which lifted the cases-per-officer ceiling to show what identity resolution "
+    "adds; under the law as shipped the letter itself is refused (LETTER_OFFICERS_IMPLAUSIBLE)"
+)
+
+
+def check_demo_folder(out_dir: Path, *, force: bool) -> None:
+    """The demo's --out holds only the demo's own outputs (each one an ftigate output
+    folder or file) or is new or empty; checked before anything is written."""
+    check_output_folder_shape(out_dir, DEMO_FOLDERS + DEMO_FILES + ("audit",), force=force)
+    for name in DEMO_FOLDERS:
+        check_output_folder(out_dir / name, force=force)
+    for name in DEMO_FILES:
+        check_output_file(out_dir / name, force=force)
+    check_output_folder_shape(out_dir / "audit", AUDIT_FOLDERS, force=force)
+    for name in AUDIT_FOLDERS:
+        check_output_folder(out_dir / "audit" / name, force=force)
+
+
+def check_output_folder_shape(folder: Path, allowed: tuple[str, ...], *, force: bool) -> None:
+    if folder.is_symlink():
+        raise OutputError(folder, "the output folder is a symbolic link; links are never followed")
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise OutputError(folder, "exists and is not a folder")
+    present = sorted(p.name for p in folder.iterdir())
+    if present and not force:
+        raise OutputError(
+            folder, "the output folder is not empty; give a new or empty folder, or --force to "
+            "replace the demo's own earlier outputs there"
+        )  # fmt: skip
+    foreign = [name for name in present if name not in allowed]
+    if foreign:
+        raise OutputError(folder, f"holds {foreign[0]!r}, which the demo did not write; nothing was touched")
+
+
+def compare_with_2025(
+    out_dir: Path, letter: Letter, law: Law, letter_codes: list[str], *, force: bool = False
+) -> None:
     """Run ftigate and the 2025 replica on the same batch, audit both, show them side by side."""
     batch_dir, population_dir = out_dir / "batch", out_dir / "population"
     requests_path = batch_dir / "requests.csv"
+    note = None
     if "LETTER_OFFICERS_IMPLAUSIBLE" in letter_codes:
         # To show what identity resolution adds, judge the records as if the letter had named
-        # enough officers; every other rule stays as the law has it.
+        # enough officers; every other rule stays as the law has it. The reports say so.
         law = law.with_policy({"cases_per_officer_ceiling": 10**9}, "demo: officers ceiling lifted")
+        note = LIFTED_CEILING_NOTE
         err.print("[bold]4. Identity resolution[/] (as if the letter had named enough officers)")
     else:
         err.print("[bold]4. Identity resolution[/]")
     artefact = load_model()
     result = guarded(lambda: run_process(letter, requests_path, population_dir, law, artefact))
-    guarded(lambda: write_outputs(result, out_dir / "ftigate"))
+    policy = policy_facts(
+        law, note=note, thresholds=Thresholds().as_dict(), default_thresholds=Thresholds().as_dict()
+    )
+    result.summary["provenance"] = {
+        "ftigate_version": __version__,
+        "inputs": guarded(
+            lambda: input_digests(
+                {"letter": batch_dir / "letter.yaml", "requests": requests_path, "reference": population_dir}
+            )
+        ),
+        "policy": policy,
+    }
+    guarded(lambda: write_outputs(result, out_dir / "ftigate", force=force))
+    if sentence := override_sentence(policy):
+        err.print(sentence, markup=False)
 
     err.print("[bold]5. The 2025 process, replicated[/] (TIN + name match, ZIP-shaped address field)")
     replica_path = out_dir / "irs-2025" / "disclosed.csv"
-    guarded(lambda: write_baseline(batch_dir / "letter.yaml", requests_path, population_dir, replica_path))
+    replica = guarded(lambda: baseline_disclosures(batch_dir / "letter.yaml", requests_path, population_dir))
+    guarded(lambda: _write_replica(replica, out_dir / "irs-2025", force=force))
 
     err.print("[bold]6. Auditing both the way a court would[/]")
     key = os.urandom(32)
     verdicts: dict[str, AuditResult] = {}
     answers = {"ftigate": out_dir / "ftigate" / "response.csv", "2025 replica": replica_path}
+    guarded(lambda: make_private_dirs(out_dir / "audit"))
     for name, disclosed in answers.items():
         judge = partial(
             audit_batch, batch_dir / "letter.yaml", requests_path, disclosed, law,
             reference_path=population_dir, example_key=key, key_note="demo: one-time key",
+            policy_note=note,
         )  # fmt: skip
         verdicts[name] = guarded(judge)
-        guarded(partial(write_audit_outputs, verdicts[name], out_dir / "audit" / name))
+        guarded(partial(write_audit_outputs, verdicts[name], out_dir / "audit" / name, force=force))
 
     truth = pl.read_parquet(batch_dir / "truth.parquet")
     lawful_total = int(truth["lawful_disclosure"].sum())
@@ -178,3 +253,15 @@ def compare_with_2025(out_dir: Path, letter: Letter, law: Law, letter_codes: lis
     out.print(
         f"Audit reports: {out_dir}/audit/ftigate/report.html and {out_dir}/audit/2025 replica/report.html"
     )
+    if note:
+        out.print(
+            "Both audits ran with the cases-per-officer ceiling lifted (the reports say so): "
+            "as the letter stands, the law refuses the whole batch."
+        )
+
+
+def _write_replica(replica: pl.DataFrame, folder_path: Path, *, force: bool) -> None:
+    with OutputFolder(folder_path, force=force, command="demo baseline irs-2025") as folder:
+        folder.write_csv("disclosed.csv", replica)
+        folder.prepare()
+        folder.commit()

@@ -1,7 +1,8 @@
 """``ftigate ledger`` and ``ftigate witness``: keys, checkpoints, verification, proofs.
 
-Exit codes: 0 success, 1 verification failed, 2 bad input (missing file,
-malformed key or checkpoint, unknown event). Errors are one line on stderr.
+Exit codes (`ftigate.cli.common`): 0 success, 1 verification failed, 2 bad input
+(missing file, malformed key or checkpoint, unknown event, an output that exists),
+3 internal error. Errors are one line on stderr.
 
 Inclusion proof check procedure (also written into every proof file):
 
@@ -28,6 +29,17 @@ from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
+from ftigate import __version__
+from ftigate.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_NOT_VERIFIED,
+    ForceOption,
+    VerificationFailed,
+    check_database_url,
+    new_app,
+)
+from ftigate.intake.errors import IntakeError
+from ftigate.law.loader import LawError
 from ftigate.ledger.accounting import (
     AccountingError,
     account_for_taxpayer,
@@ -65,8 +77,8 @@ from ftigate.ledger.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from ftigate.outputs import OutputFolder, check_output_file, check_output_folder, write_output_text
 from ftigate.store.api import Store, StoreError
-from ftigate.store.db import resolve_url
 
 LOG_VKEY_ENV = "FTIGATE_LOG_VKEY"
 PROOF_FORMAT = "ftigate-inclusion-proof/v1"
@@ -79,19 +91,15 @@ CHECK_PROCEDURE = [
     '4. entry is RFC 8785 JSON {"event": ..., "prev": ..., "seq": leaf_index}.',
 ]
 
-app = typer.Typer(
+app = new_app(
     name="ledger",
     help="The tamper-evident ledger: keys, signed checkpoints, verification and proofs.",
     no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
 )
-witness_app = typer.Typer(
+witness_app = new_app(
     name="witness",
     help="An independent witness: checks each new checkpoint extends the last, then cosigns.",
     no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
 )
 
 DbOption = Annotated[
@@ -111,10 +119,6 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-class VerificationFailed(Exception):
-    """Exit code 1: the data did not verify."""
-
-
 def _fail(message: str, code: int) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
@@ -130,9 +134,11 @@ def _clean_errors(command: Callable[P, R]) -> Callable[P, R]:
         except typer.Exit:
             raise
         except VerificationFailed as error:
-            _fail(str(error), 1)
+            _fail(str(error), EXIT_NOT_VERIFIED)
+        except (IntakeError, LawError):
+            raise  # the one error path (exit code 2, the message as it is)
         except (KeyFileError, StoreError, CheckpointError, ProofError, ValueError) as error:
-            _fail(str(error), 2)
+            _fail(str(error), EXIT_BAD_INPUT)
         except OSError as error:
             _fail(f"{error.strerror or error}: {error.filename or ''}".rstrip(": "), 2)
         except SQLAlchemyError as error:
@@ -142,7 +148,7 @@ def _clean_errors(command: Callable[P, R]) -> Callable[P, R]:
 
 
 def _open_store(db: str | None, *, create: bool = False) -> Store:
-    url = resolve_url(db)
+    url = check_database_url(db)
     if url.startswith("sqlite:///") and not create:
         path = Path(url.removeprefix("sqlite:///"))
         if not path.exists():
@@ -183,15 +189,17 @@ def keygen(
 def checkpoint(
     out: Annotated[Path, typer.Option("--out", help="File the overseer keeps.")],
     db: DbOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Sign the current tree head and write it to FILE."""
+    check_output_file(out, force=force)
     signer = load_signer()
     store = _open_store(db)
     try:
         signed = store.sign_checkpoint(signer)
     finally:
         store.close()
-    out.write_text(signed.serialize(), encoding="utf-8")
+    write_output_text(out, signed.serialize(), force=force)
     typer.echo(f"signed checkpoint at size {signed.checkpoint.size} written to {out}")
 
 
@@ -239,8 +247,11 @@ def prove(
     event_id: Annotated[str, typer.Argument(help="The event id recorded in the ledger.")],
     out: Annotated[Path | None, typer.Option("--out", help="Write here, not stdout.")] = None,
     db: DbOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Print an inclusion proof for EVENT_ID against the latest signed checkpoint."""
+    if out:
+        check_output_file(out, force=force)
     store = _open_store(db)
     try:
         proof = build_inclusion_proof(store, event_id)
@@ -248,7 +259,7 @@ def prove(
         store.close()
     text = json.dumps(proof, indent=2, ensure_ascii=False) + "\n"
     if out:
-        out.write_text(text, encoding="utf-8")
+        write_output_text(out, text, force=force)
     else:
         typer.echo(text, nl=False)
 
@@ -349,7 +360,8 @@ def witness_init(
     signer = Signer.generate(name, COSIGNATURE_V1)
     state.mkdir(parents=True, exist_ok=True, mode=0o700)
     write_secret_file(state / "witness.key", signer.skey() + "\n")
-    (state / "log.vkey").write_text(log_key.strip() + "\n", encoding="ascii")
+    # Created like the key beside it (0600, never replacing a file): the witness's trust root.
+    write_secret_file(state / "log.vkey", log_key.strip() + "\n")
     typer.echo(f"witness key (give it to verifiers): {signer.verifier.vkey()}")
 
 
@@ -363,8 +375,11 @@ def witness_cosign(
     ] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Cosigned checkpoint file.")] = None,
     db: DbOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Verify a new checkpoint extends the last accepted one, then cosign it."""
+    if out:
+        check_output_file(out, force=force)
     signer = parse_skey(read_secret_file(state / "witness.key"))
     log = parse_vkey(_read_text(state / "log.vkey"))
     store = _open_store(db)
@@ -403,19 +418,18 @@ def witness_cosign(
                     except ProofError as error:
                         problem = f"fork: {error}"
             if problem:
-                evidence = state / f"evidence-{int(time.time())}.txt"
-                evidence.write_text(
-                    "ACCEPTED\n" + old.serialize() + "\nOFFERED\n" + new.serialize(),
-                    encoding="utf-8",
-                )
+                evidence = state / f"evidence-{time.time_ns()}.txt"
+                write_output_text(evidence, "ACCEPTED\n" + old.serialize() + "\nOFFERED\n" + new.serialize())
                 raise VerificationFailed(f"{problem}; both checkpoints saved in {evidence}")
     finally:
         store.close()
     cosigned = cosign(new, signer)
-    accepted_path.write_text(new.serialize(), encoding="utf-8")
+    # The witness's own state, replaced by each accepted checkpoint (staged and renamed:
+    # a crash never leaves it half-written).
+    write_output_text(accepted_path, new.serialize(), force=True)
     text_out = cosigned.serialize()
     if out:
-        out.write_text(text_out, encoding="utf-8")
+        write_output_text(out, text_out, force=force)
         typer.echo(f"cosigned checkpoint at size {new.checkpoint.size} written to {out}")
     else:
         typer.echo(text_out, nl=False)
@@ -423,19 +437,11 @@ def witness_cosign(
 
 # --- ftigate accounting / ftigate report ------------------------------------------------
 
-accounting_app = typer.Typer(
+accounting_app = new_app(
     name="accounting",
     help="Every disclosure about one taxpayer, each with an inclusion proof (6103(p)(3)(A)).",
-    add_completion=False,
-    pretty_exceptions_enable=False,
 )
-report_app = typer.Typer(
-    name="report",
-    help="Reports built from the ledger.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+report_app = new_app(name="report", help="Reports built from the ledger.", no_args_is_help=True)
 
 
 @accounting_app.callback(invoke_without_command=True)
@@ -446,8 +452,11 @@ def accounting(
     ],
     out: Annotated[Path | None, typer.Option("--out", help="Write here, not stdout.")] = None,
     db: DbOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Accounting of disclosures for one taxpayer, provable against the latest checkpoint."""
+    if out:
+        check_output_file(out, force=force)
     pseudonym = load_pseudonymizer().taxpayer(taxpayer)
     store = _open_store(db)
     try:
@@ -475,7 +484,7 @@ def accounting(
         store.close()
     text = json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n"
     if out:
-        out.write_text(text, encoding="utf-8")
+        write_output_text(out, text, force=force)
         typer.echo(f"{len(result.disclosures)} disclosure(s) written to {out}")
     else:
         typer.echo(text, nl=False)
@@ -490,21 +499,43 @@ def report_group() -> None:
 @_clean_errors
 def report_jct(
     year: Annotated[int, typer.Option("--year", help="Calendar year to report.")],
-    out_dir: Annotated[Path, typer.Option("--out-dir", help="Directory for CSV and HTML.")] = Path(
-        "."
-    ),
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "--out-dir",
+            help="Folder for jct-YEAR.csv, .html and .json (default: jct-YEAR); new or empty, "
+            "or --force to replace ftigate's own earlier report.",
+        ),
+    ] = None,
     db: DbOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Counts per recipient agency for the Joint Committee on Taxation (6103(p)(3)(B))."""
+    folder_path = out_dir or Path(f"jct-{year}")
+    check_output_folder(folder_path, force=force)
     store = _open_store(db)
     try:
         rows = jct_counts((leaf.entry for leaf in store.leaves()), year)
         head = store.latest_tree_head()
     finally:
         store.close()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    csv_path, html_path = out_dir / f"jct-{year}.csv", out_dir / f"jct-{year}.html"
-    as_of = f"ledger size {head.size}, root {base64.b64encode(head.root_hash).decode()}"
-    csv_path.write_text(jct_csv(rows), encoding="utf-8")
-    html_path.write_text(jct_html(rows, year, as_of), encoding="utf-8")
-    typer.echo(f"wrote {csv_path} and {html_path} ({len(rows)} agencies)")
+    root = base64.b64encode(head.root_hash).decode()
+    as_of = f"ledger size {head.size}, root {root}; produced by ftigate {__version__}"
+    summary = {
+        "year": year,
+        "provenance": {
+            "ftigate_version": __version__,
+            "inputs": {"store": {"database": check_database_url(db).split("://", 1)[0],
+                                 "ledger_size": head.size, "ledger_root": root}},
+            "policy": None,
+        },
+        "agencies": len(rows),
+    }  # fmt: skip
+    with OutputFolder(folder_path, force=force, command="report jct") as folder:
+        folder.write_text(f"jct-{year}.csv", jct_csv(rows))
+        folder.write_text(f"jct-{year}.html", jct_html(rows, year, as_of))
+        folder.write_json(f"jct-{year}.json", summary)
+        folder.prepare()
+        written = folder.commit()
+    typer.echo(f"wrote {', '.join(str(p) for p in written)} ({len(rows)} agencies)")

@@ -3,32 +3,50 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from ftigate import __version__
 from ftigate.cli import audit as audit_cli
 from ftigate.cli import ledger as ledger_cli
 from ftigate.cli import report as report_cli  # noqa: F401 - adds `transparency` to `report`
 from ftigate.cli import synth as synth_cli
-from ftigate.cli.common import err, fail, guarded, out, progress_bar
+from ftigate.cli.common import ForceOption, err, fail, guarded, handle_error, new_app, out, progress_bar
 from ftigate.cli.demo import demo
 from ftigate.cli.process import model_app, process, reference_app
 from ftigate.cli.views import print_screen_summary
 from ftigate.intake.letter import read_letter
 from ftigate.intake.requests import DEFAULT_CHUNK_ROWS, DEFAULT_MAX_FIELD_BYTES, ReadOptions
 from ftigate.law.loader import load_law
+from ftigate.outputs import check_output_file
 from ftigate.screen.run import screen_files
 
-app = typer.Typer(
+app = new_app(
     name="ftigate",
     help="Screen, resolve, disclose and account for 26 U.S.C. 6103(i)(2) requests.",
     no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"ftigate {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print ftigate's version."),
+    ] = False,
+) -> None:
+    pass
+
 
 app.add_typer(synth_cli.app, name="synth")
 app.add_typer(ledger_cli.app, name="ledger")
@@ -69,17 +87,20 @@ def screen(
     workers: Annotated[
         int | None, typer.Option(min=1, help="Processes for the address parser (default: all cores).")
     ] = None,
+    force: ForceOption = False,
 ) -> None:
     """Check every request against 6103(i)(2) before any taxpayer record is touched."""
     law = guarded(lambda: load_law(policy))
+    guarded(lambda: check_output_file(out_path, force=force))
     parsed_letter = guarded(lambda: read_letter(letter))
     options = ReadOptions(encoding=encoding, chunk_rows=chunk_rows, max_field_bytes=max_field_bytes)
     with progress_bar("screening", parsed_letter.record_count or None, enabled=not as_json) as advance:
         summary = guarded(
             lambda: screen_files(
-                parsed_letter, requests, out_path, law, read=options, workers=workers, progress=advance
+                parsed_letter, requests, out_path, law, read=options, workers=workers, progress=advance,
+                force=force,
             )
-        )
+        )  # fmt: skip
     if as_json:
         out.print_json(json.dumps(summary.as_dict()))
     else:
@@ -123,4 +144,10 @@ def codes(
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except Exception as error:  # raised outside any command (GuardedGroup covers those)
+        try:
+            handle_error(error)
+        except typer.Exit as done:
+            sys.exit(done.exit_code)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,7 +14,17 @@ import typer
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
-from ftigate.cli.common import err, fail, guarded, out, progress_bar
+from ftigate import __version__
+from ftigate.cli.common import (
+    ForceOption,
+    check_database_url,
+    err,
+    fail,
+    guarded,
+    new_app,
+    out,
+    progress_bar,
+)
 from ftigate.decide.gates import Thresholds
 from ftigate.decide.process import ProcessOptions, run_process, write_outputs
 from ftigate.decide.record import BatchFiles, record_batch
@@ -23,14 +34,16 @@ from ftigate.law.loader import load_law
 from ftigate.ledger.checkpoint import Signer
 from ftigate.ledger.events import Pseudonymizer
 from ftigate.ledger.keys import KeyFileError, load_pseudonymizer, load_signer
+from ftigate.outputs import check_output_file, check_output_folder, output_file
+from ftigate.report.provenance import input_digests, policy_facts
 from ftigate.resolve.model import ModelArtefact, default_model_path, load_model, m_u_table
 from ftigate.resolve.score import ScoringOptions
 from ftigate.store.api import Store, StoreError
 
-model_app = typer.Typer(
+model_app = new_app(
     name="model", help="The identity model: train it, show its m/u table.", no_args_is_help=True
 )
-reference_app = typer.Typer(
+reference_app = new_app(
     name="reference", help="The taxpayer file, prepared for matching ahead of batches.", no_args_is_help=True
 )
 
@@ -98,30 +111,50 @@ def process(
         typer.Option(help="Store URL to record the batch in (default: $FTIGATE_DB; none: no recording)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    force: ForceOption = False,
 ) -> None:
     """Screen every request, resolve identity for sufficient ones, decide, and write the response."""
     if review_floor > disclose_probability:
         fail("--review-floor must not exceed --disclose-probability")
+    # Where the outputs go is checked first: a batch must not be recorded and then fail
+    # to write its response.
+    guarded(lambda: check_output_folder(out_dir, force=force))
     law = guarded(lambda: load_law(policy))
     parsed_letter = guarded(lambda: read_letter(letter))
     artefact = guarded(lambda: _load_model(model))
+    thresholds = Thresholds(disclose_probability, review_floor, margin_bits)
     options = ProcessOptions(
-        thresholds=Thresholds(disclose_probability, review_floor, margin_bits),
+        thresholds=thresholds,
         scoring=ScoringOptions(work_dir=work_dir),
         reference_cache=reference_cache,
     )
     store_url = db or os.environ.get("FTIGATE_DB")
     # Open the store and the keys before touching any taxpayer record: a batch that
     # cannot be recorded must not be processed (6103(p)(3)(A)).
-    recorder = guarded(lambda: _open_recorder(store_url)) if store_url else None
-    with progress_bar("screening", parsed_letter.record_count or None, enabled=not as_json) as advance:
-        result = guarded(
-            lambda: run_process(
-                parsed_letter, requests, reference, law, artefact, options,
-                progress=advance, stage=None if as_json else _stage_line,
-                scoring=None if as_json else _scoring_line,
-            )
-        )  # fmt: skip
+    recorder = guarded(lambda: _open_recorder(check_database_url(store_url))) if store_url else None
+    # The inputs' digests are read on a second thread while the batch is processed (the
+    # taxpayer file can be gigabytes; hashing releases the GIL).
+    hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ftigate-digests")
+    inputs = {"letter": letter, "requests": requests, "reference": reference}
+    digests = hashing.submit(input_digests, {**inputs, "model": model or default_model_path()})
+    try:
+        with progress_bar("screening", parsed_letter.record_count or None, enabled=not as_json) as advance:
+            result = guarded(
+                lambda: run_process(
+                    parsed_letter, requests, reference, law, artefact, options,
+                    progress=advance, stage=None if as_json else _stage_line,
+                    scoring=None if as_json else _scoring_line,
+                )
+            )  # fmt: skip
+        result.summary["provenance"] = {
+            "ftigate_version": __version__,
+            "inputs": guarded(digests.result),
+            "policy": policy_facts(
+                law, policy, thresholds=thresholds.as_dict(), default_thresholds=Thresholds().as_dict()
+            ),
+        }
+    finally:
+        hashing.shutdown(wait=False, cancel_futures=True)
     if recorder is not None:
         store, pseudonyms, signer = recorder
         files = BatchFiles(letter=letter, requests=requests)
@@ -139,7 +172,7 @@ def process(
             "tree_size": recorded.tree_size,
             "checkpoint_signed": recorded.checkpoint is not None,
         }
-    guarded(lambda: write_outputs(result, out_dir))
+    guarded(lambda: write_outputs(result, out_dir, force=force))
     if as_json:
         out.print_json(json.dumps(result.summary))
         return
@@ -208,22 +241,27 @@ def train(
         int, typer.Option(min=100, help="Synthetic requests (adversarial profile).")
     ] = 40_000,
     seed: Annotated[int, typer.Option(help="Seed for the synthetic data and u sampling.")] = 20250807,
-    out_path: Annotated[Path | None, typer.Option("--out", help="Where to write the artefact.")] = None,
+    out_path: Annotated[
+        Path | None, typer.Option("--out", help="Where to write the artefact (default: the packaged one).")
+    ] = None,
     allow_unobserved: Annotated[
         bool,
         typer.Option(
             help="Save the model even when training observed no example of some level (they are floored)."
         ),
     ] = False,
+    force: ForceOption = False,
 ) -> None:
     """Retrain the identity model on synthetic data, save the artefact and print its m/u table."""
     from ftigate.training.identity import TrainingError, TrainingPlan, train_model
 
     target = out_path or default_model_path()
+    guarded(lambda: check_output_file(target, force=force))
     err.print(f"training on {people:,} synthetic people and {requests:,} requests, seed {seed}")
     plan = TrainingPlan(people=people, requests=requests, seed=seed, allow_unobserved=allow_unobserved)
     try:
-        settings = train_model(plan, target)
+        with output_file(target, force=force) as staging:
+            settings = train_model(plan, staging)
     except TrainingError as exc:
         fail(f"model not saved: {exc}")
     _print_m_u(settings)

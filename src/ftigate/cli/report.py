@@ -6,14 +6,17 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from ftigate.cli.common import err, fail, guarded, out
+from ftigate import __version__
+from ftigate.cli.common import ForceOption, check_database_url, err, fail, guarded, out
 from ftigate.cli.ledger import report_app
 from ftigate.intake.errors import IntakeError
 from ftigate.law.loader import load_law
+from ftigate.outputs import check_output_folder
+from ftigate.report.provenance import input_digests, policy_facts
 from ftigate.report.render import ReportError
 from ftigate.report.suppression import DEFAULT_THRESHOLD
 from ftigate.report.transparency import records_from_decision_files, records_from_store, write_transparency
@@ -45,6 +48,7 @@ def transparency(
         str | None,
         typer.Option("--as-of", help="The 'accurate as of' date, YYYY-MM-DD (default: today, UTC)."),
     ] = None,
+    force: ForceOption = False,
 ) -> None:
     """Publish the aggregate picture of 6103(i)(2) requests for a period, small cells hidden."""
     decision_files = decisions or []
@@ -55,28 +59,52 @@ def transparency(
         accurate_as_of = date.fromisoformat(as_of) if as_of else datetime.now(UTC).date()
     except ValueError:
         fail("--as-of must be a date, YYYY-MM-DD")
+    guarded(lambda: check_output_folder(out_dir, force=force))
     law = guarded(load_law)
     if decision_files:
-        records = guarded(
-            lambda: records_from_decision_files(list(zip(letter_files, decision_files, strict=True)), period)
-        )
+        pairs = list(zip(letter_files, decision_files, strict=True))
+        records = guarded(lambda: records_from_decision_files(pairs, period))
         source = f"{len(decision_files)} decision file(s) with their letters"
+        inputs: dict[str, Any] = guarded(
+            lambda: input_digests(
+                {
+                    f"{role} {number}": path
+                    for number, (letter, decided) in enumerate(pairs, start=1)
+                    for role, path in (("letter", letter), ("decisions", decided))
+                }
+            )
+        )
     else:
+        url = guarded(lambda: check_database_url(db))
         try:
-            records = records_from_store(db, period)
+            records = records_from_store(url, period)
         except IntakeError as exc:
             fail(str(exc))
         source = "the ftigate store"
+        inputs = {"store": guarded(lambda: store_description(url))}
     code_info = {code: {"message": rc.message, "citation": rc.citation} for code, rc in law.codes.items()}
+    provenance = {
+        "ftigate_version": __version__,
+        "inputs": inputs,
+        "policy": policy_facts(
+            law,
+            thresholds={"suppression_threshold": threshold},
+            default_thresholds={"suppression_threshold": DEFAULT_THRESHOLD},
+        ),
+    }
     try:
-        written = write_transparency(
-            records,
-            out_dir,
-            period=period,
-            as_of=accurate_as_of,
-            threshold=threshold,
-            source=source,
-            code_info=code_info,
+        written = guarded(
+            lambda: write_transparency(
+                records,
+                out_dir,
+                period=period,
+                as_of=accurate_as_of,
+                threshold=threshold,
+                source=source,
+                code_info=code_info,
+                provenance=provenance,
+                force=force,
+            )
         )
     except ReportError as exc:
         fail(f"{exc}; nothing was written")
@@ -84,6 +112,25 @@ def transparency(
         f"transparency {period}: {records.height:,} records from {records['agency'].n_unique()} agencies"
     )
     err.print("wrote " + ", ".join(str(p) for p in written))
+
+
+def store_description(url: str) -> dict[str, Any]:
+    """What a report read from the store: the database kind, and the ledger's tree head at
+    the time (a report can be tied to a signed checkpoint of that size)."""
+    import base64
+
+    from ftigate.store.api import Store
+
+    store = Store.open(url, run_migrations=False)
+    try:
+        head = store.latest_tree_head()
+    finally:
+        store.close()
+    return {
+        "database": url.split("://", 1)[0],
+        "ledger_size": head.size,
+        "ledger_root": base64.b64encode(head.root_hash).decode(),
+    }
 
 
 report_app.command("transparency")(transparency)

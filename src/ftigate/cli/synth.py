@@ -12,6 +12,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from ftigate.cli.common import ForceOption, new_app
+from ftigate.outputs import check_output_folder
 from ftigate.synth import io
 from ftigate.synth.population import POPULATION_STEPS, PopulationParams, generate_population
 from ftigate.synth.profiles import (
@@ -23,12 +25,10 @@ from ftigate.synth.profiles import (
 )
 from ftigate.synth.requests import REQUEST_STEPS, generate_requests
 
-app = typer.Typer(
+app = new_app(
     name="synth",
     help="Generate synthetic (never real) taxpayer files and 6103(i)(2) request batches.",
     no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
 )
 
 _stderr = Console(stderr=True)
@@ -64,7 +64,9 @@ def _progress(title: str, steps: tuple[str, ...], quiet: bool) -> Iterator[Calla
 
 @app.command()
 def population(
-    out: Annotated[Path, typer.Option(help="Output directory (replaced atomically).")],
+    out: Annotated[
+        Path, typer.Option(help="Output folder: new or empty (or --force); written all at once.")
+    ],
     people: Annotated[int, typer.Option(help="Number of taxpayers.")] = 100_000,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same bytes.")] = 7,
     set_: Annotated[
@@ -72,10 +74,12 @@ def population(
         typer.Option("--set", help="Override a population rate: name=value (repeatable)."),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
+    force: ForceOption = False,
 ) -> None:
     """Generate a taxpayer reference file (taxpayers.parquet, addresses.parquet)."""
     if people <= 0:
         _fail(f"--people must be positive, got {people}")
+    check_output_folder(out, force=force)
     try:
         params = PopulationParams().with_overrides(parse_overrides(set_ or []))
     except ValueError as error:
@@ -86,7 +90,7 @@ def population(
     steps = (*POPULATION_STEPS, "write taxpayers", "write addresses", "write ground truth")
     with _progress("population", steps, quiet) as advance:
         generated = generate_population(people, seed, params, on_step=advance)
-        counts = io.write_population(generated, out, params, on_step=advance)
+        counts = io.write_population(generated, out, params, on_step=advance, force=force)
     if not quiet:
         typer.echo(
             f"wrote {out}: {counts['taxpayers']:,} taxpayers, {counts['addresses']:,} address "
@@ -97,7 +101,9 @@ def population(
 @app.command()
 def requests(
     population: Annotated[Path, typer.Option(help="Directory written by `synth population`.")],
-    out: Annotated[Path, typer.Option(help="Output directory (replaced atomically).")],
+    out: Annotated[
+        Path, typer.Option(help="Output folder: new or empty (or --force); written all at once.")
+    ],
     count: Annotated[int, typer.Option(help="Number of requests.")] = 10_000,
     profile: Annotated[
         str, typer.Option(help=f"Built-in profile: {', '.join(PROFILES)}.")
@@ -112,10 +118,12 @@ def requests(
     ] = None,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same bytes.")] = 7,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
+    force: ForceOption = False,
 ) -> None:
     """Generate a request batch (letter.yaml, requests.csv) and its truth.parquet."""
     if count <= 0:
         _fail(f"--count must be positive, got {count}")
+    check_output_folder(out, force=force)
     try:
         chosen: Profile = (
             load_profile_file(profile_file, profile) if profile_file else get_profile(profile)
@@ -139,7 +147,7 @@ def requests(
         batch = generate_requests(
             reference, count, chosen, seed, profile_name=profile, on_step=advance
         )
-        io.write_request_batch(batch, out, chosen, population_dir=population)
+        io.write_request_batch(batch, out, chosen, population_dir=population, force=force)
         advance("write")
     if not quiet:
         lawful = int(batch.truth["lawful_disclosure"].sum())

@@ -2,8 +2,8 @@
 
 Records that fail screening are refused (or sent to review) with their codes and never
 reach the taxpayer file: only records that passed R1-R5 under a letter that passed
-L1-L4 are inspected. The outputs are written to a staging folder beside `out` and moved
-into place only when all of them are complete.
+L1-L4 are inspected. The outputs are staged inside `out` and renamed into place only when all of them are
+complete and durable (`ftigate.outputs.OutputFolder`).
 
 Outputs (DESIGN.md section 4):
   decisions.csv         request_id, decision, reasons, match_probability, model_version,
@@ -18,7 +18,6 @@ Outputs (DESIGN.md section 4):
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 import time
@@ -39,10 +38,10 @@ from ftigate.decide.gates import (
     plausible_best,
     rank_candidates,
 )
-from ftigate.intake.errors import IntakeError
 from ftigate.intake.letter import Letter
 from ftigate.intake.requests import ReadOptions, read_request_chunks
 from ftigate.law.loader import Law
+from ftigate.outputs import OutputFolder
 from ftigate.resolve.model import FIELDS, ModelArtefact
 from ftigate.resolve.reference import (
     DISCLOSED_COLUMNS,
@@ -176,6 +175,7 @@ def run_process(
         if preparing is not None:
             preparing.cancel()
         pool.shutdown(wait=True)
+        # `work` is this run's own mkdtemp folder (the screening spill), never a user path.
         shutil.rmtree(work, ignore_errors=True)
     assert reference is not None
 
@@ -320,24 +320,33 @@ def summarise(
     }
 
 
-def write_outputs(result: ProcessResult, out: Path) -> None:
-    """Write the four outputs into `out` all at once (staged beside it, then moved)."""
-    if out.exists() and not out.is_dir():
-        raise IntakeError(out, "--out must be a folder")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        _csv(result.decisions).write_csv(staging / "decisions.csv")
-        result.disclosures.write_csv(staging / "response.csv")
-        result.explanations.write_parquet(staging / "explanations.parquet")
-        (staging / "summary.json").write_text(
-            json.dumps(result.summary, indent=2, sort_keys=True) + "\n", "utf-8"
-        )
-        out.mkdir(exist_ok=True)
-        for name in ("decisions.csv", "response.csv", "explanations.parquet", "summary.json"):
-            os.replace(staging / name, out / name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+OUTPUT_FILES = ("decisions.csv", "response.csv", "explanations.parquet", "summary.json")
+
+
+def stage_outputs(result: ProcessResult, folder: OutputFolder) -> None:
+    """Write the four outputs into an open output folder's staging area (not yet in place).
+
+    For callers that record between writing and committing:
+
+        with OutputFolder(out, force=force, command="process") as folder:
+            stage_outputs(result, folder)
+            digests = folder.prepare()   # digests["response.csv"]: the bytes sent
+            ...record...
+            folder.commit()
+    """
+    folder.write_csv("decisions.csv", _csv(result.decisions))
+    folder.write_csv("response.csv", result.disclosures)
+    folder.write_parquet("explanations.parquet", result.explanations)
+    folder.write_text("summary.json", json.dumps(result.summary, indent=2, sort_keys=True) + "\n")
+
+
+def write_outputs(result: ProcessResult, out: Path, *, force: bool = False) -> list[Path]:
+    """Write the four outputs into `out` all at once (`ftigate.outputs.OutputFolder`: a new or
+    empty folder, or with `force` one holding only ftigate's own earlier outputs)."""
+    with OutputFolder(out, force=force, command="process") as folder:
+        stage_outputs(result, folder)
+        folder.prepare()
+        return folder.commit()
 
 
 def _csv(decisions: pl.DataFrame) -> pl.DataFrame:

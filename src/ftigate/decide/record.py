@@ -38,6 +38,7 @@ from ftigate.ledger.events import (
     RecordsInspected,
     ResponseSent,
 )
+from ftigate.outputs import csv_bytes
 from ftigate.resolve.reference import DISCLOSED_COLUMNS
 from ftigate.store.api import Store
 
@@ -55,8 +56,9 @@ def file_sha256(path: Path) -> str:
 
 
 def response_bytes(result: ProcessResult) -> bytes:
-    """The response file exactly as `write_outputs` writes it, so its digest is the file's."""
-    return result.disclosures.write_csv().encode("utf-8")
+    """The response file exactly as `write_outputs` writes it (through the one safe CSV
+    writer), so its digest is the file's."""
+    return csv_bytes(result.disclosures)
 
 
 def _address_text(row: dict[str, object]) -> str:

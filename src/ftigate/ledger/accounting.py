@@ -7,7 +7,6 @@ a row missing from either side, or differing, is an error, not a footnote.
 
 from __future__ import annotations
 
-import csv
 import html
 import io
 import json
@@ -18,6 +17,7 @@ from typing import Any
 
 from ftigate.ledger.checkpoint import parse_checkpoint_body, parse_note
 from ftigate.ledger.merkle import HashTree
+from ftigate.outputs.safecsv import SafeWriter
 
 DISCLOSURE_FIELDS = (
     "batch_id",
@@ -190,7 +190,7 @@ def jct_counts(entries: Iterable[bytes], year: int) -> list[AgencyCounts]:
 
 def jct_csv(rows: list[AgencyCounts]) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = SafeWriter(buffer)  # the one CSV rule: agency names and purposes come from letters
     writer.writerow(JCT_COLUMNS)
     for row in rows:
         writer.writerow(

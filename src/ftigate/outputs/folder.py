@@ -449,7 +449,8 @@ class OutputFolder:
             "format": MANIFEST_FORMAT,
             "ftigate_version": __version__,
             "command": self.command,
-            "written_at": _now(),
+            # No timestamp: the same outputs give the same manifest (synthetic data is
+            # "same seed, same bytes" for the whole folder); the file's mtime says when.
             "files": [asdict(r) for r in files],
         }
         if replacing:

@@ -7,10 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from ftigate.audit.run import AuditResult
+from ftigate.outputs import OutputFolder
+from ftigate.report.provenance import override_sentence
 from ftigate.report.render import (
+    BAD,
+    GOOD,
     bar_chart_svg,
     html_to_pdf,
-    output_directory,
     render_template,
     stacked_chart_svg,
 )
@@ -42,8 +45,9 @@ def charts(summary: dict[str, Any]) -> dict[str, str]:
             "unlawful": [row["unlawful"] for row in routes],
             "lawful": [row["disclosures"] - row["unlawful"] for row in routes],
         },
-        {"unlawful": "#7a1f1f", "lawful": "#3b6e3b"},
+        {"unlawful": BAD, "lawful": GOOD},
         "Lawful and unlawful disclosures" + (" by route" if summary["by_route"] else ""),
+        hatches={"unlawful": "///"},
     )
     return out
 
@@ -54,19 +58,25 @@ def render_audit_html(result: AuditResult) -> str:
         summary=result.summary,
         examples=result.examples,
         charts=charts(result.summary),
+        override=override_sentence(result.summary.get("provenance", {}).get("policy")),
     )
 
 
-def write_audit_outputs(result: AuditResult, out: Path, *, pdf: bool = False) -> list[Path]:
-    """Write every output into a private folder, then put it in place as `out`."""
-    with output_directory(out) as work:
-        result.findings_csv().write_csv(work / FINDINGS_FILE)
-        document = {**result.summary, "examples": result.examples}
-        (work / SUMMARY_FILE).write_text(
-            json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
-        (work / HTML_FILE).write_text(render_audit_html(result), encoding="utf-8")
-        if pdf:
-            html_to_pdf(work / HTML_FILE, work / PDF_FILE)
-        names = sorted(p.name for p in work.iterdir())
-    return [out / name for name in names]
+def stage_audit_outputs(result: AuditResult, folder: OutputFolder, *, pdf: bool = False) -> None:
+    """Write every output into an open output folder's staging area."""
+    folder.write_csv(FINDINGS_FILE, result.findings_csv())
+    document = {**result.summary, "examples": result.examples}
+    folder.write_text(SUMMARY_FILE, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    folder.write_text(HTML_FILE, render_audit_html(result))
+    if pdf:
+        html_to_pdf(folder.staging / HTML_FILE, folder.path(PDF_FILE))
+
+
+def write_audit_outputs(
+    result: AuditResult, out: Path, *, pdf: bool = False, force: bool = False
+) -> list[Path]:
+    """Write every output, then put them in place in `out` at once (an OutputFolder)."""
+    with OutputFolder(out, force=force, command="audit") as folder:
+        stage_audit_outputs(result, folder, pdf=pdf)
+        folder.prepare()
+        return folder.commit()

@@ -33,7 +33,8 @@ import polars as pl
 
 from ftigate.intake.errors import IntakeError
 from ftigate.intake.letter import Letter, read_letter
-from ftigate.report.render import output_directory, render_template
+from ftigate.outputs import OutputFolder
+from ftigate.report.render import render_template
 from ftigate.report.suppression import DEFAULT_THRESHOLD, HIDDEN_SYMBOL, Line, suppress
 
 DECISIONS = ("disclose", "refuse", "review")
@@ -381,28 +382,37 @@ def write_transparency(
     threshold: int = DEFAULT_THRESHOLD,
     source: str,
     code_info: dict[str, dict[str, str]],
+    provenance: dict[str, Any] | None = None,
+    force: bool = False,
 ) -> list[Path]:
-    """Write transparency-<period>.html, .csv and .schema.json into `out`, all at once."""
+    """Write transparency-<period>.html, .csv and .schema.json into `out`, all at once
+    (an OutputFolder: a new or empty folder, or with `force` ftigate's own earlier report)."""
     t = build_tables(records, threshold)
     stem = f"transparency-{period}"
-    with output_directory(out) as work:
-        pl.DataFrame(
-            long_rows(t),
-            schema=dict.fromkeys(
-                ("table", "agency", "statute", "reason", "measure", "value", "status"), pl.String
+    with OutputFolder(out, force=force, command="report transparency") as folder:
+        folder.write_csv(
+            f"{stem}.csv",
+            pl.DataFrame(
+                long_rows(t),
+                schema=dict.fromkeys(
+                    ("table", "agency", "statute", "reason", "measure", "value", "status"), pl.String
+                ),
             ),
-        ).write_csv(work / f"{stem}.csv")
+        )
         schema = {
             **CSV_SCHEMA,
             "title": f"ftigate transparency report {period}",
             "accurate_as_of": as_of.isoformat(),
             "suppression_threshold": threshold,
             "hidden_symbol_in_html": HIDDEN_SYMBOL,
+            "provenance": provenance,
         }
-        (work / f"{stem}.schema.json").write_text(json.dumps(schema, indent=2) + "\n", encoding="utf-8")
+        folder.write_text(f"{stem}.schema.json", json.dumps(schema, indent=2) + "\n")
         html = render_template(
-            "transparency.html", **report_context(t, period, as_of, threshold, source, code_info)
+            "transparency.html",
+            **report_context(t, period, as_of, threshold, source, code_info),
+            provenance=provenance,
         )
-        (work / f"{stem}.html").write_text(html, encoding="utf-8")
-        names = sorted(p.name for p in work.iterdir())
-    return [out / name for name in names]
+        folder.write_text(f"{stem}.html", html)
+        folder.prepare()
+        return folder.commit()

@@ -17,7 +17,6 @@ lent SSN): those addresses are not the TIN holder's and never corroborate them.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ import pyarrow as pa
 
 from ftigate.facts.address import COMPARED_COLUMNS, address_parts
 from ftigate.intake.errors import IntakeError
+from ftigate.outputs import OutputFolder
 from ftigate.resolve.standardise import (
     CODED_KEYS,
     address_codes,
@@ -429,17 +429,12 @@ def prepared_reference(folder: Path, cache: Path) -> Reference:
         frames = {n: pl.read_parquet(cache / f"{n}.parquet") for n in PREPARED_FRAMES}
         return Reference(**frames, source=folder)
     reference = load_reference(folder)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{cache.name}.", dir=cache.parent))
-    try:
+    # Written as every output folder is (0700, files 0600, staged inside, renamed): the
+    # frames are taxpayer data, and only a cache ftigate wrote is ever replaced.
+    with OutputFolder(cache, force=True, command="reference prepare") as staged:
         for name in PREPARED_FRAMES:
-            getattr(reference, name).write_parquet(staging / f"{name}.parquet", compression="lz4")
-        (staging / "manifest.json").write_text(json.dumps(expected, sort_keys=True), "utf-8")
-        cache.mkdir(exist_ok=True)
-        (cache / "manifest.json").unlink(missing_ok=True)
-        for name in PREPARED_FRAMES:
-            os.replace(staging / f"{name}.parquet", cache / f"{name}.parquet")
-        os.replace(staging / "manifest.json", cache / "manifest.json")
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+            staged.write_parquet(f"{name}.parquet", getattr(reference, name), compression="lz4")
+        staged.write_text("manifest.json", json.dumps(expected, sort_keys=True))
+        staged.prepare()
+        staged.commit()
     return reference

@@ -11,7 +11,6 @@ when complete. On any error nothing is left behind.
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from collections import Counter
@@ -28,6 +27,8 @@ from ftigate.intake.letter import Letter
 from ftigate.intake.requests import ReadOptions, read_request_chunks
 from ftigate.law.loader import Law
 from ftigate.law.model import Effect
+from ftigate.outputs import OutputFile
+from ftigate.outputs.safecsv import write_csv as write_safe_csv
 from ftigate.screen.address import parser_pool
 from ftigate.screen.letter import BatchFacts, letter_codes, letter_warnings, normalise_officer
 from ftigate.screen.record import ScreenContext, screen_chunk
@@ -63,13 +64,6 @@ class ScreenSummary:
         }
 
 
-def _atomic_target(out: Path) -> Path:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
-    os.close(fd)
-    return Path(name)
-
-
 def screen_files(
     letter: Letter,
     requests: Path,
@@ -79,8 +73,13 @@ def screen_files(
     read: ReadOptions | None = None,
     workers: int | None = None,
     progress: Progress | None = None,
+    force: bool = True,
 ) -> ScreenSummary:
-    """Screen `requests` under `letter` and write one row per request to `out` (CSV or Parquet)."""
+    """Screen `requests` under `letter` and write one row per request to `out` (CSV or Parquet).
+
+    `out` is written as every single-file output is (`ftigate.outputs.OutputFile`): staged
+    beside it, 0600, renamed into place; an existing file is replaced only with `force`
+    (the default for callers that screen into a private folder of their own)."""
     out_format = "parquet" if out.suffix.lower() in {".parquet", ".pq"} else "csv"
     ctx = ScreenContext(
         params=law.parameters,
@@ -90,24 +89,24 @@ def screen_files(
         pool=parser_pool(workers),
     )
     work = Path(tempfile.mkdtemp(prefix="ftigate-screen-"))
-    partial = _atomic_target(out)
     try:
-        parts: list[Path] = []
-        for number, chunk in enumerate(read_request_chunks(requests, read)):
-            judged = screen_chunk(chunk, ctx)
-            part = work / f"part-{number:06d}.parquet"
-            judged.write_parquet(part, compression="lz4", statistics=False)
-            parts.append(part)
-            if progress:
-                progress(chunk.height)
-        summary = _finish(letter, law, requests, parts, partial, out_format, work)
-        os.replace(partial, out)
+        with OutputFile(out, force=force) as target:
+            parts: list[Path] = []
+            for number, chunk in enumerate(read_request_chunks(requests, read)):
+                judged = screen_chunk(chunk, ctx)
+                part = work / f"part-{number:06d}.parquet"
+                judged.write_parquet(part, compression="lz4", statistics=False)
+                parts.append(part)
+                if progress:
+                    progress(chunk.height)
+            summary = _finish(letter, law, requests, parts, target.staging, out_format, work)
+            target.commit()
         return summary
     finally:
         if ctx.pool is not None:
             ctx.pool.shutdown(cancel_futures=True)
+        # `work` is this call's own mkdtemp folder (spilled chunks), never a user path.
         shutil.rmtree(work, ignore_errors=True)
-        partial.unlink(missing_ok=True)
 
 
 def _finish(
@@ -245,7 +244,7 @@ class _Writer:
                 pl.col("warnings").list.join(";"),
                 pl.col("sufficient").cast(pl.String).str.to_lowercase(),
             )
-            flat.write_csv(self._csv, include_header=self._header)
+            write_safe_csv(flat, self._csv, include_header=self._header)
             self._header = False
             return
         table = frame.to_arrow()

@@ -1,19 +1,17 @@
 """Reading and writing synthetic data: the only module here that touches files.
 
-Writes are atomic at the directory level: everything goes to a sibling temporary
-directory that is renamed into place only when complete, so a failed or
-interrupted run leaves no half-written output. Parquet writer options are fixed
-(zstd level 3, fixed row groups, statistics on) so the same seed gives the same bytes.
+Writes go through `ftigate.outputs.OutputFolder`: the output folder is new or empty (or,
+with `force`, holds only ftigate's own earlier outputs), files are staged inside it
+(0600; the folder 0700: a synthetic population is shaped like taxpayer data and is
+treated like it) and renamed into place only when complete, so a failed or interrupted
+run leaves no half-written output. Parquet writer options are fixed (zstd level 3, fixed
+row groups, statistics on) so the same seed gives the same bytes.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
+from ftigate.outputs import OutputFolder
 from ftigate.synth.population import Population, PopulationParams, address_chunks
 from ftigate.synth.profiles import Profile
 from ftigate.synth.requests import RequestBatch
@@ -77,29 +76,6 @@ def write_parquet(path: Path, frames: Iterable[pl.DataFrame]) -> int:
     return rows
 
 
-@contextmanager
-def atomic_directory(out_dir: Path) -> Iterator[Path]:
-    """Yield a temporary directory that replaces `out_dir` only if the block succeeds."""
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes 0700; outputs get normal permissions
-    try:
-        yield staging
-        if out_dir.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=out_dir.parent))
-            os.replace(out_dir, retired / "old")
-            os.replace(staging, out_dir)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            os.replace(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-
-
 def _manifest(**fields: Any) -> str:
     payload = {"generator_version": GENERATOR_VERSION, **fields}
     return json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n"
@@ -110,25 +86,28 @@ def write_population(
     out_dir: Path,
     params: PopulationParams | None = None,
     on_step: StepHook | None = None,
+    *,
+    force: bool = False,
 ) -> dict[str, int]:
     """Write the reference file and the generator's ground truth; returns row counts."""
     step = on_step or (lambda _: None)
     counts: dict[str, int] = {}
-    with atomic_directory(out_dir) as staging:
+    with OutputFolder(out_dir, force=force, command="synth population") as folder:
         counts["taxpayers"] = write_parquet(
-            staging / TAXPAYERS_FILE,
+            folder.path(TAXPAYERS_FILE),
             (population.taxpayers.slice(s, ROW_GROUP_ROWS)
              for s in range(0, len(population.taxpayers), ROW_GROUP_ROWS)),
         )  # fmt: skip
         step("write taxpayers")
         counts["addresses"] = write_parquet(
-            staging / ADDRESSES_FILE, address_chunks(population, ROW_GROUP_ROWS)
+            folder.path(ADDRESSES_FILE), address_chunks(population, ROW_GROUP_ROWS)
         )
         step("write addresses")
-        write_parquet(staging / PEOPLE_FILE, [population.people])
-        write_parquet(staging / LOCATIONS_FILE, [population.locations])
-        write_parquet(staging / BORROWERS_FILE, [population.borrowers])
-        (staging / MANIFEST_FILE).write_text(
+        write_parquet(folder.path(PEOPLE_FILE), [population.people])
+        write_parquet(folder.path(LOCATIONS_FILE), [population.locations])
+        write_parquet(folder.path(BORROWERS_FILE), [population.borrowers])
+        folder.write_text(
+            MANIFEST_FILE,
             _manifest(
                 kind="population",
                 seed=population.seed,
@@ -136,9 +115,10 @@ def write_population(
                 address_rows=counts["addresses"],
                 params=asdict(params or PopulationParams()),
             ),
-            encoding="utf-8",
         )
         step("write ground truth")
+        folder.prepare()
+        folder.commit()
     return counts
 
 
@@ -173,13 +153,19 @@ def letter_yaml(letter: dict[str, Any]) -> str:
 
 
 def write_request_batch(
-    batch: RequestBatch, out_dir: Path, profile: Profile, population_dir: Path | None = None
+    batch: RequestBatch,
+    out_dir: Path,
+    profile: Profile,
+    population_dir: Path | None = None,
+    *,
+    force: bool = False,
 ) -> None:
-    with atomic_directory(out_dir) as staging:
-        (staging / "letter.yaml").write_text(letter_yaml(batch.letter), encoding="utf-8")
-        batch.requests.write_csv(staging / "requests.csv")
-        write_parquet(staging / "truth.parquet", [batch.truth])
-        (staging / MANIFEST_FILE).write_text(
+    with OutputFolder(out_dir, force=force, command="synth requests") as folder:
+        folder.write_text("letter.yaml", letter_yaml(batch.letter))
+        folder.write_csv("requests.csv", batch.requests)
+        write_parquet(folder.path("truth.parquet"), [batch.truth])
+        folder.write_text(
+            MANIFEST_FILE,
             _manifest(
                 kind="requests",
                 seed=batch.seed,
@@ -188,5 +174,6 @@ def write_request_batch(
                 rates=asdict(profile),
                 population=str(population_dir) if population_dir else None,
             ),
-            encoding="utf-8",
         )
+        folder.prepare()
+        folder.commit()
