@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ftigate.outputs import csv_bytes, neutralise, neutralise_cell, rows_csv_text
+from ftigate.outputs import csv_bytes, neutralise, neutralise_cell, restore, restore_cell, rows_csv_text
 
 DANGEROUS = [
     '=HYPERLINK("http://x.example","click")',
@@ -31,7 +31,7 @@ def test_formula_cells_are_prefixed(cell: str) -> None:
     assert row["request_id"] == "'" + cell
 
 
-@pytest.mark.parametrize("cell", ["R1", "Maria", "'=already quoted", "1234 N Oak St", "", "a=b"])
+@pytest.mark.parametrize("cell", ["R1", "Maria", "'quoted", "1234 N Oak St", "", "a=b", "O'Brien"])
 def test_ordinary_cells_are_unchanged(cell: str) -> None:
     assert neutralise_cell(cell) == cell
     assert neutralise(pl.DataFrame({"c": [cell]}))["c"][0] == cell
@@ -55,13 +55,23 @@ def test_row_writer_applies_the_same_rule() -> None:
     assert text == "agency,n\n'=evil(),-1\nICE,2\n"
 
 
-@given(st.lists(st.text(), min_size=1, max_size=20))
-def test_no_cell_read_back_starts_a_formula(cells: list[str]) -> None:
-    """Property: whatever the text, no cell read back starts like a formula, and removing
-    the one added quote gives the value back."""
+def test_a_quote_before_a_formula_is_quoted_again_so_the_rule_reverses() -> None:
+    assert neutralise_cell("'=x") == "''=x"
+    assert restore_cell("''=x") == "'=x" and restore_cell("'=x") == "=x" and restore_cell("'x") == "'x"
+
+
+formula_heavy = st.text(alphabet=st.sampled_from(["=", "+", "-", "@", "\t", "\r", "'", "a", "1", ",", '"', "\n"]))
+
+
+@given(st.lists(st.one_of(st.text(), formula_heavy), min_size=1, max_size=20))
+def test_no_cell_read_back_starts_a_formula_and_restore_gives_the_value_back(cells: list[str]) -> None:
+    """Property: whatever the text, no cell read back starts like a formula, and restoring
+    gives every value back exactly (Python's csv reader and Polars' alike)."""
     text = csv_bytes(pl.DataFrame({"v": cells}, schema={"v": pl.String})).decode()
     back = [row[0] for row in csv.reader(io.StringIO(text, newline=""))][1:]
     assert len(back) == len(cells)
     for original, cell in zip(cells, back, strict=True):
         assert not cell.startswith(("=", "+", "-", "@", "\t", "\r"))
-        assert cell == original or (cell == "'" + original and original[:1] in "=+-@\t\r")
+        assert restore_cell(cell) == original
+    read = pl.read_csv(io.BytesIO(text.encode()), infer_schema=False).fill_null("")
+    assert restore(read)["v"].to_list() == cells

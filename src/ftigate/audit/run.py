@@ -34,6 +34,7 @@ from ftigate.audit.reference import DISCLOSED_ADDRESS, read_reference, read_requ
 from ftigate.intake.errors import IntakeError
 from ftigate.intake.letter import Letter, read_letter
 from ftigate.law.loader import Law
+from ftigate.outputs import restore
 from ftigate.report.provenance import policy_facts, provenance
 from ftigate.screen.letter import normalise_officer
 from ftigate.screen.run import screen_files
@@ -81,7 +82,9 @@ def read_disclosures(path: Path, request_ids: pl.Series) -> pl.DataFrame:
         if suffix in {".parquet", ".pq"}:
             frame = pl.read_parquet(path)
         elif suffix in {".csv", ".txt"}:
-            frame = pl.read_csv(path, infer_schema=False, encoding="utf8")
+            # A response ftigate wrote has formula-like cells quoted (ftigate.outputs.safecsv):
+            # read back as the values they stand for, so they match the request file.
+            frame = restore(pl.read_csv(path, infer_schema=False, encoding="utf8"))
         else:
             raise IntakeError(path, "the disclosure file must be .csv or .parquet")
     except IntakeError:

@@ -34,6 +34,7 @@ from ftigate.outputs import (
     check_output_file,
     check_output_folder,
     make_private_dirs,
+    restore,
 )
 from ftigate.report.audit_report import write_audit_outputs
 from ftigate.report.provenance import input_digests, override_sentence, policy_facts
@@ -81,7 +82,7 @@ def demo(
     print_screen_summary(summary, law)
 
     err.print("[bold]3. Screening against the ground truth[/]")
-    screened = pl.read_csv(screened_path, infer_schema=False)
+    screened = restore(pl.read_csv(screened_path, infer_schema=False))
     truth = pl.read_parquet(out_dir / "batch" / "truth.parquet")
     joined = screened.join(truth.select("request_id", "deficiency"), on="request_id")
     record_codes = joined.with_columns(

@@ -73,6 +73,9 @@ def read_letter(path: Path) -> Letter:
     data = _parse(path, suffix, text)
     if not isinstance(data, dict):
         raise IntakeError(path, "a letter is a mapping of fields (requesting_agency, signer, ...)")
+    nul = _field_with_nul(data)
+    if nul is not None:
+        raise IntakeError(path, f"field {nul!r} contains a NUL byte; refused (a letter is evidence)")
     try:
         return Letter.model_validate(data)
     except ValidationError as exc:
@@ -88,12 +91,35 @@ def _describe(err: Any) -> str:
     return str(err["msg"]).lower()
 
 
+def _field_with_nul(data: Any) -> str | None:
+    """The first field (dotted path) whose text holds a NUL byte, if any (iterative: a
+    letter nested as deep as the parser allows must not overflow the stack here)."""
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return where or "(letter)"
+            continue
+        if isinstance(value, dict):
+            items: Any = value.items()
+        elif isinstance(value, list):
+            items = enumerate(value)
+        else:
+            continue
+        children = [(f"{where}.{key}" if where else str(key), item) for key, item in items]
+        stack.extend(reversed(children))
+    return None
+
+
 def _parse(path: Path, suffix: str, text: str) -> Any:
     if suffix == ".json":
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
             raise IntakeError(path, f"not valid JSON: {exc.msg}", line=exc.lineno) from None
+        except RecursionError:
+            raise IntakeError(path, "not a letter: nested too deeply") from None
     try:
         return load_yaml_strict(text, str(path))
     except LawError as exc:

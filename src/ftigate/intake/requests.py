@@ -5,8 +5,8 @@ lines, quoted fields with embedded newlines, header names in any case or
 spacing ("Request ID"), and columns beyond the schema (kept out of the way and
 ignored). Refused with one line naming the file, line/row and column: a file
 that is not CSV or Parquet, missing required columns, duplicate columns, an
-undecodable byte (with a hint at the likely encoding), a field over the size
-limit, an empty request_id.
+undecodable byte (with a hint at the likely encoding), a NUL byte, a field over the
+size limit, an empty request_id, a Parquet column of lists, structs or maps.
 
 Each chunk is a Polars frame of String columns (empty string for a missing
 value) plus `_line`: the physical line (CSV) or row number (Parquet) where
@@ -163,7 +163,10 @@ class _LineSource:
             raw = raw[3:]
         if b"\x00" in raw:
             raise IntakeError(
-                self.path, "contains a NUL byte: this is a binary file, not CSV", line=self.line_no
+                self.path,
+                "contains a NUL byte; refused (a request is evidence: ftigate does not alter it)",
+                line=self.line_no,
+                column=self._column_at(raw, b"\x00"),
             )
         try:
             return raw.decode(self.encoding)
@@ -178,18 +181,21 @@ class _LineSource:
         except LookupError:
             raise IntakeError(self.path, f"unknown encoding {self.encoding!r}") from None
 
-    def _column_at(self, raw: bytes) -> str | None:
+    def _column_at(self, raw: bytes, marker: bytes | None = None) -> str | None:
         """Name the column holding the trouble, by parsing the line leniently."""
         if not self.header:
             return None
         text = raw.decode(self.encoding, errors="replace")
         try:
-            fields = next(csv.reader([text.rstrip("\r\n")]))
+            fields = next(csv.reader([text.rstrip("\r\n").replace("\x00", "\ufffe")]))
         except (csv.Error, StopIteration):
             return None
         for index, value in enumerate(fields):
-            if "\ufffd" in value or len(value.encode("utf-8")) > self.max_line // 4:
+            bad = "\ufffe" in value if marker == b"\x00" else "\ufffd" in value
+            if bad or (marker is None and len(value.encode("utf-8")) > self.max_line // 4):
                 return self.header[index] if index < len(self.header) else f"#{index + 1}"
+        if marker is not None:
+            return None
         if len(fields) <= len(self.header):
             return self.header[len(fields) - 1]
         return None
@@ -292,9 +298,29 @@ def _numbered(path: Path, frame: pl.DataFrame, start: int, options: ReadOptions)
     frame = frame.with_columns(
         pl.int_range(start + 1, start + 1 + frame.height, dtype=pl.Int64).alias("_line")
     )
-    _check_field_sizes(path, frame, options.max_field_bytes)
-    _check_request_ids(path, frame)
+    _check_fields(path, frame, options)
     return frame
+
+
+def _check_fields(path: Path, frame: pl.DataFrame, options: ReadOptions) -> None:
+    _check_field_sizes(path, frame, options.max_field_bytes)
+    _check_nul_bytes(path, frame)
+    _check_request_ids(path, frame)
+
+
+def _check_nul_bytes(path: Path, frame: pl.DataFrame) -> None:
+    """A NUL byte in a field is refused, not stripped: the request file is evidence, and
+    ftigate does not alter what an agency sent (nor pass a NUL on to its outputs)."""
+    has_nul = frame.select(pl.col(c).str.contains("\x00", literal=True).any() for c in REQUEST_COLUMNS).row(0)
+    for column, found in zip(REQUEST_COLUMNS, has_nul, strict=True):
+        if found:
+            first = frame.filter(pl.col(column).str.contains("\x00", literal=True))
+            raise IntakeError(
+                path,
+                "field contains a NUL byte; refused (a request is evidence: ftigate does not alter it)",
+                row=int(first["_line"][0]),
+                column=column,
+            )
 
 
 def _read_header(path: Path, options: ReadOptions) -> list[str]:
@@ -421,6 +447,8 @@ def _parquet_chunks(path: Path, options: ReadOptions) -> Iterator[pl.DataFrame]:
     positions = _header_map(path, names, line=None)
     source_names = {c: names[i] for c, i in positions.items()}
     present = [c for c in REQUEST_COLUMNS if c in source_names]
+    for c in present:
+        _check_parquet_type(path, c, parquet.schema_arrow.field(source_names[c]).type)
     row = 0
     try:
         batches = parquet.iter_batches(
@@ -433,28 +461,62 @@ def _parquet_chunks(path: Path, options: ReadOptions) -> Iterator[pl.DataFrame]:
             cast: list[pl.Expr | pl.Series] = []
             for c in REQUEST_COLUMNS:
                 if c in present:
-                    cast.append(_as_text(frame[c]).fill_null("").str.strip_chars().alias(c))
+                    cast.append(_as_text(path, c, frame[c], row).fill_null("").str.strip_chars().alias(c))
                 else:
                     cast.append(pl.lit("", dtype=pl.String).alias(c))
             frame = frame.select(cast).with_columns(
                 pl.int_range(row + 1, row + 1 + frame.height, dtype=pl.Int64).alias("_line")
             )
-            _check_field_sizes(path, frame, options.max_field_bytes)
-            _check_request_ids(path, frame)
+            _check_fields(path, frame, options)
             row += frame.height
             yield frame
-    except (pa.ArrowException, OSError) as exc:
+    except IntakeError:
+        raise
+    except (pa.ArrowException, OSError, pl.exceptions.PolarsError, TypeError, ValueError) as exc:
+        # Arrow's and Polars' messages may quote values: only the type is shown.
         raise IntakeError(path, f"unreadable Parquet data ({exc.__class__.__name__})", row=row + 1) from None
 
 
-def _as_text(series: pl.Series) -> pl.Series:
+def _check_parquet_type(path: Path, column: str, kind: pa.DataType) -> None:
+    """A request field is one value: text, a number or a date. Lists, structs and maps
+    cannot be one field of a request, whatever they hold."""
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    if pa.types.is_nested(kind):
+        what = (
+            "a struct" if pa.types.is_struct(kind) else "a map" if pa.types.is_map(kind)
+            else "a union" if pa.types.is_union(kind) else "a list"
+        )  # fmt: skip
+        raise IntakeError(
+            path,
+            f"column holds {what} in each row; a request field must be text, a number or a date",
+            column=column,
+        )
+
+
+def _as_text(path: Path, column: str, series: pl.Series, offset: int) -> pl.Series:
     if series.dtype == pl.String:
         return series
     if series.dtype == pl.Date:
         return series.dt.strftime("%Y-%m-%d")
     if series.dtype == pl.Binary:
-        return series.cast(pl.String, strict=False)
-    return series.cast(pl.String)
+        # Decoded value by value (binary request columns are rare): bytes that are not
+        # UTF-8 are refused with their row, never blanked or replaced.
+        decoded: list[str | None] = []
+        for index, value in enumerate(series.to_list()):
+            try:
+                decoded.append(None if value is None else value.decode("utf-8"))
+            except UnicodeDecodeError:
+                raise IntakeError(
+                    path, "bytes that are not valid UTF-8", row=offset + 1 + index, column=column
+                ) from None
+        return pl.Series(series.name, decoded, dtype=pl.String)
+    try:
+        return series.cast(pl.String)
+    except pl.exceptions.PolarsError:
+        raise IntakeError(
+            path, f"a column of type {series.dtype} cannot be read as text", column=column
+        ) from None
 
 
 def _check_field_sizes(path: Path, frame: pl.DataFrame, limit: int) -> None:

@@ -35,15 +35,38 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[
     return loader.construct_mapping(node)
 
 
+def _construct_timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    # A date-shaped value that is no date (2025-13-45) raised a bare ValueError.
+    try:
+        return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        raise yaml.constructor.ConstructorError(
+            None, None, "not a valid date (year-month-day)", node.start_mark
+        ) from None
+
+
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
 
 def load_yaml_strict(text: str, origin: str) -> Any:
-    """Parse YAML text, refusing duplicate keys; errors name `origin` and the line."""
+    """Parse YAML text, refusing duplicate keys; errors name `origin`, the line and the
+    column, never quote the text (PyYAML's own messages include a snippet of it)."""
     try:
         return yaml.load(text, Loader=_UniqueKeyLoader)
+    except yaml.MarkedYAMLError as exc:
+        raise LawError(f"{origin}: {_marked(exc)}") from None
     except yaml.YAMLError as exc:
         raise LawError(f"{origin}: {_one_line(str(exc))}") from None
+    except RecursionError:
+        raise LawError(f"{origin}: nested too deeply to be a letter, rule or policy file") from None
+
+
+def _marked(exc: yaml.MarkedYAMLError) -> str:
+    problem = exc.problem or exc.context or "not valid YAML"
+    mark = exc.problem_mark or exc.context_mark
+    where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+    return _one_line(problem) + where
 
 
 def _one_line(text: str) -> str:

@@ -22,7 +22,15 @@ from ftigate.outputs.folder import (
     OutputFolder,
     check_output_folder,
 )
-from ftigate.outputs.safecsv import csv_bytes, neutralise, neutralise_cell, rows_csv_text, write_csv
+from ftigate.outputs.safecsv import (
+    csv_bytes,
+    neutralise,
+    neutralise_cell,
+    restore,
+    restore_cell,
+    rows_csv_text,
+    write_csv,
+)
 from ftigate.outputs.single import (
     PARTIAL_PREFIX,
     OutputFile,
@@ -52,6 +60,8 @@ __all__ = [
     "neutralise",
     "neutralise_cell",
     "output_file",
+    "restore",
+    "restore_cell",
     "rows_csv_text",
     "write_csv",
     "write_output_bytes",

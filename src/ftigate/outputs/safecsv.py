@@ -9,6 +9,12 @@ single quote, which spreadsheets show as text and never evaluate.
 
 Only text cells are touched: a negative number in a numeric column stays a number.
 Parquet outputs keep values unchanged (no spreadsheet opens Parquet).
+
+The rule is reversible, so that a program reading the file (ftigate's own audit reading a
+response, the requesting agency matching its request ids) gets the value back: a cell is
+prefixed when it matches `'*[=+-@\t\r]` (any leading quotes, then a formula character),
+so a cell read back that matches `'+[=+-@\t\r]` lost nothing but its one added quote
+(`restore_cell`, `restore`).
 """
 
 from __future__ import annotations
@@ -21,13 +27,35 @@ from typing import IO, Any
 import polars as pl
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_FORMULA_PATTERN = r"^[=+\-@\t\r]"
 PREFIX = "'"
+_FORMULA_PATTERN = r"^'*[=+\-@\t\r]"
+_NEUTRALISED_PATTERN = r"^'+[=+\-@\t\r]"
+
+
+def _needs_prefix(value: str) -> bool:
+    return value.lstrip(PREFIX).startswith(FORMULA_START)
 
 
 def neutralise_cell(value: str) -> str:
-    """The OWASP rule for one text cell."""
-    return PREFIX + value if value.startswith(FORMULA_START) else value
+    """The OWASP rule for one text cell (reversible: see the module docstring)."""
+    return PREFIX + value if _needs_prefix(value) else value
+
+
+def restore_cell(value: str) -> str:
+    """The value a neutralised cell stood for."""
+    return value[1:] if value.startswith(PREFIX) and _needs_prefix(value) else value
+
+
+def restore(frame: pl.DataFrame) -> pl.DataFrame:
+    """A CSV that ftigate wrote, read back with String columns, as the values it held."""
+    text = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+    return frame.with_columns(
+        pl.when(pl.col(name).str.contains(_NEUTRALISED_PATTERN))
+        .then(pl.col(name).str.slice(1))
+        .otherwise(pl.col(name))
+        .alias(name)
+        for name in text
+    )
 
 
 def _text_like(dtype: pl.DataType) -> bool:

@@ -16,12 +16,14 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
-import matplotlib
-from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = (
@@ -35,10 +37,25 @@ CHROMIUM_ARGS = (
 )
 PDF_TIMEOUT_SECONDS = 120
 
-# Deterministic SVG ids, and text kept as text (smaller, searchable, read by screen readers).
-matplotlib.rcParams["svg.hashsalt"] = "ftigate"
-matplotlib.rcParams["svg.fonttype"] = "none"
-matplotlib.rcParams["font.family"] = "DejaVu Sans"
+
+
+@cache
+def _matplotlib() -> Any:
+    """matplotlib, imported when a chart is drawn (it is most of a command's start-up time),
+    set for deterministic SVG ids and text kept as text (smaller, searchable, read by
+    screen readers)."""
+    import matplotlib
+
+    matplotlib.rcParams["svg.hashsalt"] = "ftigate"
+    matplotlib.rcParams["svg.fonttype"] = "none"
+    matplotlib.rcParams["font.family"] = "DejaVu Sans"
+    return matplotlib
+
+
+def _figure(width: float, height: float) -> Figure:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height))
 
 
 class ReportError(Exception):
@@ -116,9 +133,8 @@ def bar_chart_svg(
     with its value."""
     shown = [_label(label) for label in labels]
     alt = f"{title}: " + "; ".join(f"{label} {value:,}" for label, value in zip(shown, values, strict=True))
-    with matplotlib.rc_context(_PLAIN_TEXT):
-        height = max(1.6, 0.42 * len(labels) + 0.9)
-        figure = Figure(figsize=(7.2, height))
+    with _matplotlib().rc_context(_PLAIN_TEXT):
+        figure = _figure(7.2, max(1.6, 0.42 * len(labels) + 0.9))
         axes = figure.add_subplot()
         positions = list(range(len(labels)))
         axes.barh(positions, list(values), color=color, edgecolor=OKABE_ITO["black"], linewidth=0.4)
@@ -153,8 +169,8 @@ def stacked_chart_svg(
         f"{group}: " + ", ".join(f"{name} {values[i]:,}" for name, values in series.items())
         for i, group in enumerate(shown)
     )
-    with matplotlib.rc_context(_PLAIN_TEXT):
-        figure = Figure(figsize=(7.2, max(1.9, 0.5 * len(groups) + 1.4)))
+    with _matplotlib().rc_context(_PLAIN_TEXT):
+        figure = _figure(7.2, max(1.9, 0.5 * len(groups) + 1.4))
         axes = figure.add_subplot()
         positions = list(range(len(groups)))
         top = max(totals) if totals else 0

@@ -33,7 +33,7 @@ import polars as pl
 
 from ftigate.intake.errors import IntakeError
 from ftigate.intake.letter import Letter, read_letter
-from ftigate.outputs import OutputFolder
+from ftigate.outputs import OutputFolder, restore
 from ftigate.report.render import render_template
 from ftigate.report.suppression import DEFAULT_THRESHOLD, HIDDEN_SYMBOL, Line, suppress
 
@@ -73,7 +73,7 @@ def _read_decision_file(path: Path) -> pl.DataFrame:
         if path.suffix.lower() in {".parquet", ".pq"}:
             frame = pl.read_parquet(path)
         else:
-            frame = pl.read_csv(path, infer_schema=False)
+            frame = restore(pl.read_csv(path, infer_schema=False))  # ftigate's quoted formula cells
     except Exception:  # polars raises many types for a file it cannot parse
         raise IntakeError(path, "cannot read the decision file") from None
     missing = [c for c in ("request_id", "decision", "reasons") if c not in frame.columns]

@@ -205,7 +205,7 @@ def load_reference(folder: Path, *, threads: int | None = None) -> Reference:
         )
     finally:
         con.close()
-        shutil.rmtree(spill, ignore_errors=True)
+        shutil.rmtree(spill, ignore_errors=True)  # this call's own mkdtemp spill folder
     names_per_tin = lent_returns.group_by("tin").agg(pl.len().cast(pl.Int32).alias("other_names"))
 
     named = (

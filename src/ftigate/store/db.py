@@ -18,8 +18,10 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.engine import Connection
+
+from ftigate.outputs.durable import create_private_file
 
 DB_ENV = "FTIGATE_DB"
 # Execution option marking a read-only transaction: on SQLite it begins
@@ -39,6 +41,7 @@ def resolve_url(db: str | None = None) -> str:
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
+        _create_private_database_file(url)
         engine = create_engine(url, connect_args={"timeout": 60})
 
         @event.listens_for(engine, "connect")
@@ -62,6 +65,16 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def _create_private_database_file(url: str) -> None:
+    """A new SQLite database is created 0600 before SQLite opens it: it holds pseudonyms and
+    decisions, and SQLite gives its journal and WAL files the database file's own mode."""
+    database = make_url(url).database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        path = Path(database)
+        if path.parent.is_dir():
+            create_private_file(path)
 
 
 def alembic_config(connection: Connection) -> Config:
