@@ -180,3 +180,13 @@ def test_pdf_report(cli_app: typer.Typer, hand_batch: HandBatch, tmp_path: Path)
     result = runner.invoke(cli_app, [*_audit_args(hand_batch, disclosed, out), "--pdf"])
     assert result.exit_code == 0, result.output
     assert (out / "report.pdf").read_bytes()[:5] == b"%PDF-"
+    # Every page carries the running header and "Page N of M" (CSS @page margin boxes).
+    from pypdf import PdfReader
+
+    pages = [page.extract_text() for page in PdfReader(out / "report.pdf").pages]
+    assert len(pages) >= 2
+    for number, text in enumerate(pages, start=1):
+        flat = " ".join(text.split())
+        assert f"Page {number} of {len(pages)}" in flat, flat[-200:]
+        assert "Audit of disclosures under 26 U.S.C. 6103(i)(2)" in flat
+        assert "ftigate " in flat

@@ -31,6 +31,19 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     theirs = json.loads((out / "audit" / "2025 replica" / "summary.json").read_text())
     assert ours["totals"]["unlawful"] == 0
     assert theirs["totals"]["unlawful"] > 5 * max(1, theirs["totals"]["lawful"]) // 2
+    # The demo lifts the cases-per-officer ceiling for its audits: the reports say a policy
+    # was overridden, and by whom, rather than "no finding".
+    for summary, name in ((ours, "ftigate"), (theirs, "2025 replica")):
+        policy = summary["provenance"]["policy"]
+        assert policy["overridden"] and policy["overrides"][0]["setting"] == "cases_per_officer_ceiling"
+        assert "demo" in policy["note"]
+        page = (out / "audit" / name / "report.html").read_text()
+        assert "Policy overridden by the demo" in page and "Under an overridden policy" in page
+    process = json.loads((out / "ftigate" / "summary.json").read_text())
+    assert process["provenance"]["policy"]["overridden"] is True
+    # Running the demo again into the same folder needs --force, and then replaces only its own outputs.
+    again = CliRunner().invoke(app, ["demo", "--out", str(out), "--people", "8000", "--requests", "1500"])
+    assert again.exit_code == 2 and "--force" in again.output
 
 
 def test_demo_rejects_an_unknown_profile(tmp_path: Path) -> None:

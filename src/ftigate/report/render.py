@@ -163,58 +163,72 @@ def stacked_chart_svg(
     """Horizontal stacked bars: one bar per group, one segment per series, each segment
     labelled with its count when wide enough and each bar with its total; the legend sits
     above the bars, never on them."""
+    with _matplotlib().rc_context(_PLAIN_TEXT):
+        figure, alt = stacked_chart_figure(groups, series, colors, title, hatches=hatches)
+        return _svg_text(figure, title, alt)
+
+
+def stacked_chart_figure(
+    groups: Sequence[str],
+    series: dict[str, Sequence[int]],
+    colors: dict[str, str],
+    title: str,
+    *,
+    hatches: dict[str, str] | None = None,
+) -> tuple[Figure, str]:
+    """The stacked chart as a matplotlib figure and its text alternative (call inside
+    `_matplotlib().rc_context(_PLAIN_TEXT)`; tests measure its layout)."""
     shown = [_label(group) for group in groups]
     totals = [sum(values[i] for values in series.values()) for i in range(len(groups))]
     alt = f"{title}: " + "; ".join(
         f"{group}: " + ", ".join(f"{name} {values[i]:,}" for name, values in series.items())
         for i, group in enumerate(shown)
     )
-    with _matplotlib().rc_context(_PLAIN_TEXT):
-        figure = _figure(7.2, max(1.9, 0.5 * len(groups) + 1.4))
-        axes = figure.add_subplot()
-        positions = list(range(len(groups)))
-        top = max(totals) if totals else 0
-        left = [0] * len(groups)
-        for name, values in series.items():
-            bars = axes.barh(
-                positions,
-                list(values),
-                left=left,
-                label=name,
-                color=colors.get(name),
-                hatch=(hatches or {}).get(name),
-                edgecolor=OKABE_ITO["black"],
-                linewidth=0.4,
-            )
-            for bar, value in zip(bars, values, strict=True):
-                if value and top and value >= 0.08 * top:
-                    axes.text(
-                        bar.get_x() + bar.get_width() / 2,
-                        bar.get_y() + bar.get_height() / 2,
-                        f"{value:,}",
-                        ha="center",
-                        va="center",
-                        fontsize=7,
-                        color="white",
-                        bbox={"boxstyle": "round,pad=0.15", "facecolor": OKABE_ITO["black"], "alpha": 0.55,
-                              "linewidth": 0},
-                    )  # fmt: skip
-            left = [a + b for a, b in zip(left, values, strict=True)]
-        for y, total in zip(positions, totals, strict=True):
-            axes.text(total + top * 0.01, y, f"{total:,}", va="center", fontsize=7)
-        axes.set_xlim(0, max(top * 1.15, 1))
-        axes.set_yticks(positions, shown, fontsize=8)
-        axes.invert_yaxis()
-        axes.set_title(title, fontsize=10, loc="left", pad=22)
-        axes.tick_params(axis="x", labelsize=8)
-        # Above the plotting area, under the title: a legend inside the axes can cover a bar.
-        axes.legend(
-            fontsize=8, frameon=False, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=max(1, len(series)),
-            borderaxespad=0.2,
-        )  # fmt: skip
-        for spine in ("top", "right"):
-            axes.spines[spine].set_visible(False)
-        return _svg_text(figure, title, alt)
+    figure = _figure(7.2, max(1.9, 0.5 * len(groups) + 1.4))
+    axes = figure.add_subplot()
+    positions = list(range(len(groups)))
+    top = max(totals) if totals else 0
+    left = [0] * len(groups)
+    for name, values in series.items():
+        bars = axes.barh(
+            positions,
+            list(values),
+            left=left,
+            label=name,
+            color=colors.get(name),
+            hatch=(hatches or {}).get(name),
+            edgecolor=OKABE_ITO["black"],
+            linewidth=0.4,
+        )
+        for bar, value in zip(bars, values, strict=True):
+            if value and top and value >= 0.08 * top:
+                axes.text(
+                    bar.get_x() + bar.get_width() / 2,
+                    bar.get_y() + bar.get_height() / 2,
+                    f"{value:,}",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white",
+                    bbox={"boxstyle": "round,pad=0.15", "facecolor": OKABE_ITO["black"], "alpha": 0.55,
+                          "linewidth": 0},
+                )  # fmt: skip
+        left = [a + b for a, b in zip(left, values, strict=True)]
+    for y, total in zip(positions, totals, strict=True):
+        axes.text(total + top * 0.01, y, f"{total:,}", va="center", fontsize=7)
+    axes.set_xlim(0, max(top * 1.15, 1))
+    axes.set_yticks(positions, shown, fontsize=8)
+    axes.invert_yaxis()
+    axes.set_title(title, fontsize=10, loc="left", pad=22)
+    axes.tick_params(axis="x", labelsize=8)
+    # Above the plotting area, under the title: a legend inside the axes can cover a bar.
+    axes.legend(
+        fontsize=8, frameon=False, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=max(1, len(series)),
+        borderaxespad=0.2,
+    )  # fmt: skip
+    for spine in ("top", "right"):
+        axes.spines[spine].set_visible(False)
+    return figure, alt
 
 
 def html_to_pdf(html_path: Path, pdf_path: Path, *, chromium: Path = CHROMIUM) -> None:
