@@ -92,3 +92,36 @@ def test_the_installed_entry_point_exits_3_on_a_bug_without_a_traceback() -> Non
     assert done.returncode == EXIT_INTERNAL, done.stderr
     assert "internal error (ValueError)" in done.stderr
     assert "Traceback" not in done.stderr and "Garcia" not in done.stderr
+
+
+def _commands() -> list[tuple[str, object]]:
+    from typer.main import get_command
+
+    found = []
+    for name, command in get_command(app).commands.items():  # type: ignore[attr-defined]
+        subcommands = getattr(command, "commands", None)
+        if subcommands:
+            found += [(f"{name} {sub}", c) for sub, c in subcommands.items()]
+        else:
+            found.append((name, command))
+    return found
+
+
+WRITERS = [
+    path for path, command in _commands()
+    if any({"--out", "--out-dir"} & set(option.opts) for option in command.params)  # type: ignore[attr-defined]
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("path", WRITERS)
+def test_every_command_that_writes_an_output_takes_force(path: str) -> None:
+    command = dict(_commands())[path]
+    assert any("--force" in option.opts for option in command.params), path  # type: ignore[attr-defined]
+
+
+def test_the_readme_documents_the_exit_codes_and_output_rules() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    for code in ("| 0 |", "| 1 |", "| 2 |", "| 3 |"):
+        assert code in readme
+    for term in ("FTIGATE_DEBUG", "--version", ".ftigate-manifest.json", ".ftigate-staging", "--force", "0600"):
+        assert term in readme, term
