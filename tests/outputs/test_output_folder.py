@@ -166,6 +166,10 @@ def test_leaving_without_commit_leaves_nothing(tmp_path: Path) -> None:
         folder.write_text("a.txt", "alpha")
         folder.prepare()
     assert not out.exists()
+    deep = tmp_path / "a" / "b" / "out"
+    with pytest.raises(RuntimeError), OutputFolder(deep, command="test") as folder:
+        raise RuntimeError("boom")
+    assert not (tmp_path / "a").exists()  # the parents this run made go too
     with pytest.raises(RuntimeError), OutputFolder(out, command="test") as folder:
         folder.write_text("a.txt", "alpha")
         raise RuntimeError("boom")
@@ -214,6 +218,8 @@ def test_check_output_folder_reads_only(tmp_path: Path) -> None:
     out = tmp_path / "new" / "out"
     check_output_folder(out, force=False)
     assert not (tmp_path / "new").exists()
+    with pytest.raises(OutputError, match="cannot create"):  # found before any work, even as root
+        check_output_folder(Path("/sys/ftigate-no-such-place/out"), force=False)
     write_run(out)
     with pytest.raises(OutputError):
         check_output_folder(out, force=False)

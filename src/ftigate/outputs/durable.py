@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import stat
@@ -30,9 +29,10 @@ def describe_os_error(error: OSError) -> str:
     return error.strerror or error.__class__.__name__
 
 
-def make_private_dirs(path: Path) -> None:
+def make_private_dirs(path: Path) -> list[Path]:
     """Create `path` and any missing parents with mode 0700 (never following a link at
-    `path` itself: a symlink there is refused by the caller before this is reached)."""
+    `path` itself: a symlink there is refused by the caller before this is reached).
+    Returns the folders this call created, outermost first."""
     missing: list[Path] = []
     current = path
     while not os.path.lexists(current):
@@ -40,10 +40,14 @@ def make_private_dirs(path: Path) -> None:
         if current.parent == current:
             break
         current = current.parent
+    created = []
     for folder in reversed(missing):
-        # made by someone else meanwhile; the caller checks what it is
-        with contextlib.suppress(FileExistsError):
+        try:
             os.mkdir(folder, DIR_MODE)
+        except FileExistsError:
+            continue  # made by someone else meanwhile: not ours; the caller checks what it is
+        created.append(folder)
+    return created
 
 
 def open_dir(path: Path | str, *, dir_fd: int | None = None) -> int:

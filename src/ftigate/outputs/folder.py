@@ -230,9 +230,7 @@ def check_output_folder(out: Path, *, force: bool) -> None:
 
     For commands that write several outputs and must refuse before the first."""
     if _check_folder_path(out) is None:
-        parent = next((p for p in out.parents if os.path.lexists(p)), None)
-        if parent is not None and not os.access(parent, os.W_OK | os.X_OK):
-            raise _refuse(out, f"cannot create the output folder ({parent} is not writable)")
+        _probe_creation(out)
         return
     try:
         descriptor = open_dir(out)
@@ -242,6 +240,21 @@ def check_output_folder(out: Path, *, force: bool) -> None:
         _judge(out, descriptor, force)
     finally:
         os.close(descriptor)
+
+
+def _probe_creation(out: Path) -> None:
+    """Create the missing folders up to `out` and remove them again (each empty, made by
+    this call): a place that cannot be written is refused before any work, whatever the
+    permission bits say (root passes `os.access` on a read-only mount)."""
+    created: list[Path] = []
+    try:
+        created = make_private_dirs(out)
+    except OSError as error:
+        raise _refuse(out, f"cannot create the output folder ({describe_os_error(error)})") from None
+    finally:
+        for folder in reversed(created):
+            with contextlib.suppress(OSError):
+                os.rmdir(folder)
 
 
 class OutputFolder:
@@ -254,7 +267,7 @@ class OutputFolder:
         self._out_fd: int | None = None
         self._staging_fd: int | None = None
         self._staging_name = ""
-        self._created = False
+        self._created_dirs: list[Path] = []
         self._names: list[str] = []
         self._records: dict[str, FileRecord] | None = None
         self._state = FolderState(exists=False)
@@ -274,10 +287,9 @@ class OutputFolder:
         out = self.out
         if _check_folder_path(out) is None:
             try:
-                make_private_dirs(out)
+                self._created_dirs = make_private_dirs(out)
             except OSError as error:
                 raise _refuse(out, f"cannot create the output folder ({describe_os_error(error)})") from None
-            self._created = True
             _check_folder_path(out)  # whatever appeared there meanwhile is judged like any other
         try:
             self._out_fd = open_dir(out)
@@ -488,10 +500,13 @@ class OutputFolder:
                 self._staging_name = ""
             os.close(self._out_fd)  # releases the lock
             self._out_fd = None
-        if self._created and not self._committed:
-            with contextlib.suppress(OSError):
-                os.rmdir(self.out)  # made by this run and still empty: leave nothing behind
-            self._created = False
+        if not self._committed:
+            # Folders this run made (`out` and missing parents), if still empty: nothing is
+            # left behind by a run that wrote nothing.
+            for folder in reversed(self._created_dirs):
+                with contextlib.suppress(OSError):
+                    os.rmdir(folder)
+        self._created_dirs = []
 
 
 def _now() -> str:

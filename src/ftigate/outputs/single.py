@@ -77,6 +77,7 @@ class OutputFile:
         self._partial = ""
         self._sha256: str | None = None
         self._committed = False
+        self._created_dirs: list[Path] = []
 
     def __enter__(self) -> OutputFile:
         try:
@@ -90,7 +91,7 @@ class OutputFile:
         check_output_file(self.path, force=self.force)
         folder = self.path.parent
         try:
-            make_private_dirs(folder)
+            self._created_dirs = make_private_dirs(folder)
             self._dir_fd = open_dir(folder) if _lstat(folder) is not None else None
         except OSError as error:
             raise OutputError(self.path, f"cannot create its folder ({describe_os_error(error)})") from None
@@ -190,6 +191,11 @@ class OutputFile:
             if descriptor is not None:
                 os.close(descriptor)
                 setattr(self, attribute, None)
+        if not self._committed:
+            for folder in reversed(self._created_dirs):  # made by this run and still empty
+                with contextlib.suppress(OSError):
+                    os.rmdir(folder)
+        self._created_dirs = []
 
 
 @contextmanager
