@@ -43,10 +43,10 @@ def main() -> None:
 
     started = time.perf_counter()
     population = generate_population(args.people, args.seed)
-    io.write_population(population, work / "pop")
+    io.write_population(population, work / "pop", force=True)  # a --work reused: ftigate's own files only
     profile = PROFILES[args.profile]
     batch = generate_requests(population, args.requests, profile, args.seed, args.profile)
-    io.write_request_batch(batch, work / "req", profile)
+    io.write_request_batch(batch, work / "req", profile, force=True)
     timings["synth_s"] = round(time.perf_counter() - started, 2)
 
     started = time.perf_counter()

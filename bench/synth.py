@@ -29,7 +29,7 @@ if step == "population":
     from ftigate.synth import io
     from ftigate.synth.population import generate_population
     people, seed, out = int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4])
-    io.write_population(generate_population(people, seed), out)
+    io.write_population(generate_population(people, seed), out, force=True)  # a --workdir reused
 elif step == "requests":
     from ftigate.synth import io
     from ftigate.synth.profiles import PROFILES
@@ -37,7 +37,7 @@ elif step == "requests":
     count, seed, pop, out = int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4]), Path(sys.argv[5])
     profile = PROFILES["court-2025"]
     batch = generate_requests(io.read_population(pop), count, profile, seed, "court-2025")
-    io.write_request_batch(batch, out, profile, pop)
+    io.write_request_batch(batch, out, profile, pop, force=True)
 elif step == "baseline":
     import numpy as np, pyarrow as pa, pyarrow.parquet as pq
     rows, out = int(sys.argv[2]), Path(sys.argv[3])

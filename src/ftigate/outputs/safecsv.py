@@ -71,12 +71,18 @@ def neutralise(frame: pl.DataFrame) -> pl.DataFrame:
         raise TypeError(f"columns {nested} must be flattened before writing CSV")
     if not text:
         return frame
+    # One scan finds the columns holding any such cell; only those are rebuilt (a column
+    # of ordinary text, the usual case, costs the scan alone).
+    found = frame.select(
+        pl.col(name).cast(pl.String).str.contains(_FORMULA_PATTERN).any().alias(name) for name in text
+    ).row(0)
+    touched = [name for name, hit in zip(text, found, strict=True) if hit]
     return frame.with_columns(
         pl.when(pl.col(name).cast(pl.String).str.contains(_FORMULA_PATTERN))
         .then(pl.lit(PREFIX) + pl.col(name).cast(pl.String))
         .otherwise(pl.col(name).cast(pl.String))
         .alias(name)
-        for name in text
+        for name in touched
     )
 
 
