@@ -36,7 +36,6 @@ import json
 import os
 import secrets
 import stat
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -512,9 +511,3 @@ class OutputFolder:
 def _now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
-
-def iter_manifest(out: Path) -> Iterator[FileRecord]:
-    """The outputs an ftigate manifest in `out` lists (for tests and `ledger` checks)."""
-    document = json.loads((out / MANIFEST).read_text("utf-8"))
-    for entry in document["files"]:
-        yield FileRecord(entry["name"], int(entry["bytes"]), entry["sha256"])
