@@ -15,6 +15,7 @@ from datetime import date
 
 import polars as pl
 
+from ftigate.facts.tin import tin_digits, tin_given
 from ftigate.law.model import Parameters
 from ftigate.law.statutes import StatuteClass, classify
 from ftigate.screen.address import ADDRESS_COLUMNS, classify_addresses, normalise
@@ -62,22 +63,19 @@ def _in_ranges(group: pl.Expr, ranges: list[tuple[int, int]]) -> pl.Expr:
     return inside
 
 
-def tin_digits(expr: pl.Expr) -> pl.Expr:
-    return expr.str.replace_all(r"[\s-]", "")
-
-
-def tin_warning(params: Parameters, tin: pl.Expr) -> pl.Expr:
+def tin_warning(params: Parameters, tin: pl.Expr, given: pl.Expr) -> pl.Expr:
     """SSN/ITIN structure: a warning, never a refusal (the statute does not require a TIN).
 
-    `tin` is the TIN with dashes and spaces removed (see `tin_digits`)."""
+    `tin` is `facts.tin.tin_digits` of the field (NULL when it holds no TIN), `given`
+    whether the field holds anything (`facts.tin.tin_given`)."""
     area = tin.str.slice(0, 3)
     group = tin.str.slice(3, 2)
     serial = tin.str.slice(5, 4)
     itin_group_ok = _in_ranges(group.cast(pl.Int32, strict=False), params.itin_group_ranges)
     return (
-        pl.when(tin == "")
+        pl.when(~given)
         .then(pl.lit(None, dtype=pl.String))
-        .when(~tin.str.contains(r"^\d{9}$"))
+        .when(tin.is_null())
         .then(pl.lit("TIN_MALFORMED"))
         .when(area.str.starts_with("9") & ~itin_group_ok)
         .then(pl.lit("TIN_ITIN_INVALID"))
@@ -190,6 +188,7 @@ def screen_chunk(chunk: pl.DataFrame, ctx: ScreenContext) -> pl.DataFrame:
         name_text(pl.col("last_name")).alias("_last"),
         reason_text(pl.col("reason")).alias("_reason"),
         tin_digits(pl.col("tin")).alias("_tin"),
+        tin_given(pl.col("tin")).alias("_tin_given"),
     )
     reason = pl.col("_reason")
     reason_placeholders = _placeholder_set(params.reason_placeholders)
@@ -215,7 +214,7 @@ def screen_chunk(chunk: pl.DataFrame, ctx: ScreenContext) -> pl.DataFrame:
             pl.lit("OFFICER_NOT_NAMED")
         ),
     ]
-    warnings = [tin_warning(params, pl.col("_tin")), dob_warning(ctx.letter_date)]
+    warnings = [tin_warning(params, pl.col("_tin"), pl.col("_tin_given")), dob_warning(ctx.letter_date)]
     return frame.select(
         "request_id",
         "_line",
