@@ -71,7 +71,10 @@ def test_frame_and_row_forms_agree() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [("02134", "02134"), ("2134", "02134"), ("02134-1234", "02134"), ("021341234", "02134"),
-     (" 90210 ", "90210"), ("9021", "09021"), ("123", None), ("ABCDE", None), ("", None), (None, None)],
+     (" 90210 ", "90210"), ("9021", "09021"), ("2134-1234", "02134"), ("02134 1234", "02134"),
+     # Puerto Rico and the Virgin Islands: two leading zeros dropped
+     ("601", "00601"), ("901-1234", "00901"), ("12", None), ("123456", None), ("ABCDE", None), ("", None),
+     (None, None)],
 )  # fmt: skip
 def test_zip5(text: str | None, expected: str | None) -> None:
     assert pl.select(zip5(pl.lit(text, dtype=pl.String))).item() == expected

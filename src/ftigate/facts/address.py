@@ -10,13 +10,16 @@ through `corroborate` (one row) or `corroborations` (a frame of pairs), so that 
 
 Corroboration: the requested address is one on file when the house number and the unit
 are the same (a different house number or a different unit is never the same home) and
-the rest agrees up to these named tolerances (`Tolerance`):
+the rest agrees up to these named tolerances (`Tolerance`). A line without a house number
+(a PO box, a rural route box) corroborates only when it is the same in standard form, with
+the same unit and ZIP, and no tolerance applies to it.
 
   SUFFIX_OR_DIRECTIONAL  the street suffix or a directional is missing or different
                          ("Maple" / "Maple St" / "Maple Ave", "S Cypress" / "Cypress")
   STREET_RUN_TOGETHER    the street name written together with its suffix ("pearsonstreet")
-  STREET_MISSPELT        the street name misspelt: at most one edit in a short name, two in
-                         a longer one, and Jaro-Winkler >= 0.85 ("priddle" / "pridle")
+  STREET_MISSPELT        the street name misspelt: two neighbouring letters swapped ("oka" /
+                         "oak"), or at most one edit in a short name, two in a longer one,
+                         with Jaro-Winkler >= 0.85 ("priddle" / "pridle")
   ZIP_SLIP               the ZIP one keystroke off (one digit, or two neighbours swapped)
                          when the street, the number, the unit and the city agree
   UNIT_OMITTED           one side gives a unit and the other none ("2142 Willow Blvd" for
@@ -87,12 +90,12 @@ and a unit written on the line itself ("123 Main St Apt 4")"""
 def zip5(expr: pl.Expr) -> pl.Expr:
     """The five-digit ZIP of a ZIP or ZIP+4 field, else NULL.
 
-    Four digits (with or without +4) are a ZIP whose leading zero a spreadsheet dropped
-    ("2134" is 02134, Boston): New England and New Jersey ZIPs begin with 0."""
+    Three or four digits (with or without +4) are a ZIP whose leading zeros a spreadsheet
+    dropped: "2134" is 02134 (Boston; New England and New Jersey ZIPs begin with 0) and
+    "601" is 00601 (Adjuntas; Puerto Rico's and the Virgin Islands' begin with 00)."""
     text = expr.cast(pl.String).fill_null("").str.strip_chars()
-    five = text.str.extract(r"^(\d{5})(?:\s*-?\s*\d{4})?$", 1)
-    four = text.str.extract(r"^(\d{4})(?:\s*-?\s*\d{4})?$", 1)
-    return pl.coalesce(five, pl.lit("0") + four)
+    short = text.str.extract(r"^(\d{3,5})(?:\s*-?\s*\d{4})?$", 1)
+    return short.str.zfill(5)
 
 
 def unit_standard(expr: pl.Expr) -> pl.Expr:
@@ -285,17 +288,36 @@ MISSPELT_JARO_WINKLER = 0.85
 """the least Jaro-Winkler similarity of two spellings of one street name"""
 
 
-def misspelt(a: str, b: str) -> bool:
-    """Two street names that are one name misspelt: one edit (insertion, deletion,
-    substitution, transposition) in a name of up to six letters, two in a longer one, and
-    Jaro-Winkler similarity >= 0.85. Names shorter than three letters must be equal."""
+def _neighbours_swapped(a: str, b: str) -> bool:
+    """`b` is `a` with two neighbouring letters swapped."""
+    if len(a) != len(b):
+        return False
+    diff = [i for i in range(len(a)) if a[i] != b[i]]
+    return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+
+
+def misspelt(a: str, b: str, spaced_a: str = "", spaced_b: str = "") -> bool:
+    """Two street names that are one name misspelt: two neighbouring letters swapped, or
+    one edit (insertion, deletion, substitution, transposition) in a name of up to six
+    letters, two in a longer one, with Jaro-Winkler similarity >= 0.85. Names shorter than
+    three letters must be equal.
+
+    `a` and `b` are the names without spaces; `spaced_a` and `spaced_b`, when given, the
+    names as written, word by word. Jaro-Winkler is taken on whichever form scores higher:
+    without spaces, a long name with repeated letters scores low after one dropped letter
+    ("CMINODELACANADA" / "CAMINODELACANADA" 0.84, as words 0.98), because Jaro matches
+    each letter with the first equal one in its window."""
     if a == b or min(len(a), len(b)) < 3:
         return False
+    if _neighbours_swapped(a, b):
+        # the commonest keying slip keeps every letter; Jaro cannot see it in a short name
+        # (its match window is empty below four letters: "OKA" / "OAK" scores 0.56)
+        return True
     allowed = 1 if min(len(a), len(b)) <= 6 else 2
-    return (
-        jellyfish.damerau_levenshtein_distance(a, b) <= allowed
-        and jellyfish.jaro_winkler_similarity(a, b) >= MISSPELT_JARO_WINKLER
-    )
+    similarity = jellyfish.jaro_winkler_similarity(a, b)
+    if spaced_a and spaced_b:
+        similarity = max(similarity, jellyfish.jaro_winkler_similarity(spaced_a, spaced_b))
+    return jellyfish.damerau_levenshtein_distance(a, b) <= allowed and similarity >= MISSPELT_JARO_WINKLER
 
 
 def zip_slipped(a: str, b: str) -> bool:
@@ -319,6 +341,20 @@ def _glued(one: Mapping[str, object], other_name: str, other: Mapping[str, objec
     return _text(one.get("name_unglued")) == other_name or name == other_name + _text(other.get("suffix"))
 
 
+def _same_box(requested: Mapping[str, object], on_file: Mapping[str, object]) -> frozenset[Tolerance] | None:
+    """A line without a house number (a PO box, a rural route box) is the same address only
+    when it is the same in standard form, with the same unit and ZIP: the box number is the
+    home, and no tolerance applies to it ("PO Box 1234" / "P.O. Box 1234")."""
+    line_r, line_f = _text(requested.get("name_fused")), _text(on_file.get("name_fused"))
+    same = (
+        line_r != ""
+        and line_r == line_f
+        and _text(requested.get("unit_std")) == _text(on_file.get("unit_std"))
+        and _text(requested.get("zip5")) == _text(on_file.get("zip5"))
+    )
+    return frozenset() if same else None
+
+
 def corroborate(
     requested: Mapping[str, object], on_file: Mapping[str, object]
 ) -> frozenset[Tolerance] | None:
@@ -329,11 +365,13 @@ def corroborate(
     Both arguments hold `address_parts`' columns (house, predir, street_name, suffix,
     postdir, name_fused, name_unglued, unit_std, zip5, city_std). Pure."""
     house_r, house_f = _text(requested.get("house")), _text(on_file.get("house"))
-    if not house_r or house_r != house_f:
-        return None  # a different (or no) house number is never the same home
     zip_r, zip_f = _text(requested.get("zip5")), _text(on_file.get("zip5"))
     if not zip_r or not zip_f:
         return None
+    if not house_r and not house_f:
+        return _same_box(requested, on_file)
+    if not house_r or house_r != house_f:
+        return None  # a different (or no) house number is never the same home
     used: set[Tolerance] = set()
     unit_r, unit_f = _text(requested.get("unit_std")), _text(on_file.get("unit_std"))
     if unit_r != unit_f:
@@ -348,7 +386,7 @@ def corroborate(
             used.add(Tolerance.SUFFIX_OR_DIRECTIONAL)
     elif name_r and name_f and (_glued(requested, name_f, on_file) or _glued(on_file, name_r, requested)):
         used.add(Tolerance.STREET_RUN_TOGETHER)
-    elif misspelt(name_r, name_f):
+    elif misspelt(name_r, name_f, _text(requested.get("street_name")), _text(on_file.get("street_name"))):
         used.add(Tolerance.STREET_MISSPELT)
         if not same_form:
             used.add(Tolerance.SUFFIX_OR_DIRECTIONAL)

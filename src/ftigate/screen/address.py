@@ -36,6 +36,7 @@ import usaddress
 import zipcodes
 from scourgify import address_constants as pub28
 
+from ftigate.facts.address import zip5
 from ftigate.law.model import Parameters
 
 ADDRESS_COLUMNS = ("street", "unit", "city", "state", "zip")
@@ -252,7 +253,7 @@ def normalise(expr: pl.Expr) -> pl.Expr:
 
 def _with_real_city(work: pl.DataFrame) -> pl.DataFrame:
     """`_real_city`: the city field is a name the ZIP database accepts for the ZIP given."""
-    keyed = work.with_columns(pl.col("_z").str.slice(0, 5).alias("_zip5"))
+    keyed = work.with_columns(zip5(pl.col("_z")).alias("_zip5"))
     known = zip_cities().select(
         pl.col("zip5").alias("_zip5"), pl.col("city").alias("_c"), pl.lit(True).alias("_real_city")
     )
@@ -456,15 +457,8 @@ def classify_addresses(
 def _check_locality(work: pl.DataFrame) -> pl.DataFrame:
     """ZIP existence and ZIP/state agreement, for addresses whose street part is sound."""
     z = pl.col("_z")
-    zip5 = (
-        pl.when(z.str.contains(r"^\d{5}(\d{4})?$"))
-        .then(z.str.slice(0, 5))
-        # Spreadsheets drop the leading zeros of New England and New Jersey ZIPs.
-        .when(z.str.contains(r"^\d{3,4}$"))
-        .then(z.str.zfill(5))
-        .otherwise(pl.lit(None, dtype=pl.String))
-    )
-    work = work.with_columns(zip5.alias("_zip5"), pl.col("_st").alias("_state_norm"))
+    # the one ZIP rule (facts.address.zip5): a ZIP+4, or leading zeros a spreadsheet dropped
+    work = work.with_columns(zip5(z).alias("_zip5"), pl.col("_st").alias("_state_norm"))
     work = work.join(zip_states(), left_on="_zip5", right_on="zip5", how="left")
     work = work.join(state_names(), left_on="_state_norm", right_on="state_norm", how="left")
     has_zip_text = z != ""
