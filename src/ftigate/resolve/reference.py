@@ -28,6 +28,18 @@ import polars as pl
 import pyarrow as pa
 
 from ftigate.facts.address import COMPARED_COLUMNS, address_parts
+from ftigate.facts.reference import (
+    ADDRESS_COLUMNS,
+    DISCLOSED_COLUMNS,
+    TAXPAYER_COLUMNS,
+    address_view,
+    check_reference_folder,
+    find_table,
+    scan_table,
+    source_sql,
+)
+from ftigate.facts.reference import last_known_addresses as last_known_rule
+from ftigate.facts.tin import tin_digits, tin_digits_sql
 from ftigate.intake.errors import IntakeError
 from ftigate.outputs import OutputFolder
 from ftigate.resolve.standardise import (
@@ -40,13 +52,9 @@ from ftigate.resolve.standardise import (
     on_distinct,
     standard_names,
     surname_soundex,
-    tin_digits,
 )
 
-TAXPAYER_COLUMNS = ("tin", "first_name", "middle_name", "last_name", "date_of_birth")
-ADDRESS_COLUMNS = ("tin", "street", "unit", "city", "state", "zip", "tax_year")
-DISCLOSED_COLUMNS = ("street", "unit", "city", "state", "zip")
-SOURCE_PREFERENCE = {"1040": 0, "1099-NEC": 1, "W-2": 2}
+__all__ = ["ADDRESS_COLUMNS", "DISCLOSED_COLUMNS", "TAXPAYER_COLUMNS", "check_reference_folder", "find_table"]
 
 
 @dataclass(frozen=True)
@@ -76,48 +84,10 @@ class Reference:
         return address_rows(self.source, tins)
 
 
-def check_reference_folder(folder: Path) -> None:
-    """Raise IntakeError unless `folder` holds a taxpayers and an addresses table."""
-    if not folder.is_dir():
-        raise IntakeError(folder, "reference must be a folder holding taxpayers and addresses")
-    for stem in ("taxpayers", "addresses"):
-        find_table(folder, stem)
-
-
-def find_table(folder: Path, stem: str) -> Path:
-    for suffix in (".parquet", ".pq", ".csv"):
-        candidate = folder / f"{stem}{suffix}"
-        if candidate.is_file():
-            return candidate
-    raise IntakeError(folder, f"no {stem}.parquet or {stem}.csv in the reference folder")
-
-
-def _scan(path: Path, required: tuple[str, ...]) -> pl.LazyFrame:
-    try:
-        frame = pl.scan_csv(path, infer_schema=False) if path.suffix == ".csv" else pl.scan_parquet(path)
-        columns = frame.collect_schema().names()
-    except (OSError, pl.exceptions.PolarsError) as error:
-        raise IntakeError(path, f"cannot read: {type(error).__name__}") from None
-    missing = [c for c in required if c not in columns]
-    if missing:
-        raise IntakeError(path, f"missing column(s): {', '.join(missing)}")
-    return frame
-
-
-def _source_sql(path: Path) -> str:
-    quoted = "'" + str(path).replace("'", "''") + "'"
-    if path.suffix == ".csv":
-        return f"read_csv({quoted}, all_varchar = true, header = true)"
-    return f"read_parquet({quoted})"
-
-
-def _digits9(column: str) -> str:
-    """SQL of `tin_digits`: the nine digits of a TIN, else NULL (the regular expression
-    only for values that are not already nine digits)."""
-    text = f"coalesce(CAST({column} AS VARCHAR), '')"
-    digits = f"regexp_replace({text}, '[^0-9]', '', 'g')"
-    plain = f"regexp_full_match({text}, '[0-9]{{9}}')"
-    return f"CASE WHEN {plain} THEN {text} WHEN length({digits}) = 9 THEN {digits} END"
+# The reading of the folder is `facts.reference`'s, shared with the audit and the replica.
+_scan = scan_table
+_source_sql = source_sql
+_digits9 = tin_digits_sql
 
 
 BUILD_MEMORY_LIMIT = "3GB"
@@ -258,44 +228,32 @@ def _address_rows_sql(addresses_path: Path, columns: list[str]) -> str:
 def address_rows(folder: Path, tins: pl.Series) -> pl.DataFrame:
     """Every row of the addresses file filed under a TIN in `tins`: tin (nine digits),
     street, unit, city, state, zip (text), tax_year (integer, 0 when unreadable), source,
-    other_name (the return was filed in another person's name).
+    other_name (the return was filed in another person's name), read as
+    `facts.reference.address_view` reads the file.
 
     The file is filtered on its TIN column first, so only the wanted taxpayers' rows are
     read whole (a few seconds for a national file, whatever the batch)."""
-    addresses = _scan(find_table(folder, "addresses"), ADDRESS_COLUMNS)
-    columns = addresses.collect_schema().names()
     wanted = tins.cast(pl.String).drop_nulls().unique().implode()
-    tin = tin_digits(pl.col("tin").cast(pl.String))
-    other_name = (
-        pl.col("name_on_return").cast(pl.String).fill_null("").str.replace_all(r"\s", "").str.len_chars() > 0
-        if "name_on_return" in columns
-        else pl.lit(False)
-    )
+    view = address_view(scan_table(find_table(folder, "addresses"), ADDRESS_COLUMNS))
     return (
-        addresses.filter(tin.is_in(wanted))
+        view.filter(pl.col("tin").is_in(wanted))
         .select(
-            tin.alias("tin"),
-            *[pl.col(c).cast(pl.String).fill_null("") for c in DISCLOSED_COLUMNS],
-            pl.col("tax_year").cast(pl.String).str.strip_chars().cast(pl.Int32, strict=False).fill_null(0),
-            (
-                pl.col("source").cast(pl.String) if "source" in columns else pl.lit(None, dtype=pl.String)
-            ).alias("source"),
-            other_name.alias("other_name"),
+            "tin",
+            *DISCLOSED_COLUMNS,
+            pl.col("tax_year").fill_null(0),
+            "source",
+            (~pl.col("own")).alias("other_name"),
         )
         .collect()
     )
 
 
 def last_known_from(rows: pl.DataFrame) -> pl.DataFrame:
-    """tin, street, unit, city, state, zip: the newest address filed under each TIN of
-    `rows` (`address_rows`): the newest tax year's, a 1040 before other sources, on a full
-    tie the lexically first (deterministic); never a return filed in another person's name."""
-    own = rows.filter(~pl.col("other_name")).with_columns(
-        _newest=-pl.col("tax_year"),
-        _source=pl.col("source").replace_strict(SOURCE_PREFERENCE, default=9, return_dtype=pl.Int32),
-    )
-    order = ["tin", "_newest", "_source", *DISCLOSED_COLUMNS]
-    return own.sort(order).unique("tin", keep="first", maintain_order=True).select("tin", *DISCLOSED_COLUMNS)
+    """tin, street, unit, city, state, zip: the last known address of each TIN of `rows`
+    (`address_rows`), by the one rule of `facts.reference.last_known_addresses`: the
+    newest return filed under the taxpayer's own name, a 1040 before an information return
+    on a tie, then the lexically first address."""
+    return last_known_rule(rows.with_columns(own=~pl.col("other_name")))
 
 
 def last_known_addresses(folder: Path, tins: pl.Series) -> pl.DataFrame:

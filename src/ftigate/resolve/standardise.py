@@ -24,6 +24,7 @@ import polars as pl
 
 from ftigate.facts.address import COMPARED_COLUMNS, address_parts
 from ftigate.facts.text import plain_upper
+from ftigate.facts.tin import tin_digits
 
 # Name words that say nothing about who someone is.
 _NAME_NOISE = r"\b(?:JR|SR|II|III|IV|MR|MRS|MS|DR)\b"
@@ -41,8 +42,8 @@ def on_distinct(frame: pl.DataFrame, key: str, build: Callable[[pl.DataFrame], p
 
 @cache
 def nickname_table() -> pl.DataFrame:
-    """nickname -> formal first name (the resolver's own list, ASCII upper case)."""
-    text = resources.files("ftigate.resolve").joinpath("data/nicknames.json").read_text("utf-8")
+    """nickname -> formal first name (the shared list, `facts/data/nicknames.json`)."""
+    text = resources.files("ftigate.facts").joinpath("data/nicknames.json").read_text("utf-8")
     pairs = json.loads(text)
     return pl.DataFrame({"nickname": [p[1] for p in pairs], "formal": [p[0] for p in pairs]}).unique(
         "nickname", keep="first", maintain_order=True
@@ -106,11 +107,6 @@ def name_zip_code(soundex: pl.Expr, zip_code: pl.Expr) -> pl.Expr:
 def zip_number(expr: pl.Expr) -> pl.Expr:
     """A five-digit ZIP as an integer (exact: no code is shared)."""
     return expr.cast(pl.Int32, strict=False)
-
-
-def tin_digits(expr: pl.Expr) -> pl.Expr:
-    digits = expr.fill_null("").str.replace_all(r"[^0-9]", "")
-    return pl.when(digits.str.len_chars() == 9).then(digits).otherwise(None)
 
 
 def address_keys(frame: pl.DataFrame) -> pl.DataFrame:
