@@ -98,6 +98,18 @@ TAXPAYERS: list[dict[str, Any]] = [
         "last_name": "PEREZ",
         "date_of_birth": "1985-03-03",
     },  # namesake Jr.
+    {
+        "tin": "100000008",
+        "first_name": "MADELINE",
+        "last_name": "LATTIMORE",
+        "date_of_birth": "1979-06-01",
+    },  # lives with Bobby; Melvin, a relative, is not in the file
+    {
+        "tin": "100000009",
+        "first_name": "BOBBY",
+        "last_name": "LATTIMORE",
+        "date_of_birth": "1981-02-14",
+    },
 ]
 ADDRESSES: list[dict[str, Any]] = [
     # Maria moved: prior 1234 N Oak St Apt 4B (2022), now 77 Elm Ave (2024)
@@ -197,6 +209,25 @@ ADDRESSES: list[dict[str, Any]] = [
         "zip": "77003",
         "tax_year": 2022,
         "name_on_return": "LUIS SMALL",
+    },
+    # the Lattimores' house, as their returns write it
+    {
+        "tin": "100000008",
+        "street": "6241 MAPLE ST",
+        "unit": "",
+        "city": "Springfield",
+        "state": "IL",
+        "zip": "62704",
+        "tax_year": 2024,
+    },
+    {
+        "tin": "100000009",
+        "street": "6241 MAPLE ST",
+        "unit": "",
+        "city": "Springfield",
+        "state": "IL",
+        "zip": "62704",
+        "tax_year": 2024,
     },
     {
         "tin": "100000005",
@@ -300,3 +331,5 @@ PEREZ_HOUSE = {"street": "700 Oak Ln", "unit": "", "city": "Laredo", "state": "T
 GARCIA_HOUSE = {"street": "500 Pine Rd", "unit": "", "city": "El Paso", "state": "TX", "zip": "79901"}
 LENDER_HOME = {"street": "9 Lake Dr", "unit": "", "city": "Dallas", "state": "TX", "zip": "75201"}
 BORROWER_HOME = {"street": "31 Hill St", "unit": "", "city": "Houston", "state": "TX", "zip": "77002"}
+LATTIMORE_HOUSE = {"street": "6241 MAPLE ST", "unit": "", "city": "Springfield", "state": "IL", "zip": "62704"}
+JR_NOW = {"street": "12 Mesa St", "unit": "", "city": "El Paso", "state": "TX", "zip": "79902"}

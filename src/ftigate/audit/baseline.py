@@ -39,11 +39,12 @@ import polars as pl
 
 from ftigate.audit.reference import (
     DISCLOSED_ADDRESS,
+    EXACT_KEYS,
     Reference,
-    address_keys,
+    exact_address_keys,
     last_known_addresses,
     name_control,
-    name_key,
+    name_words,
     read_reference,
     read_requests,
     tin_digits,
@@ -78,8 +79,8 @@ def tin_name_matches(requests: pl.DataFrame, taxpayers: pl.DataFrame) -> pl.Data
 
 def address_name_matches(requests: pl.DataFrame, reference: Reference) -> pl.DataFrame:
     """request_id and TIN where exactly one TIN has the request's exact name at its exact address."""
-    full_name = name_key(pl.col("first_name")) + " " + name_key(pl.col("last_name"))
-    wanted = requests.select("request_id", full_name.alias("name"), *address_keys()).filter(
+    full_name = name_words(pl.col("first_name")) + " " + name_words(pl.col("last_name"))
+    wanted = requests.select("request_id", full_name.alias("name"), *exact_address_keys()).filter(
         (pl.col("a_zip5") != "") & (pl.col("a_street") != "")
     )
     names = reference.taxpayers.select("tin", full_name.alias("taxpayer_name"))
@@ -88,14 +89,14 @@ def address_name_matches(requests: pl.DataFrame, reference: Reference) -> pl.Dat
         .select(
             "tin",
             pl.when(pl.col("name_on_return").is_not_null())
-            .then(name_key(pl.col("name_on_return")))
+            .then(name_words(pl.col("name_on_return")))
             .otherwise(pl.col("taxpayer_name"))
             .alias("name"),
-            *address_keys(),
+            *exact_address_keys(),
         )
         .unique()
     )
-    hits = wanted.join(rows, on=["name", "a_zip5", "a_number", "a_street", "a_unit"], how="inner")
+    hits = wanted.join(rows, on=["name", *EXACT_KEYS], how="inner")
     unique_hits = (
         hits.group_by("request_id").agg(pl.col("tin").unique()).filter(pl.col("tin").list.len() == 1)
     )

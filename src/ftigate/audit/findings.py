@@ -11,6 +11,10 @@ A disclosure is lawful only if no finding with a refusal effect applies to it:
   after the fact, so AMBIGUOUS_IDENTITY counts against it here although screening
   treats it as a review outcome.
 
+IDENTITY_NOT_ESTABLISHED (the audit could not establish the identity, and has no
+evidence that it was someone else) is a note with its own count unless the policy's
+`audit_unestablished_effect` is `refuse`; then it counts after AMBIGUOUS_IDENTITY.
+
 Screening codes with a `review` or `warn` effect (for example
 LETTER_OFFICERS_IMPLAUSIBLE or REASON_BOILERPLATE) raise questions an auditor cannot
 settle from the files alone; they are reported as `notes` and as batch-level
@@ -29,6 +33,8 @@ from ftigate.law.loader import Law
 from ftigate.law.model import Effect
 
 AUTHORITY = "26 U.S.C. 6103(i)(2)"
+NOT_ESTABLISHED = "IDENTITY_NOT_ESTABLISHED"
+NOT_CORROBORATED = "ADDRESS_NOT_CORROBORATED"
 DAMAGES_PER_ACT = 1_000
 FINDINGS_COLUMNS = ("request_id", "lawful", "reasons", "citations", "primary_reason", "notes")
 
@@ -77,6 +83,8 @@ def combine(
         frame = frame.join(identity, on="request_id", how="left")
         if "identity_notes" not in frame.columns:
             frame = frame.with_columns(pl.lit([], dtype=pl.List(pl.String)).alias("identity_notes"))
+        if "unestablished" in frame.columns:
+            frame = _place_unestablished(frame, law)
     else:
         frame = frame.with_columns(
             pl.lit([], dtype=pl.List(pl.String)).alias("identity_reasons"),
@@ -106,6 +114,38 @@ def combine(
         .alias("citations"),
         pl.col("reasons").list.first().alias("primary_reason"),
         pl.col("questions").alias("notes"),
+    )
+
+
+def _place_unestablished(frame: pl.DataFrame, law: Law) -> pl.DataFrame:
+    """IDENTITY_NOT_ESTABLISHED among the reasons (after AMBIGUOUS_IDENTITY, before
+    ADDRESS_NOT_CORROBORATED) when the policy counts it, else among the notes."""
+    flagged = pl.col("unestablished").fill_null(False)
+    if law.parameters.audit_unestablished_effect == Effect.REFUSE:
+        reasons = pl.col("identity_reasons").fill_null([])
+        corroboration = pl.lit(NOT_CORROBORATED)
+        placed = pl.concat_list(
+            reasons.list.eval(pl.element().filter(pl.element() != NOT_CORROBORATED)),
+            pl.when(flagged).then(pl.lit([NOT_ESTABLISHED])).otherwise(pl.lit([], dtype=pl.List(pl.String))),
+            pl.when(reasons.list.contains(corroboration))
+            .then(pl.lit([NOT_CORROBORATED]))
+            .otherwise(pl.lit([], dtype=pl.List(pl.String))),
+        )
+        return frame.with_columns(placed.alias("identity_reasons")).drop("unestablished")
+    notes = pl.concat_list(
+        pl.col("identity_notes").fill_null([]),
+        pl.when(flagged).then(pl.lit([NOT_ESTABLISHED])).otherwise(pl.lit([], dtype=pl.List(pl.String))),
+    )
+    return frame.with_columns(notes.alias("identity_notes")).drop("unestablished")
+
+
+def unestablished_count(findings: pl.DataFrame) -> int:
+    """Disclosures with IDENTITY_NOT_ESTABLISHED, as a reason or as a note."""
+    return int(
+        (
+            findings["reasons"].list.contains(NOT_ESTABLISHED)
+            | findings["notes"].list.contains(NOT_ESTABLISHED)
+        ).sum()
     )
 
 

@@ -1,294 +1,620 @@
-"""Identity findings for disclosures already made: was the right person's address
-released, was that person identified uniquely, and was the address the requester
-supplied one the agency held for them?
+"""Identity findings for disclosures already made: whose address went out, was that the
+person the request identifies, and was the address the requester supplied one the agency
+held for them?
 
 The audit holds what a court or inspector general holds: the request file, the
-disclosure file (request id and the address released) and the taxpayer reference.
-It does not know which TIN the discloser looked up, so it reasons from evidence:
+disclosure file (request id and the address released) and the taxpayer reference. It
+does not know which TIN the discloser looked up, and it does not use the discloser's
+model (an auditor must not grade the model with the model). It reasons from evidence,
+on the definitions every stage shares: `facts.address` (USPS Publication 28 forms, and
+the corroboration rule the gate uses), `facts.names`, `facts.tin` and the last known
+address of `facts.reference`.
 
-* Candidates for a request are taxpayers whose surname is compatible with the
-  request's (same IRS name control, a shared surname word, or one typing error apart)
-  and who either carry the
-  request's TIN (current TIN or prior ITIN) or have the requested address on file
-  under their own name in any tax year (street compared allowing one typing error;
-  house number, unit and five-digit ZIP exactly).
-* Each candidate gets an evidence score (`score_expr`): TIN +2 (one digit off +1),
-  address on file +1, same first name +1 (same initial, or one typing error, +0.5;
-  otherwise -1), same date of birth
-  +2 (a typo-like difference, e.g. day and month swapped, +0.5; any other difference
-  -2). A candidate "fits" the request at a score of 2 or more. A full date of birth is
-  the strongest evidence after the TIN: it outweighs a nickname (Pepe for Jose), and
-  contradicting it outweighs a shared name at a shared address.
-* The released person(s) are the taxpayers whose last known address is the address
-  disclosed.
+* The released persons are the taxpayers whose last known address is, in standard form,
+  the address disclosed ("6241 Maple Street" is "6241 MAPLE ST").
+* Candidates for a request are the released persons, the taxpayers who carry the
+  request's TIN (current TIN or prior ITIN), and those who have the requested address
+  on file under their own name in any tax year (`facts.address.corroborations`).
+* Each pair (request, candidate) is weighed field by field (`Evidence`): the TIN (same,
+  one slip, another), the date of birth (same, a keying slip, another), the given name
+  and the surname (`facts.names`: same, slip, nickname, initial, conflict; also with
+  the request's given and family names swapped), and whether the requested address is
+  on file for the candidate.
+* A candidate is **excluded** (positive evidence of another person) when the given names
+  conflict, when the dates of birth conflict, when the surnames conflict (unless the TIN
+  and the date of birth both agree), or when the request's TIN belongs to another
+  taxpayer who is not excluded. A TIN that agrees never excuses a conflicting given
+  name: workers use a relative's or a housemate's SSN.
+* A candidate that is not excluded **fits** when its evidence score (`score_expr`) is at
+  least 2: TIN +2 (one slip +1), date of birth +2 (a slip +1), requested address on file
+  +1, given name the same +1 (a slip, a nickname or an initial +0.5).
 
 Findings, each a reason code in the law's vocabulary:
 
-* WRONG_PERSON_DISCLOSED: no one whose last known address was released fits the
-  request, or the request fits one taxpayer best and the address released is not that
-  taxpayer's last known address.
+* WRONG_PERSON_DISCLOSED: the address released is not the last known address of the
+  person the request identifies, on positive evidence: every taxpayer whose last known
+  address it is is excluded, or it is no taxpayer's last known address at all.
 * AMBIGUOUS_IDENTITY: two or more taxpayers fit the request equally well and do not all
   have the released address as their last known address. (When they all do, the same
-  address went out whichever was meant; that is recorded as a note, not a finding.)
-* ADDRESS_NOT_CORROBORATED: no candidate whose last known address was released has the
-  requested address on file (the court's test: name and TIN agreeing is not enough).
+  address went out whichever was meant; that is a note, not a finding.)
+* IDENTITY_NOT_ESTABLISHED: someone whose address was released may be the person
+  requested (nothing excludes them), but the evidence does not establish it: no
+  released person fits the request, or another taxpayer fits it better. The audit could
+  not establish the identity; it has no evidence that someone else's address went out.
+  Not counted as unlawful by default (`audit_unestablished_effect`).
+* ADDRESS_NOT_CORROBORATED: the requested address is not on file for any released
+  person who is not excluded (for all of them when every one is), by the gate's own
+  test (`facts.address.corroborates`; a unit left out needs a TIN or date of birth
+  that agrees).
 """
 
 from __future__ import annotations
 
-import duckdb
+from dataclasses import dataclass
+from functools import cache
+
 import jellyfish
 import polars as pl
 
-from ftigate.audit.reference import (
-    DISCLOSED_ADDRESS,
-    Reference,
-    address_keys,
-    last_known_addresses,
-    name_control,
-    name_key,
-    own_addresses,
-    tin_digits,
+from ftigate.audit.reference import DISCLOSED_ADDRESS, Reference, tin_digits
+from ftigate.facts.address import (
+    COMPARED_COLUMNS,
+    address_parts,
+    city_standard,
+    corroborates,
+    corroborations,
+    zip5,
+)
+from ftigate.facts.names import (
+    GivenRelation,
+    SurnameRelation,
+    best_given_relation,
+    given_relation,
+    given_word_list,
+    given_words,
+    surname_relation,
+    surname_word_list,
+    surname_words,
 )
 
 WRONG_PERSON = "WRONG_PERSON_DISCLOSED"
 AMBIGUOUS = "AMBIGUOUS_IDENTITY"
+NOT_ESTABLISHED = "IDENTITY_NOT_ESTABLISHED"
 NOT_CORROBORATED = "ADDRESS_NOT_CORROBORATED"
-IDENTITY_CODES = (WRONG_PERSON, AMBIGUOUS, NOT_CORROBORATED)
+IDENTITY_CODES = (WRONG_PERSON, AMBIGUOUS, NOT_ESTABLISHED, NOT_CORROBORATED)
 
 FIT_SCORE = 2.0
-_KEYS = ["a_zip5", "a_number", "a_street", "a_unit"]
+_ADDRESS_PARTS = ("street", "unit", "zip", "city")
+_NAME_FIELDS = ("first_name", "middle_name", "last_name")
 
 
-def _person_features(frame: pl.DataFrame, dob: pl.Expr) -> list[pl.Expr]:
-    first = name_key(pl.col("first_name"))
-    last = name_key(pl.col("last_name"))
-    return [
-        name_control(pl.col("last_name")).alias("control"),
-        last.str.split(" ")
-        .list.eval(pl.element().filter(pl.element().str.len_chars() > 1))
-        .alias("surnames"),
-        first.str.split(" ").list.first().fill_null("").alias("first"),
-        dob.str.to_date("%Y-%m-%d", strict=False).alias("dob"),
+# --- the evidence of one pair ---------------------------------------------------------------
+
+
+def _one_slip(a: str, b: str) -> bool:
+    """Two strings of one length, or one apart, within one keying slip."""
+    return a != b and jellyfish.damerau_levenshtein_distance(a, b) == 1
+
+
+def tin_relation(requested: str | None, tin: str | None, prior_itin: str | None) -> str:
+    """SAME (the TIN or the prior ITIN), SLIP (one digit or two neighbours off), OTHER or
+    MISSING (the request gives no TIN)."""
+    if not requested:
+        return "MISSING"
+    if requested in (tin, prior_itin):
+        return "SAME"
+    if any(t and _one_slip(requested, t) for t in (tin, prior_itin)):
+        return "SLIP"
+    return "OTHER"
+
+
+def dob_relation(requested: str | None, on_file: str | None) -> str:
+    """SAME, SLIP (day and month swapped, the year or the day one off, both at once, or one
+    character of the ISO date mistyped), CONFLICT or MISSING."""
+    if not requested or not on_file or len(requested) != 10 or len(on_file) != 10:
+        return "MISSING"
+    if requested == on_file:
+        return "SAME"
+    if _one_slip(requested, on_file):
+        return "SLIP"
+    try:
+        ry, rm, rd = (int(p) for p in requested.split("-"))
+        fy, fm, fd = (int(p) for p in on_file.split("-"))
+    except ValueError:
+        return "MISSING"
+    swapped = ry == fy and rm == fd and rd == fm
+    near = abs(ry - fy) <= 1 and rm == fm and abs(rd - fd) <= 1
+    return "SLIP" if swapped or near else "CONFLICT"
+
+
+_GIVEN_WEIGHT = {
+    GivenRelation.SAME: 1.0,
+    GivenRelation.SLIP: 0.5,
+    GivenRelation.NICKNAME: 0.5,
+    GivenRelation.INITIAL: 0.5,
+    GivenRelation.MISSING: 0.0,
+    GivenRelation.CONFLICT: 0.0,
+}
+_SURNAME_ORDER = list(SurnameRelation)
+_GIVEN_ORDER = list(GivenRelation)
+
+
+@dataclass(frozen=True)
+class NameEvidence:
+    given: GivenRelation
+    surname: SurnameRelation
+
+
+Words = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class NameWords:
+    """One side's names as words: each name field as given-name words and as surname words."""
+
+    first_given: Words
+    first_surname: Words
+    middle_given: Words
+    last_given: Words
+    last_surname: Words
+
+    @classmethod
+    def of(cls, first: str, middle: str, last: str) -> NameWords:
+        return cls(
+            tuple(given_words(first)),
+            tuple(surname_words(first)),
+            tuple(given_words(middle)),
+            tuple(given_words(last)),
+            tuple(surname_words(last)),
+        )
+
+
+def name_evidence(request: NameWords, candidate: NameWords) -> NameEvidence:
+    """How the request's names relate to the candidate's, as written or with the
+    request's given and family names swapped (whichever agrees better)."""
+    return _name_evidence(request, candidate)
+
+
+@cache
+def _name_evidence(request: NameWords, candidate: NameWords) -> NameEvidence:
+    c_given = candidate.first_given
+
+    def judge(given_words_: Words, surname_words_: Words) -> NameEvidence:
+        given = best_given_relation(given_words_[:1], c_given[:1])
+        if given == GivenRelation.CONFLICT:
+            # "Maria Guadalupe" for "Guadalupe", or a middle name used as the first
+            alternatives = [
+                best_given_relation(given_words_, c_given + candidate.middle_given),
+                best_given_relation(given_words_ + request.middle_given, c_given),
+            ]
+            if GivenRelation.SAME in alternatives:
+                given = GivenRelation.INITIAL
+        return NameEvidence(given, surname_relation(surname_words_, candidate.last_surname))
+
+    def rank(e: NameEvidence) -> tuple[int, int]:
+        conflicts = (e.given == GivenRelation.CONFLICT) + (e.surname == SurnameRelation.CONFLICT)
+        return conflicts, _SURNAME_ORDER.index(e.surname) + _GIVEN_ORDER.index(e.given)
+
+    straight = judge(request.first_given, request.last_surname)
+    if straight.given != GivenRelation.CONFLICT and straight.surname != SurnameRelation.CONFLICT:
+        return straight
+    return min(straight, judge(request.last_given, request.first_surname), key=rank)
+
+
+_WORD_FIELDS = ("first_given", "first_surname", "middle_given", "last_given", "last_surname")
+
+
+def _with_words(frame: pl.DataFrame, prefix: str) -> pl.DataFrame:
+    """`{prefix}first_name`, ... as NameWords fields (List[String] columns)."""
+    first, middle, last = (pl.col(f"{prefix}{c}") for c in _NAME_FIELDS)
+    return frame.with_columns(
+        given_word_list(first).alias(f"{prefix}first_given"),
+        surname_word_list(first).alias(f"{prefix}first_surname"),
+        given_word_list(middle).alias(f"{prefix}middle_given"),
+        given_word_list(last).alias(f"{prefix}last_given"),
+        surname_word_list(last).alias(f"{prefix}last_surname"),
+    )
+
+
+def _relation_of_words(frame: pl.DataFrame, left: str, right: str, name: str) -> pl.DataFrame:
+    """`given_relation` of two single-word columns, once per distinct pair of words."""
+    distinct = frame.select(left, right).unique()
+    values = [
+        (given_relation(a, b) if a and b else GivenRelation.MISSING).value for a, b in distinct.iter_rows()
     ]
+    keyed = distinct.with_columns(pl.Series(name, values, dtype=pl.String))
+    return frame.join(keyed, on=[left, right], how="left", nulls_equal=True, maintain_order="left")
 
 
-def request_features(requests: pl.DataFrame) -> pl.DataFrame:
-    return requests.select(
+def _surname_of_lists(frame: pl.DataFrame, left: str, right: str, name: str) -> pl.DataFrame:
+    """`surname_relation` of two word-list columns, once per distinct pair of lists."""
+    distinct = frame.select(left, right).unique()
+    values = [surname_relation(a or [], b or []).value for a, b in distinct.iter_rows()]
+    keyed = distinct.with_columns(pl.Series(name, values, dtype=pl.String))
+    return frame.join(keyed, on=[left, right], how="left", nulls_equal=True, maintain_order="left")
+
+
+def _given_reading(frame: pl.DataFrame, given_col: str, out: str) -> pl.DataFrame:
+    """The given-name relation reading the request's `given_col` words as its given name
+    (`_name_evidence`'s `judge`, over columns)."""
+    frame = frame.with_columns(pl.col(given_col).list.first().alias("_g_r"))
+    frame = _relation_of_words(frame, "_g_r", "_g_c", out)
+    shares = (
+        pl.col(given_col).list.set_intersection(pl.concat_list("c_first_given", "c_middle_given")).list.len()
+        > 0
+    ) | (pl.concat_list(given_col, "r_middle_given").list.set_intersection("c_first_given").list.len() > 0)
+    conflict = pl.col(out) == GivenRelation.CONFLICT.value
+    return frame.with_columns(
+        pl.when(conflict & shares).then(pl.lit(GivenRelation.INITIAL.value)).otherwise(pl.col(out)).alias(out)
+    ).drop("_g_r")
+
+
+def _rank(given: str, surname: str) -> pl.Expr:
+    conflicts = (pl.col(given) == GivenRelation.CONFLICT.value).cast(pl.Int32) + (
+        pl.col(surname) == SurnameRelation.CONFLICT.value
+    ).cast(pl.Int32)
+    strength = pl.col(surname).replace_strict(
+        {r.value: i for i, r in enumerate(_SURNAME_ORDER)}, return_dtype=pl.Int32
+    ) + pl.col(given).replace_strict({r.value: i for i, r in enumerate(_GIVEN_ORDER)}, return_dtype=pl.Int32)
+    return conflicts * 100 + strength
+
+
+def _names_of_pairs(pairs: pl.DataFrame) -> pl.DataFrame:
+    """given and surname relations for each pair (`name_evidence`, computed over columns:
+    word pairs and surname pairs once each)."""
+    names = [f"r_{c}" for c in _NAME_FIELDS] + [f"c_{c}" for c in _NAME_FIELDS]
+    distinct = _with_words(_with_words(pairs.select(names).unique(), "r_"), "c_")
+    distinct = distinct.with_columns(pl.col("c_first_given").list.first().alias("_g_c"))
+    distinct = _given_reading(distinct, "r_first_given", "_given")
+    distinct = _surname_of_lists(distinct, "r_last_surname", "c_last_surname", "_surname")
+    distinct = _given_reading(distinct, "r_last_given", "_given_swapped")
+    distinct = _surname_of_lists(distinct, "r_first_surname", "c_last_surname", "_surname_swapped")
+    straight = _rank("_given", "_surname")
+    swapped = _rank("_given_swapped", "_surname_swapped")
+    take_swapped = (straight >= 100) & (swapped < straight)
+    keyed = distinct.select(
+        *names,
+        pl.when(take_swapped).then("_given_swapped").otherwise("_given").alias("given"),
+        pl.when(take_swapped).then("_surname_swapped").otherwise("_surname").alias("surname"),
+    )
+    return pairs.join(keyed, on=names, how="left", nulls_equal=True, maintain_order="left")
+
+
+def _map_pairs(frame: pl.DataFrame, left: str, right: str, name: str, fn: object) -> pl.DataFrame:
+    distinct = frame.select(left, right).unique()
+    values = [fn(a, b) for a, b in distinct.iter_rows()]  # type: ignore[operator]
+    keyed = distinct.with_columns(pl.Series(name, values, dtype=pl.String))
+    return frame.join(keyed, on=[left, right], how="left", nulls_equal=True, maintain_order="left")
+
+
+# --- candidates ---------------------------------------------------------------------------------
+
+
+def _parts(frame: pl.DataFrame, prefix: str) -> pl.DataFrame:
+    """`frame`'s address columns (street, unit, zip, city) in standard parts, prefixed."""
+    renamed = frame.rename({c: f"{prefix}{c}" for c in _ADDRESS_PARTS})
+    return address_parts(renamed, prefix)
+
+
+def _house_text(street: pl.Expr) -> pl.Expr:
+    """The leading number of a street line as written (a cheap filter before parsing)."""
+    return street.cast(pl.String).fill_null("").str.strip_chars().str.extract(r"^(\d+)", 1)
+
+
+def _on_distinct(frame: pl.DataFrame, column: str, expr: pl.Expr, name: str) -> pl.DataFrame:
+    """`frame` with `expr` of `column` as `name`, computed once per distinct value."""
+    distinct = frame.select(pl.col(column).unique())
+    keyed = distinct.with_columns(expr.alias(name))
+    return frame.join(keyed, on=column, how="left", nulls_equal=True, maintain_order="left")
+
+
+def _cheap_keys(frame: pl.DataFrame) -> pl.DataFrame:
+    """_h (the house number as written), _z (ZIP5) and _c (the city): a filter before
+    parsing, each computed once per distinct value (a building's line repeats)."""
+    frame = _on_distinct(frame, "street", _house_text(pl.col("street")), "_h")
+    frame = _on_distinct(frame, "zip", zip5(pl.col("zip")), "_z")
+    return _on_distinct(frame, "city", city_standard(pl.col("city")), "_c")
+
+
+def _zip_slip_expr(a: pl.Expr, b: pl.Expr) -> pl.Expr:
+    """`facts.address.zip_slipped` as an expression (a filter before the exact test)."""
+    differs = [a.str.slice(i, 1) != b.str.slice(i, 1) for i in range(5)]
+    count = pl.sum_horizontal(differs)
+    swapped = pl.any_horizontal(
+        [
+            differs[i]
+            & differs[i + 1]
+            & (a.str.slice(i, 1) == b.str.slice(i + 1, 1))
+            & (a.str.slice(i + 1, 1) == b.str.slice(i, 1))
+            for i in range(4)
+        ]
+    )
+    return (count == 1) | ((count == 2) & swapped)
+
+
+def _requested_on_file(requests: pl.DataFrame, reference: Reference) -> pl.DataFrame:
+    """request_id, tin, tolerances: the taxpayers who have the requested address on file
+    under their own name (any tax year), with the tolerances the best such address needed
+    (`facts.address.corroborations`)."""
+    wanted = requests.select("request_id", *_ADDRESS_PARTS)
+    asked = _cheap_keys(wanted).select("_h", "_z", "_c").unique()
+    # Only the lines that could be a requested address are parsed: the same house number
+    # (as written) with the same ZIP or city, or no house number at all (PO boxes).
+    own = _cheap_keys(reference.addresses.filter(pl.col("own")).select("tin", *_ADDRESS_PARTS).unique())
+    own = pl.concat(
+        [
+            own.join(asked.select("_h", "_z").unique().drop_nulls(), on=["_h", "_z"], how="semi"),
+            own.join(asked.select("_h", "_c").unique().drop_nulls(), on=["_h", "_c"], how="semi"),
+            own.filter(pl.col("_h").is_null()),
+        ]
+    ).unique()
+    req = _parts(wanted, "r_").filter(pl.col("r_zip5").is_not_null())
+    fil = _parts(own.select("tin", *_ADDRESS_PARTS), "f_")
+    r_cols = [f"r_{c}" for c in COMPARED_COLUMNS]
+    f_cols = [f"f_{c}" for c in COMPARED_COLUMNS]
+    requested = req.select("request_id", *r_cols)
+    held = fil.select("tin", *f_cols)
+
+    def blocked(on: list[str]) -> pl.DataFrame:
+        joined = requested.join(
+            held, left_on=[f"r_{c}" for c in on], right_on=[f"f_{c}" for c in on], how="inner"
+        )
+        return joined.with_columns(pl.col(f"r_{c}").alias(f"f_{c}") for c in on).select(
+            "request_id", "tin", *r_cols, *f_cols
+        )
+
+    numbered = pl.col("r_house").is_not_null()
+    pairs = pl.concat(
+        [
+            blocked(["house", "zip5"]).filter(numbered),
+            # a ZIP one keystroke off is found through the city (ZIP_SLIP needs it to agree)
+            blocked(["house", "city_std"]).filter(
+                numbered & (pl.col("r_city_std") != "") & _zip_slip_expr(pl.col("r_zip5"), pl.col("f_zip5"))
+            ),
+            # PO boxes and rural routes carry no house number: the same line and ZIP
+            blocked(["name_fused", "zip5"]).filter(
+                pl.col("r_house").is_null() & pl.col("f_house").is_null() & (pl.col("r_name_fused") != "")
+            ),
+        ]
+    ).unique()
+    # another unit of the building is never the same home: left out before the exact test
+    same_unit = (
+        (pl.col("r_unit_std") == pl.col("f_unit_std"))
+        | (pl.col("r_unit_std") == "")
+        | (pl.col("f_unit_std") == "")
+    )
+    pairs = pairs.filter(same_unit)
+    pairs = pairs.with_columns(corroborations(pairs))
+    return (
+        pairs.filter(pl.col("tolerances").is_not_null())
+        .group_by("request_id", "tin")
+        .agg(
+            # the best address on file for the pair: UNIT_OMITTED last, then the fewest tolerances
+            pl.col("tolerances")
+            .sort_by(
+                pl.col("tolerances").list.contains("UNIT_OMITTED"),
+                pl.col("tolerances").list.len(),
+            )
+            .first()
+        )
+    )
+
+
+def released_holders(disclosures: pl.DataFrame, reference: Reference) -> pl.DataFrame:
+    """request_id, tin: the taxpayers whose last known address is, in standard form, the
+    address released."""
+    released = disclosures.select("request_id", *_ADDRESS_PARTS)
+    zips = released.select(zip5(pl.col("zip")).alias("z")).drop_nulls().unique()["z"].implode()
+    last = reference.last_known().filter(zip5(pl.col("zip")).is_in(zips))
+    same = ["house", "predir", "name_fused", "suffix", "postdir", "unit_std", "zip5"]
+    left = _parts(released, "r_").filter(pl.col("r_zip5").is_not_null())
+    right = _parts(last.select("tin", *_ADDRESS_PARTS), "f_")
+    return (
+        left.select("request_id", *(f"r_{c}" for c in same))
+        .join(
+            right.select("tin", *(f"f_{c}" for c in same)),
+            left_on=[f"r_{c}" for c in same],
+            right_on=[f"f_{c}" for c in same],
+            how="inner",
+            nulls_equal=True,
+        )
+        .filter(pl.col("r_name_fused") != "")
+        .select("request_id", "tin")
+        .unique()
+    )
+
+
+def candidates(
+    requests: pl.DataFrame, reference: Reference, holders: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """Every (request, taxpayer) pair worth weighing, with its evidence, exclusion and
+    score: request_id, tin, tin_rel, dob_rel, given, surname, on_file, tolerances,
+    excluded, score, fits."""
+    req = requests.select(
         "request_id",
         tin_digits(pl.col("tin")).alias("req_tin"),
-        *_person_features(requests, pl.col("date_of_birth").fill_null("").str.strip_chars()),
-        *address_keys(),
+        pl.col("date_of_birth").fill_null("").str.strip_chars().alias("r_dob"),
+        *(pl.col(c).fill_null("").alias(f"r_{c}") for c in _NAME_FIELDS),
     )
-
-
-def taxpayer_features(taxpayers: pl.DataFrame) -> pl.DataFrame:
-    return taxpayers.select("tin", "prior_itin", *_person_features(taxpayers, pl.col("date_of_birth")))
-
-
-def addresses_on_file(requests: pl.DataFrame, own: pl.DataFrame) -> pl.DataFrame:
-    """(request_id, tin) pairs where the requested address is on file for that taxpayer.
-
-    House number, unit and ZIP5 must be equal; the rest of the street may differ by one
-    edit (insertion, deletion, substitution or transposition), the typos agencies make."""
-    wanted = requests.select("request_id", *_KEYS).filter(
-        (pl.col("a_zip5") != "") & (pl.col("a_street") != "")
+    tax = reference.taxpayers.select(
+        "tin",
+        "prior_itin",
+        pl.col("date_of_birth").alias("c_dob"),
+        *(pl.col(c).alias(f"c_{c}") for c in _NAME_FIELDS),
     )
-    con = duckdb.connect()
-    try:
-        con.register("wanted", wanted.to_arrow())
-        con.register("own", own.to_arrow())
-        pairs = con.sql(
-            "SELECT DISTINCT w.request_id, o.tin FROM wanted w JOIN own o "
-            "ON w.a_zip5 = o.a_zip5 AND w.a_number = o.a_number AND w.a_unit = o.a_unit "
-            "WHERE w.a_street = o.a_street OR damerau_levenshtein(w.a_street, o.a_street) <= 1"
-        ).pl()
-    finally:
-        con.close()
-    return pairs.select(pl.col("request_id").cast(pl.String), pl.col("tin").cast(pl.String))
-
-
-FUZZY_MIN_LENGTH = 3
-
-
-def _one_edit(a: str, b: str) -> bool:
-    return min(len(a), len(b)) >= FUZZY_MIN_LENGTH and jellyfish.damerau_levenshtein_distance(a, b) <= 1
-
-
-def close_surnames(requested: list[str] | None, on_file: list[str] | None) -> bool:
-    """A surname word of the request within one typing error (Damerau-Levenshtein 1) of
-    one on file (SOAS/SOSA, HMA/HAM), or the whole surname so with its spaces removed
-    (DGLACERDA/DE LA CERDA). Words shorter than three letters must be equal."""
-    requested, on_file = requested or [], on_file or []
-    if any(a == b or _one_edit(a, b) for a in requested for b in on_file):
-        return True
-    return bool(requested and on_file) and _one_edit("".join(requested), "".join(on_file))
-
-
-def close_text(a: str | None, b: str | None) -> bool:
-    """Two first names or TINs one typing error apart (never equal ones)."""
-    return bool(a and b) and a != b and _one_edit(str(a), str(b))
-
-
-def _dob_near(a: pl.Expr, b: pl.Expr) -> pl.Expr:
-    """Typing errors in a date: day and month swapped, the year or the day off by one."""
-    same_year = a.dt.year() == b.dt.year()
-    same_month = a.dt.month() == b.dt.month()
-    same_day = a.dt.day() == b.dt.day()
-    swapped = same_year & (a.dt.month() == b.dt.day()) & (a.dt.day() == b.dt.month())
-    year_off = ((a.dt.year() - b.dt.year()).abs() == 1) & same_month & same_day
-    day_off = same_year & same_month & ((a.dt.day() - b.dt.day()).abs() == 1)
-    return swapped | year_off | day_off
+    on_file = _requested_on_file(requests, reference)
+    by_tin = pl.concat(
+        [
+            req.select("request_id", pl.col("req_tin").alias("tin")).join(tax.select("tin"), on="tin"),
+            req.join(tax.select("tin", "prior_itin"), left_on="req_tin", right_on="prior_itin").select(
+                "request_id", "tin"
+            ),
+        ]
+    )
+    sources = [on_file.select("request_id", "tin"), by_tin.select("request_id", "tin")]
+    if holders is not None:
+        sources.append(holders.select("request_id", "tin"))
+    pairs = (
+        pl.concat(sources)
+        .drop_nulls()
+        .unique()
+        .join(req, on="request_id")
+        .join(tax, on="tin")
+        .join(on_file, on=["request_id", "tin"], how="left")
+    )
+    pairs = _names_of_pairs(pairs)
+    distinct_tins = pairs.select("req_tin", "tin", "prior_itin").unique()
+    tin_values = [tin_relation(a, b, c) for a, b, c in distinct_tins.iter_rows()]
+    pairs = pairs.join(
+        distinct_tins.with_columns(pl.Series("tin_rel", tin_values, dtype=pl.String)),
+        on=["req_tin", "tin", "prior_itin"],
+        how="left",
+        nulls_equal=True,
+        maintain_order="left",
+    )
+    pairs = _map_pairs(pairs, "r_dob", "c_dob", "dob_rel", dob_relation)
+    confirmed = (pl.col("tin_rel") == "SAME") | (pl.col("dob_rel") == "SAME")
+    pairs = pairs.with_columns(on_file=corroborates(pl.col("tolerances"), confirmed).fill_null(False))
+    own_conflict = (
+        (pl.col("given") == GivenRelation.CONFLICT.value)
+        | (pl.col("dob_rel") == "CONFLICT")
+        | (
+            (pl.col("surname") == SurnameRelation.CONFLICT.value)
+            & ~((pl.col("tin_rel") == "SAME") & (pl.col("dob_rel") == "SAME"))
+        )
+    )
+    pairs = pairs.with_columns(own_conflict.alias("own_conflict"))
+    # The request's TIN belongs to a taxpayer who may be the person: it speaks for them and
+    # against every other candidate (a Jr.'s SSN on a request answered with the Sr.'s address).
+    tin_owners = (
+        pairs.filter((pl.col("tin_rel") == "SAME") & ~pl.col("own_conflict"))
+        .group_by("request_id")
+        .agg(pl.col("tin").alias("tin_owners"))
+    )
+    pairs = pairs.join(tin_owners, on="request_id", how="left").with_columns(
+        tin_elsewhere=(
+            pl.col("tin_owners").is_not_null()
+            & (pl.col("tin_rel") != "SAME")
+            & ~pl.col("tin_owners").list.contains(pl.col("tin"))
+        )
+    )
+    pairs = pairs.with_columns(excluded=pl.col("own_conflict") | pl.col("tin_elsewhere"))
+    pairs = pairs.with_columns(score=score_expr())
+    return pairs.with_columns(fits=~pl.col("excluded") & (pl.col("score") >= FIT_SCORE)).select(
+        "request_id",
+        "tin",
+        "tin_rel",
+        "dob_rel",
+        "given",
+        "surname",
+        "on_file",
+        "tolerances",
+        "excluded",
+        "score",
+        "fits",
+    )
 
 
 def score_expr() -> pl.Expr:
     """Evidence that a candidate is the person the request means (see the module doc)."""
-    has_first = (pl.col("first") != "") & (pl.col("c_first") != "")
-    first_same = has_first & (pl.col("first") == pl.col("c_first"))
-    initial_same = has_first & (
-        (pl.col("first").str.slice(0, 1) == pl.col("c_first").str.slice(0, 1)) | pl.col("first_close")
+    given = pl.col("given").replace_strict(
+        {k.value: v for k, v in _GIVEN_WEIGHT.items()}, default=0.0, return_dtype=pl.Float64
     )
-    has_dob = pl.col("dob").is_not_null() & pl.col("c_dob").is_not_null()
-    dob_same = has_dob & (pl.col("dob") == pl.col("c_dob"))
-    dob_near = has_dob & ~dob_same & _dob_near(pl.col("dob"), pl.col("c_dob"))
     return (
-        pl.when(pl.col("tin_hit")).then(2.0).when(pl.col("tin_close")).then(1.0).otherwise(0.0)
+        pl.when(pl.col("tin_rel") == "SAME")
+        .then(2.0)
+        .when(pl.col("tin_rel") == "SLIP")
+        .then(1.0)
+        .otherwise(0.0)
+        + pl.when(pl.col("dob_rel") == "SAME")
+        .then(2.0)
+        .when(pl.col("dob_rel") == "SLIP")
+        .then(1.0)
+        .otherwise(0.0)
         + pl.when(pl.col("on_file")).then(1.0).otherwise(0.0)
-        + pl.when(first_same).then(1.0).when(initial_same).then(0.5).when(has_first).then(-1.0).otherwise(0.0)
-        + pl.when(dob_same).then(2.0).when(dob_near).then(0.5).when(has_dob).then(-2.0).otherwise(0.0)
+        + given
     )
 
 
-def candidates(requests: pl.DataFrame, reference: Reference) -> pl.DataFrame:
-    """Every (request, taxpayer) pair worth weighing, with its evidence score."""
-    req = request_features(requests)
-    tax = taxpayer_features(reference.taxpayers).rename(
-        {"control": "c_control", "surnames": "c_surnames", "first": "c_first", "dob": "c_dob"}
-    )
-    on_file = addresses_on_file(req, own_addresses(reference)).with_columns(on_file=pl.lit(True))
-    by_tin = (
-        pl.concat(
-            [
-                req.select("request_id", pl.col("req_tin").alias("tin")),
-                req.select("request_id", "req_tin")
-                .join(
-                    tax.select("tin", "prior_itin").drop_nulls("prior_itin"),
-                    left_on="req_tin",
-                    right_on="prior_itin",
-                    how="inner",
-                )
-                .select("request_id", "tin"),
-            ]
-        )
-        .drop_nulls("tin")
-        .join(tax.select("tin"), on="tin", how="semi")
-        .with_columns(tin_hit=pl.lit(True))
-    )
-    pairs = (
-        pl.concat([on_file.select("request_id", "tin"), by_tin.select("request_id", "tin")])
-        .unique()
-        .join(on_file, on=["request_id", "tin"], how="left")
-        .join(by_tin, on=["request_id", "tin"], how="left")
-        .with_columns(pl.col("on_file").fill_null(False), pl.col("tin_hit").fill_null(False))
-    )
-    joined = pairs.join(
-        req.select("request_id", "req_tin", "control", "surnames", "first", "dob"), on="request_id"
-    ).join(tax.drop("prior_itin"), on="tin")
-    exact = (pl.col("control") != "") & (
-        (pl.col("control") == pl.col("c_control"))
-        | (pl.col("surnames").list.set_intersection("c_surnames").list.len() > 0)
-    )
-    # Typo-tolerant comparisons run in Python, so only on the few pairs that need them.
-    near = joined.filter(~exact)
-    near = near.filter(
-        pl.struct("surnames", "c_surnames").map_elements(
-            lambda row: close_surnames(row["surnames"], row["c_surnames"]), return_dtype=pl.Boolean
-        )
-    )
-    kept = pl.concat([joined.filter(exact), near])
-
-    def close(left: str, right: str) -> pl.Expr:
-        return pl.struct(left, right).map_elements(
-            lambda row: close_text(row[left], row[right]), return_dtype=pl.Boolean
-        )
-
-    needs_first = (pl.col("first") != pl.col("c_first")) & (
-        pl.col("first").str.slice(0, 1) != pl.col("c_first").str.slice(0, 1)
-    )
-    needs_tin = pl.col("req_tin").is_not_null() & ~pl.col("tin_hit")
-    kept = kept.with_columns(
-        pl.when(needs_first).then(close("first", "c_first")).otherwise(False).alias("first_close"),
-        pl.when(needs_tin).then(close("req_tin", "tin")).otherwise(False).alias("tin_close"),
-    )
-    scored = kept.with_columns(score=score_expr())
-    return scored.select("request_id", "tin", "tin_hit", "on_file", "score")
+# --- the findings ---------------------------------------------------------------------------------
 
 
 def identity_findings(
     disclosures: pl.DataFrame, requests: pl.DataFrame, reference: Reference
 ) -> pl.DataFrame:
-    """One row per disclosure: request_id, `identity_reasons` (list of codes, in the
-    order WRONG_PERSON_DISCLOSED, AMBIGUOUS_IDENTITY, ADDRESS_NOT_CORROBORATED) and
-    `identity_notes` (questions that do not make the disclosure unlawful).
+    """One row per disclosure: request_id, `identity_reasons` (findings that make it
+    unlawful, in the order WRONG_PERSON_DISCLOSED, AMBIGUOUS_IDENTITY,
+    ADDRESS_NOT_CORROBORATED), `identity_notes` (questions that do not) and
+    `unestablished` (IDENTITY_NOT_ESTABLISHED applies; the caller decides its effect).
 
     `disclosures` holds request_id and the released address (street, unit, city, state,
     zip); `requests` the request columns for (at least) those ids. Pure."""
-    disclosed_ids = disclosures.select("request_id")
-    req = requests.join(disclosed_ids, on="request_id", how="semi")
-    scored = candidates(req, reference)
-    fitting = scored.filter(pl.col("score") >= FIT_SCORE)
-
-    top = fitting.group_by("request_id").agg(
-        pl.col("score").max().alias("top"),
-        pl.col("tin").filter(pl.col("score") == pl.col("score").max()).alias("best"),
-    )
-    released_keys = disclosures.select("request_id", *address_keys())
-    holders = (
-        released_keys.join(
-            last_known_addresses(reference.addresses).select("tin", *address_keys()),
-            on=_KEYS,
-            how="inner",
-        )
-        .select("request_id", "tin")
-        .unique()
-    )
+    disclosed = disclosures.select("request_id", *DISCLOSED_ADDRESS)
+    req = requests.join(disclosed.select("request_id"), on="request_id", how="semi")
+    holders = released_holders(disclosed, reference)
+    scored = candidates(req, reference, holders)
     at_released = scored.join(holders, on=["request_id", "tin"], how="inner")
     released_view = at_released.group_by("request_id").agg(
-        (pl.col("score") >= FIT_SCORE).any().alias("released_fits"),
-        pl.col("on_file").any().alias("released_corroborated"),
-        pl.col("tin").filter(pl.col("score") >= FIT_SCORE).alias("released_fitting"),
+        pl.len().alias("holders"),
+        (~pl.col("excluded")).any().alias("possible"),
+        pl.col("tin").filter(pl.col("fits")).alias("released_fitting"),
+        # the requested address on file for a possible holder (for any holder when none is)
+        pl.when((~pl.col("excluded")).any())
+        .then(pl.col("on_file").filter(~pl.col("excluded")).any())
+        .otherwise(pl.col("on_file").any())
+        .alias("corroborated"),
+    )
+    fitting = scored.filter("fits")
+    top = fitting.group_by("request_id").agg(
+        pl.col("tin").filter(pl.col("score") == pl.col("score").max()).alias("best"),
     )
     frame = (
-        disclosed_ids.join(top, on="request_id", how="left")
+        disclosed.select("request_id")
+        .join(top, on="request_id", how="left")
         .join(released_view, on="request_id", how="left")
         .with_columns(
-            pl.col("released_fits").fill_null(False),
-            pl.col("released_corroborated").fill_null(False),
+            pl.col("possible").fill_null(False),
+            pl.col("corroborated").fill_null(False),
             pl.col("best").fill_null([]),
             pl.col("released_fitting").fill_null([]),
         )
     )
-    unique_best = pl.col("best").list.len() == 1
-    best_not_released = unique_best & (
-        pl.col("best").list.set_intersection("released_fitting").list.len() == 0
-    )
-    wrong_person = ~pl.col("released_fits") | best_not_released
+    wrong_person = ~pl.col("possible")
     tied = pl.col("best").list.len() > 1
-    # Namesakes who share the released address as their last known address (a Sr. and
-    # Jr. at home) received the same disclosure whichever of them was meant: a question
-    # for the auditor, not a wrong release. Tied candidates with different last known
-    # addresses are a disclosure the request did not determine.
+    # Namesakes who share the released address as their last known address (a Sr. and a
+    # Jr. at home) received the same disclosure whichever of them was meant: a question for
+    # the auditor, not a wrong release. Tied candidates with different last known addresses
+    # are a disclosure the request did not determine.
     all_tied_released = pl.col("best").list.set_difference("released_fitting").list.len() == 0
-    ambiguous = tied & ~all_tied_released
+    ambiguous = ~wrong_person & tied & ~all_tied_released
+    best_released = (pl.col("best").list.len() == 1) & (
+        pl.col("best").list.set_intersection("released_fitting").list.len() == 1
+    )
+    established = best_released | (tied & all_tied_released)
+    unestablished = ~wrong_person & ~ambiguous & ~established
     reasons = pl.concat_list(
         pl.when(wrong_person).then(pl.lit(WRONG_PERSON)).otherwise(None),
         pl.when(ambiguous).then(pl.lit(AMBIGUOUS)).otherwise(None),
-        pl.when(~pl.col("released_corroborated")).then(pl.lit(NOT_CORROBORATED)).otherwise(None),
+        pl.when(~pl.col("corroborated")).then(pl.lit(NOT_CORROBORATED)).otherwise(None),
     ).list.drop_nulls()
     notes = pl.concat_list(
         pl.when(tied & all_tied_released).then(pl.lit(AMBIGUOUS)).otherwise(None)
     ).list.drop_nulls()
-    return frame.select("request_id", reasons.alias("identity_reasons"), notes.alias("identity_notes"))
+    return frame.select(
+        "request_id",
+        reasons.alias("identity_reasons"),
+        notes.alias("identity_notes"),
+        unestablished.alias("unestablished"),
+    )
 
 
-__all__ = ["DISCLOSED_ADDRESS", "IDENTITY_CODES", "candidates", "identity_findings"]
+__all__ = [
+    "DISCLOSED_ADDRESS",
+    "IDENTITY_CODES",
+    "candidates",
+    "dob_relation",
+    "identity_findings",
+    "name_evidence",
+    "released_holders",
+    "tin_relation",
+]

@@ -28,12 +28,14 @@ from ftigate.audit.findings import (
     damages_estimate,
     reason_table,
     route_table,
+    unestablished_count,
 )
 from ftigate.audit.identity import IDENTITY_CODES, identity_findings
 from ftigate.audit.reference import DISCLOSED_ADDRESS, read_reference, read_requests
 from ftigate.intake.errors import IntakeError
 from ftigate.intake.letter import Letter, read_letter
 from ftigate.law.loader import Law
+from ftigate.law.model import Effect
 from ftigate.outputs import restore
 from ftigate.report.provenance import policy_facts, provenance
 from ftigate.screen.letter import normalise_officer
@@ -248,23 +250,40 @@ def method_text(with_reference: bool) -> list[str]:
     ]
     if with_reference:
         steps += [
-            "Identity, against the taxpayer reference (taxpayers.parquet and addresses.parquet "
-            "only): candidates are taxpayers with a compatible surname (same IRS name control or "
-            "a shared surname word) who carry the request's TIN (current TIN or prior ITIN) or "
-            "have the requested address on file under their own name in any tax year (house "
-            "number, unit and five-digit ZIP equal; the rest of the street within one typing "
-            "error). Each candidate is scored on the evidence: TIN +2, requested address on "
-            "file +1, same first name +1 (same initial +0.5, different initial -1), same date "
-            "of birth +2 (a typo-like difference +0.5, any other difference -2). A candidate "
-            "with 2 or more fits the request.",
-            "WRONG_PERSON_DISCLOSED: nobody whose last known address (newest tax year) equals "
-            "the released address fits the request, or one taxpayer fits best and the released "
-            "address is not that taxpayer's last known address. AMBIGUOUS_IDENTITY: two or more "
+            "Identity, against the taxpayer reference (its taxpayers and addresses tables only, "
+            "CSV or Parquet, read as `ftigate process` reads them). Addresses are compared in "
+            "USPS Publication 28 standard form, by the same rule the disclosure gate uses "
+            "(\"6241 Maple Street\" is \"6241 MAPLE ST\"; a misspelt or run-together street "
+            "name, a different suffix or directional, or a ZIP one keystroke off is still the "
+            "address; a different house number or unit never is; a unit left out counts only "
+            "with a TIN or date of birth that agrees). The last known address of a taxpayer is "
+            "the address on their newest return filed under their own name (a 1040 before an "
+            "information return on a tie; never a W-2 filed under the TIN in another name).",
+            "The released persons are the taxpayers whose last known address is the address "
+            "disclosed. Candidates are the released persons, the taxpayers carrying the "
+            "request's TIN (or prior ITIN), and those with the requested address on file "
+            "under their own name in any tax year. A candidate is excluded, on positive "
+            "evidence that the request is about someone else, when the given names conflict "
+            "(not the same, not one keying slip apart, not nicknames of one another, not an "
+            "initial of the other), when the dates of birth conflict (more than a keying "
+            "slip), when the surnames conflict (unless the TIN and the date of birth both "
+            "agree), or when the request's TIN belongs to another taxpayer who is not "
+            "excluded; a TIN that agrees never excuses a conflicting given name. A candidate "
+            "not excluded fits at an evidence score of 2 or more: TIN +2 (one slip +1), date "
+            "of birth +2 (a slip +1), requested address on file +1, same given name +1 (a slip, "
+            "a nickname or an initial +0.5).",
+            "WRONG_PERSON_DISCLOSED: every taxpayer whose last known address was released is "
+            "excluded, or the address released is no taxpayer's last known address: positive "
+            "evidence that someone else's address went out. AMBIGUOUS_IDENTITY: two or more "
             "taxpayers fit equally well and do not all have the released address as their last "
             "known address (a disclosure already made cannot be sent to review; when they all "
             "do, the same address went out whichever was meant, and this is a note). "
-            "ADDRESS_NOT_CORROBORATED: no candidate whose last known address was released has "
-            "the requested address on file (the court's test: a name and TIN agreeing, with a "
+            "IDENTITY_NOT_ESTABLISHED: nothing excludes the released person, but no released "
+            "person fits the request as well as any other taxpayer does; the audit could not "
+            "establish the identity, which is not evidence of a wrong person (reported with its "
+            "count; counted as unlawful only under the policy setting audit_unestablished_effect). "
+            "ADDRESS_NOT_CORROBORATED: the requested address is not on file for any released "
+            "person who is not excluded (the court's test: a name and TIN agreeing, with a "
             "ZIP-shaped address field, does not identify the person).",
         ]
     else:
@@ -275,7 +294,8 @@ def method_text(with_reference: bool) -> list[str]:
         )
     steps.append(
         "Each unlawful disclosure has one primary reason (its first: screening codes, then "
-        "WRONG_PERSON_DISCLOSED, AMBIGUOUS_IDENTITY, ADDRESS_NOT_CORROBORATED) so that "
+        "WRONG_PERSON_DISCLOSED, AMBIGUOUS_IDENTITY, IDENTITY_NOT_ESTABLISHED when counted, "
+        "ADDRESS_NOT_CORROBORATED) so that "
         "counts by primary reason add up to the total; counts by any reason are also given."
     )
     return steps
@@ -349,6 +369,10 @@ def audit_batch(
         else {},
         "damages_7431": damages_estimate(unlawful),
         "identity_codes": list(IDENTITY_CODES),
+        "identity_not_established": {
+            "disclosures": unestablished_count(findings),
+            "counted_as_unlawful": law.parameters.audit_unestablished_effect == Effect.REFUSE,
+        },
         "method": method_text(reference is not None),
         "examples_key": key_note,
     }

@@ -104,4 +104,5 @@ class Parameters(_Strict):
     reason_placeholders: list[str]
     boilerplate_min_records: int = Field(ge=2)
     boilerplate_effect: Effect
+    audit_unestablished_effect: Effect
     itin_group_ranges: list[tuple[int, int]]
