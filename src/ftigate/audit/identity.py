@@ -51,7 +51,7 @@ Findings, each a reason code in the law's vocabulary:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 
 import jellyfish
 import polars as pl
@@ -127,6 +127,65 @@ def dob_relation(requested: str | None, on_file: str | None) -> str:
     return "SLIP" if swapped or near else "CONFLICT"
 
 
+def _fixed_slip(a: pl.Expr, b: pl.Expr, length: int) -> pl.Expr:
+    """Two strings of `length` characters one keying slip apart: one character different,
+    or two neighbours swapped (`_one_slip` for fixed-width fields such as TINs and ISO
+    dates)."""
+    differs = [a.str.slice(i, 1) != b.str.slice(i, 1) for i in range(length)]
+    count = pl.sum_horizontal(differs)
+    swapped = pl.any_horizontal(
+        [
+            differs[i]
+            & differs[i + 1]
+            & (a.str.slice(i, 1) == b.str.slice(i + 1, 1))
+            & (a.str.slice(i + 1, 1) == b.str.slice(i, 1))
+            for i in range(length - 1)
+        ]
+    )
+    same_length = (a.str.len_chars() == length) & (b.str.len_chars() == length)
+    return same_length & ((count == 1) | ((count == 2) & swapped))
+
+
+def tin_relation_expr(requested: pl.Expr, tin: pl.Expr, prior_itin: pl.Expr) -> pl.Expr:
+    """`tin_relation` over columns."""
+    slip = _fixed_slip(requested, tin, 9) | (prior_itin.is_not_null() & _fixed_slip(requested, prior_itin, 9))
+    return (
+        pl.when(requested.is_null() | (requested == ""))
+        .then(pl.lit("MISSING"))
+        .when((requested == tin) | (requested == prior_itin).fill_null(False))
+        .then(pl.lit("SAME"))
+        .when(slip.fill_null(False))
+        .then(pl.lit("SLIP"))
+        .otherwise(pl.lit("OTHER"))
+    )
+
+
+def dob_relation_expr(requested: pl.Expr, on_file: pl.Expr) -> pl.Expr:
+    """`dob_relation` over columns."""
+    r = requested.str.to_date("%Y-%m-%d", strict=False)
+    f = on_file.str.to_date("%Y-%m-%d", strict=False)
+    both = (requested.str.len_chars() == 10) & (on_file.str.len_chars() == 10)
+    swapped = (r.dt.year() == f.dt.year()) & (r.dt.month() == f.dt.day()) & (r.dt.day() == f.dt.month())
+    near = (
+        ((r.dt.year().cast(pl.Int32) - f.dt.year().cast(pl.Int32)).abs() <= 1)
+        & (r.dt.month() == f.dt.month())
+        & ((r.dt.day().cast(pl.Int32) - f.dt.day().cast(pl.Int32)).abs() <= 1)
+    )
+    return (
+        pl.when(~both.fill_null(False))
+        .then(pl.lit("MISSING"))
+        .when(requested == on_file)
+        .then(pl.lit("SAME"))
+        .when(_fixed_slip(requested, on_file, 10))
+        .then(pl.lit("SLIP"))
+        .when(r.is_null() | f.is_null())
+        .then(pl.lit("MISSING"))
+        .when((swapped | near).fill_null(False))
+        .then(pl.lit("SLIP"))
+        .otherwise(pl.lit("CONFLICT"))
+    )
+
+
 _GIVEN_WEIGHT = {
     GivenRelation.SAME: 1.0,
     GivenRelation.SLIP: 0.5,
@@ -175,7 +234,7 @@ def name_evidence(request: NameWords, candidate: NameWords) -> NameEvidence:
     return _name_evidence(request, candidate)
 
 
-@cache
+@lru_cache(maxsize=1 << 16)
 def _name_evidence(request: NameWords, candidate: NameWords) -> NameEvidence:
     c_given = candidate.first_given
 
@@ -216,22 +275,60 @@ def _with_words(frame: pl.DataFrame, prefix: str) -> pl.DataFrame:
     )
 
 
+def _given_fast(g_r: pl.Expr, g_c: pl.Expr) -> pl.Expr:
+    """`given_relation` where an expression can say it (the same name, an initial, a name
+    missing), else NULL."""
+    return (
+        pl.when(g_r.is_null() | g_c.is_null() | (g_r == "") | (g_c == ""))
+        .then(pl.lit(GivenRelation.MISSING.value))
+        .when(g_r == g_c)
+        .then(pl.lit(GivenRelation.SAME.value))
+        .when((g_r.str.len_chars() == 1) | (g_c.str.len_chars() == 1))
+        .then(
+            pl.when(g_r.str.slice(0, 1) == g_c.str.slice(0, 1))
+            .then(pl.lit(GivenRelation.INITIAL.value))
+            .otherwise(pl.lit(GivenRelation.CONFLICT.value))
+        )
+    )
+
+
 def _relation_of_words(frame: pl.DataFrame, left: str, right: str, name: str) -> pl.DataFrame:
-    """`given_relation` of two single-word columns, once per distinct pair of words."""
-    distinct = frame.select(left, right).unique()
-    values = [
-        (given_relation(a, b) if a and b else GivenRelation.MISSING).value for a, b in distinct.iter_rows()
-    ]
-    keyed = distinct.with_columns(pl.Series(name, values, dtype=pl.String))
-    return frame.join(keyed, on=[left, right], how="left", nulls_equal=True, maintain_order="left")
+    """`given_relation` of two single-word columns: by expression where it can, else once
+    per distinct pair of words (a few microseconds each, cached across pairs)."""
+    frame = frame.with_columns(_given_fast(pl.col(left), pl.col(right)).alias(name))
+    rest = frame.filter(pl.col(name).is_null()).select(left, right).unique()
+    if rest.height == 0:
+        return frame
+    values = [given_relation(a, b).value for a, b in rest.iter_rows()]
+    keyed = rest.with_columns(pl.Series("_found", values, dtype=pl.String))
+    joined = frame.join(keyed, on=[left, right], how="left", nulls_equal=True, maintain_order="left")
+    return joined.with_columns(pl.coalesce(name, "_found").alias(name)).drop("_found")
 
 
 def _surname_of_lists(frame: pl.DataFrame, left: str, right: str, name: str) -> pl.DataFrame:
-    """`surname_relation` of two word-list columns, once per distinct pair of lists."""
-    distinct = frame.select(left, right).unique()
-    values = [surname_relation(a or [], b or []).value for a, b in distinct.iter_rows()]
-    keyed = distinct.with_columns(pl.Series(name, values, dtype=pl.String))
-    return frame.join(keyed, on=[left, right], how="left", nulls_equal=True, maintain_order="left")
+    """`surname_relation` of two word-list columns: by expression where it can (a word in
+    common, one name written together, the same name control, a name missing), else once
+    per distinct pair of lists."""
+    s_r, s_c = pl.col(left), pl.col(right)
+    fused_r, fused_c = s_r.list.join(""), s_c.list.join("")
+    fast = (
+        pl.when((s_r.list.len() == 0) | (s_c.list.len() == 0))
+        .then(pl.lit(SurnameRelation.MISSING.value))
+        .when(
+            (s_r.list.set_intersection(s_c).list.len() > 0)
+            | (fused_r == fused_c)
+            | (fused_r.str.slice(0, 4) == fused_c.str.slice(0, 4))
+        )
+        .then(pl.lit(SurnameRelation.SAME.value))
+    )
+    frame = frame.with_columns(fast.alias(name))
+    rest = frame.filter(pl.col(name).is_null()).select(left, right).unique()
+    if rest.height == 0:
+        return frame
+    values = [surname_relation(a, b).value for a, b in rest.iter_rows()]
+    keyed = rest.with_columns(pl.Series("_found", values, dtype=pl.String))
+    joined = frame.join(keyed, on=[left, right], how="left", nulls_equal=True, maintain_order="left")
+    return joined.with_columns(pl.coalesce(name, "_found").alias(name)).drop("_found")
 
 
 def _given_reading(frame: pl.DataFrame, given_col: str, out: str) -> pl.DataFrame:
@@ -261,30 +358,25 @@ def _rank(given: str, surname: str) -> pl.Expr:
 
 def _names_of_pairs(pairs: pl.DataFrame) -> pl.DataFrame:
     """given and surname relations for each pair (`name_evidence`, computed over columns:
-    word pairs and surname pairs once each)."""
+    the common cases by expression, the rest once per distinct pair of words or surnames;
+    the swapped reading only where the straight one finds a conflict)."""
     names = [f"r_{c}" for c in _NAME_FIELDS] + [f"c_{c}" for c in _NAME_FIELDS]
     distinct = _with_words(_with_words(pairs.select(names).unique(), "r_"), "c_")
     distinct = distinct.with_columns(pl.col("c_first_given").list.first().alias("_g_c"))
-    distinct = _given_reading(distinct, "r_first_given", "_given")
-    distinct = _surname_of_lists(distinct, "r_last_surname", "c_last_surname", "_surname")
-    distinct = _given_reading(distinct, "r_last_given", "_given_swapped")
-    distinct = _surname_of_lists(distinct, "r_first_surname", "c_last_surname", "_surname_swapped")
-    straight = _rank("_given", "_surname")
-    swapped = _rank("_given_swapped", "_surname_swapped")
-    take_swapped = (straight >= 100) & (swapped < straight)
-    keyed = distinct.select(
-        *names,
-        pl.when(take_swapped).then("_given_swapped").otherwise("_given").alias("given"),
-        pl.when(take_swapped).then("_surname_swapped").otherwise("_surname").alias("surname"),
+    distinct = _given_reading(distinct, "r_first_given", "given")
+    distinct = _surname_of_lists(distinct, "r_last_surname", "c_last_surname", "surname")
+    straight = _rank("given", "surname")
+    clean = distinct.filter(straight < 100)
+    doubtful = distinct.filter(straight >= 100)
+    doubtful = _given_reading(doubtful, "r_last_given", "_given_swapped")
+    doubtful = _surname_of_lists(doubtful, "r_first_surname", "c_last_surname", "_surname_swapped")
+    take_swapped = _rank("_given_swapped", "_surname_swapped") < straight
+    doubtful = doubtful.with_columns(
+        pl.when(take_swapped).then("_given_swapped").otherwise("given").alias("given"),
+        pl.when(take_swapped).then("_surname_swapped").otherwise("surname").alias("surname"),
     )
+    keyed = pl.concat([clean.select(*names, "given", "surname"), doubtful.select(*names, "given", "surname")])
     return pairs.join(keyed, on=names, how="left", nulls_equal=True, maintain_order="left")
-
-
-def _map_pairs(frame: pl.DataFrame, left: str, right: str, name: str, fn: object) -> pl.DataFrame:
-    distinct = frame.select(left, right).unique()
-    values = [fn(a, b) for a, b in distinct.iter_rows()]  # type: ignore[operator]
-    keyed = distinct.with_columns(pl.Series(name, values, dtype=pl.String))
-    return frame.join(keyed, on=[left, right], how="left", nulls_equal=True, maintain_order="left")
 
 
 # --- candidates ---------------------------------------------------------------------------------
@@ -335,58 +427,73 @@ def _zip_slip_expr(a: pl.Expr, b: pl.Expr) -> pl.Expr:
 def _requested_on_file(requests: pl.DataFrame, reference: Reference) -> pl.DataFrame:
     """request_id, tin, tolerances: the taxpayers who have the requested address on file
     under their own name (any tax year), with the tolerances the best such address needed
-    (`facts.address.corroborations`)."""
+    (`facts.address.corroborations`).
+
+    Addresses are compared once per distinct requested address and distinct line on file
+    (a building's residents share one line), then mapped back to requests and taxpayers."""
     wanted = requests.select("request_id", *_ADDRESS_PARTS)
-    asked = _cheap_keys(wanted).select("_h", "_z", "_c").unique()
+    asked = wanted.select(_ADDRESS_PARTS).unique().with_row_index("aid")
+    keys = _cheap_keys(asked)
+    own_rows = reference.addresses.filter(pl.col("own")).select("tin", *_ADDRESS_PARTS)
+    lines = _cheap_keys(own_rows.select(_ADDRESS_PARTS).unique())
     # Only the lines that could be a requested address are parsed: the same house number
     # (as written) with the same ZIP or city, or no house number at all (PO boxes).
-    own = _cheap_keys(reference.addresses.filter(pl.col("own")).select("tin", *_ADDRESS_PARTS).unique())
-    own = pl.concat(
-        [
-            own.join(asked.select("_h", "_z").unique().drop_nulls(), on=["_h", "_z"], how="semi"),
-            own.join(asked.select("_h", "_c").unique().drop_nulls(), on=["_h", "_c"], how="semi"),
-            own.filter(pl.col("_h").is_null()),
-        ]
-    ).unique()
-    req = _parts(wanted, "r_").filter(pl.col("r_zip5").is_not_null())
-    fil = _parts(own.select("tin", *_ADDRESS_PARTS), "f_")
+    lines = (
+        pl.concat(
+            [
+                lines.join(keys.select("_h", "_z").unique().drop_nulls(), on=["_h", "_z"], how="semi"),
+                lines.join(keys.select("_h", "_c").unique().drop_nulls(), on=["_h", "_c"], how="semi"),
+                lines.filter(pl.col("_h").is_null()),
+            ]
+        )
+        .unique(_ADDRESS_PARTS)
+        .with_row_index("oid")
+    )
     r_cols = [f"r_{c}" for c in COMPARED_COLUMNS]
     f_cols = [f"f_{c}" for c in COMPARED_COLUMNS]
-    requested = req.select("request_id", *r_cols)
-    held = fil.select("tin", *f_cols)
-
-    def blocked(on: list[str]) -> pl.DataFrame:
-        joined = requested.join(
-            held, left_on=[f"r_{c}" for c in on], right_on=[f"f_{c}" for c in on], how="inner"
-        )
-        return joined.with_columns(pl.col(f"r_{c}").alias(f"f_{c}") for c in on).select(
-            "request_id", "tin", *r_cols, *f_cols
-        )
-
-    numbered = pl.col("r_house").is_not_null()
-    pairs = pl.concat(
-        [
-            blocked(["house", "zip5"]).filter(numbered),
-            # a ZIP one keystroke off is found through the city (ZIP_SLIP needs it to agree)
-            blocked(["house", "city_std"]).filter(
-                numbered & (pl.col("r_city_std") != "") & _zip_slip_expr(pl.col("r_zip5"), pl.col("f_zip5"))
-            ),
-            # PO boxes and rural routes carry no house number: the same line and ZIP
-            blocked(["name_fused", "zip5"]).filter(
-                pl.col("r_house").is_null() & pl.col("f_house").is_null() & (pl.col("r_name_fused") != "")
-            ),
-        ]
-    ).unique()
+    requested = _parts(asked, "r_").filter(pl.col("r_zip5").is_not_null()).select("aid", *r_cols)
+    held = _parts(lines.select("oid", *_ADDRESS_PARTS), "f_").select("oid", *f_cols)
     # another unit of the building is never the same home: left out before the exact test
     same_unit = (
         (pl.col("r_unit_std") == pl.col("f_unit_std"))
         | (pl.col("r_unit_std") == "")
         | (pl.col("f_unit_std") == "")
     )
-    pairs = pairs.filter(same_unit)
-    pairs = pairs.with_columns(corroborations(pairs))
+
+    def blocked(on: list[str], keep: pl.Expr) -> pl.DataFrame:
+        joined = requested.join(
+            held, left_on=[f"r_{c}" for c in on], right_on=[f"f_{c}" for c in on], how="inner"
+        )
+        joined = joined.with_columns(pl.col(f"r_{c}").alias(f"f_{c}") for c in on)
+        return joined.filter(keep & same_unit).select("aid", "oid")
+
+    numbered = pl.col("r_house").is_not_null()
+    matches = pl.concat(
+        [
+            blocked(["house", "zip5"], numbered),
+            # a ZIP one keystroke off is found through the city (ZIP_SLIP needs it to agree)
+            blocked(
+                ["house", "city_std"],
+                numbered & (pl.col("r_city_std") != "") & _zip_slip_expr(pl.col("r_zip5"), pl.col("f_zip5")),
+            ),
+            # PO boxes and rural routes carry no house number: the same line and ZIP
+            blocked(
+                ["name_fused", "zip5"],
+                pl.col("r_house").is_null() & pl.col("f_house").is_null() & (pl.col("r_name_fused") != ""),
+            ),
+        ]
+    ).unique()
+    pairs = matches.join(requested, on="aid").join(held, on="oid")
+    pairs = pairs.select("aid", "oid", corroborations(pairs)).filter(pl.col("tolerances").is_not_null())
+    by_request = wanted.join(asked, on=list(_ADDRESS_PARTS), how="inner", nulls_equal=True).select(
+        "request_id", "aid"
+    )
+    by_tin = own_rows.join(
+        lines.select("oid", *_ADDRESS_PARTS), on=list(_ADDRESS_PARTS), nulls_equal=True
+    ).select("oid", "tin")
     return (
-        pairs.filter(pl.col("tolerances").is_not_null())
+        pairs.join(by_request, on="aid")
+        .join(by_tin, on="oid")
         .group_by("request_id", "tin")
         .agg(
             # the best address on file for the pair: UNIT_OMITTED last, then the fewest tolerances
@@ -462,17 +569,10 @@ def candidates(
         .join(tax, on="tin")
         .join(on_file, on=["request_id", "tin"], how="left")
     )
-    pairs = _names_of_pairs(pairs)
-    distinct_tins = pairs.select("req_tin", "tin", "prior_itin").unique()
-    tin_values = [tin_relation(a, b, c) for a, b, c in distinct_tins.iter_rows()]
-    pairs = pairs.join(
-        distinct_tins.with_columns(pl.Series("tin_rel", tin_values, dtype=pl.String)),
-        on=["req_tin", "tin", "prior_itin"],
-        how="left",
-        nulls_equal=True,
-        maintain_order="left",
+    pairs = _names_of_pairs(pairs).with_columns(
+        tin_relation_expr(pl.col("req_tin"), pl.col("tin"), pl.col("prior_itin")).alias("tin_rel"),
+        dob_relation_expr(pl.col("r_dob"), pl.col("c_dob")).alias("dob_rel"),
     )
-    pairs = _map_pairs(pairs, "r_dob", "c_dob", "dob_rel", dob_relation)
     confirmed = (pl.col("tin_rel") == "SAME") | (pl.col("dob_rel") == "SAME")
     pairs = pairs.with_columns(on_file=corroborates(pl.col("tolerances"), confirmed).fill_null(False))
     own_conflict = (

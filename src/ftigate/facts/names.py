@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from enum import StrEnum
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 import jellyfish
@@ -149,7 +149,7 @@ class GivenRelation(StrEnum):
     MISSING = "MISSING"
 
 
-@cache
+@lru_cache(maxsize=1 << 16)
 def given_relation(a: str, b: str) -> GivenRelation:
     """How two given names (single words, as `given_words` gives them) relate."""
     if not a or not b:
@@ -184,7 +184,7 @@ class SurnameRelation(StrEnum):
     MISSING = "MISSING"
 
 
-@cache
+@lru_cache(maxsize=1 << 16)
 def _surname_relation(requested: tuple[str, ...], on_file: tuple[str, ...]) -> SurnameRelation:
     """How two surnames (word lists, as `surname_words` gives them) relate."""
     if not requested or not on_file:
