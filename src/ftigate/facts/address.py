@@ -17,9 +17,9 @@ the same unit and ZIP, and no tolerance applies to it.
   SUFFIX_OR_DIRECTIONAL  the street suffix or a directional is missing or different
                          ("Maple" / "Maple St" / "Maple Ave", "S Cypress" / "Cypress")
   STREET_RUN_TOGETHER    the street name written together with its suffix ("pearsonstreet")
-  STREET_MISSPELT        the street name misspelt: two neighbouring letters swapped ("oka" /
-                         "oak"), or at most one edit in a short name, two in a longer one,
-                         with Jaro-Winkler >= 0.85 ("priddle" / "pridle")
+  STREET_MISSPELT        the street name misspelt: at most one edit in a short name, two in
+                         a longer one, and Jaro-Winkler >= 0.85 ("priddle" / "pridle"; not
+                         a short name with another first letter, "gark" / "park")
   ZIP_SLIP               the ZIP one keystroke off (one digit, or two neighbours swapped)
                          when the street, the number, the unit and the city agree
   UNIT_OMITTED           one side gives a unit and the other none ("2142 Willow Blvd" for
@@ -288,36 +288,45 @@ MISSPELT_JARO_WINKLER = 0.85
 """the least Jaro-Winkler similarity of two spellings of one street name"""
 
 
-def _neighbours_swapped(a: str, b: str) -> bool:
-    """`b` is `a` with two neighbouring letters swapped."""
-    if len(a) != len(b):
-        return False
-    diff = [i for i in range(len(a)) if a[i] != b[i]]
-    return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+def _one_edit_jaro_winkler(a: str, b: str) -> float:
+    """Jaro-Winkler of two names one edit apart, on the alignment the edit implies.
+
+    Jaro pairs each letter with the first equal letter in its window, so one edit in a name
+    with a repeated letter misaligns the rest ("PLPLAR" / "POPLAR" 0.84, "CMINODELACANADA" /
+    "CAMINODELACANADA" 0.84) and a swap in a short name is not seen at all ("OKA" / "OAK"
+    0.56: the window is empty below four letters). One substitution leaves the other letters
+    matched in place, a deletion matches every letter of the shorter name, a swap matches
+    every letter with one transposition; the Winkler bonus for a common prefix follows."""
+    la, lb = len(a), len(b)
+    if la == lb:
+        differs = [i for i in range(la) if a[i] != b[i]]
+        matched, transpositions = (la, 1) if len(differs) == 2 else (la - 1, 0)
+    else:
+        matched, transpositions = min(la, lb), 0
+    jaro = (matched / la + matched / lb + (matched - transpositions) / matched) / 3
+    prefix = 0
+    for x, y in zip(a[:4], b[:4], strict=False):
+        if x != y:
+            break
+        prefix += 1
+    return jaro + prefix * 0.1 * (1 - jaro)
 
 
-def misspelt(a: str, b: str, spaced_a: str = "", spaced_b: str = "") -> bool:
-    """Two street names that are one name misspelt: two neighbouring letters swapped, or
-    one edit (insertion, deletion, substitution, transposition) in a name of up to six
-    letters, two in a longer one, with Jaro-Winkler similarity >= 0.85. Names shorter than
-    three letters must be equal.
-
-    `a` and `b` are the names without spaces; `spaced_a` and `spaced_b`, when given, the
-    names as written, word by word. Jaro-Winkler is taken on whichever form scores higher:
-    without spaces, a long name with repeated letters scores low after one dropped letter
-    ("CMINODELACANADA" / "CAMINODELACANADA" 0.84, as words 0.98), because Jaro matches
-    each letter with the first equal one in its window."""
+def misspelt(a: str, b: str) -> bool:
+    """Two street names that are one name misspelt: one edit (insertion, deletion,
+    substitution, transposition) in a name of up to six letters, two in a longer one, and
+    Jaro-Winkler similarity >= 0.85 (for one edit, on the alignment the edit implies:
+    `_one_edit_jaro_winkler`). Names shorter than three letters must be equal. A short
+    name whose first letter differs ("GARK" / "PARK") is not a misspelling of it."""
     if a == b or min(len(a), len(b)) < 3:
         return False
-    if _neighbours_swapped(a, b):
-        # the commonest keying slip keeps every letter; Jaro cannot see it in a short name
-        # (its match window is empty below four letters: "OKA" / "OAK" scores 0.56)
-        return True
-    allowed = 1 if min(len(a), len(b)) <= 6 else 2
+    edits = jellyfish.damerau_levenshtein_distance(a, b)
+    if edits > (1 if min(len(a), len(b)) <= 6 else 2):
+        return False
     similarity = jellyfish.jaro_winkler_similarity(a, b)
-    if spaced_a and spaced_b:
-        similarity = max(similarity, jellyfish.jaro_winkler_similarity(spaced_a, spaced_b))
-    return jellyfish.damerau_levenshtein_distance(a, b) <= allowed and similarity >= MISSPELT_JARO_WINKLER
+    if edits == 1:
+        similarity = max(similarity, _one_edit_jaro_winkler(a, b))
+    return similarity >= MISSPELT_JARO_WINKLER
 
 
 def zip_slipped(a: str, b: str) -> bool:
@@ -386,7 +395,7 @@ def corroborate(
             used.add(Tolerance.SUFFIX_OR_DIRECTIONAL)
     elif name_r and name_f and (_glued(requested, name_f, on_file) or _glued(on_file, name_r, requested)):
         used.add(Tolerance.STREET_RUN_TOGETHER)
-    elif misspelt(name_r, name_f, _text(requested.get("street_name")), _text(on_file.get("street_name"))):
+    elif misspelt(name_r, name_f):
         used.add(Tolerance.STREET_MISSPELT)
         if not same_form:
             used.add(Tolerance.SUFFIX_OR_DIRECTIONAL)
