@@ -55,7 +55,7 @@ def audit(
     reference: Annotated[
         Path | None,
         typer.Option(
-            help="Taxpayer reference folder (taxpayers.parquet, addresses.parquet): checks identity."
+            help="Taxpayer reference folder (taxpayers and addresses, CSV or Parquet): checks identity."
         ),
     ] = None,
     pdf: Annotated[
@@ -114,7 +114,7 @@ def baseline_irs_2025(
     ],
     requests: Annotated[Path, typer.Option(help="The request file: CSV or Parquet.")],
     reference: Annotated[
-        Path, typer.Option(help="Taxpayer reference folder (taxpayers.parquet, addresses.parquet).")
+        Path, typer.Option(help="Taxpayer reference folder (taxpayers and addresses, CSV or Parquet).")
     ],
     out_path: Annotated[
         Path, typer.Option("--out", help="Where to write the disclosures (.csv or .parquet).")
