@@ -120,6 +120,18 @@ def test_a_tin_that_agrees_never_excuses_a_given_name_that_conflicts(
     assert findings(result)[0][0][0] == "WRONG_PERSON_DISCLOSED"
 
 
+def test_a_tin_and_date_of_birth_that_agree_keep_an_unknown_name_from_excluding(
+    hand_batch: HandBatch, tmp_path: Path
+) -> None:
+    """'Mady' is in no nickname list: with Madeline's TIN and date of birth the audit cannot
+    say someone else was meant, nor that she was; with her TIN alone it can."""
+    both = lattimore("Mady", tin="100000008", date_of_birth="1979-06-01")
+    tin_only = lattimore("Mady", tin="100000008")
+    result = audit(hand_batch, tmp_path, [(both, LATTIMORE_HOUSE), (tin_only, LATTIMORE_HOUSE)])
+    assert findings(result)[0] == ([], ["IDENTITY_NOT_ESTABLISHED"])
+    assert findings(result)[1][0][0] == "WRONG_PERSON_DISCLOSED"
+
+
 def test_names_swapped_are_the_same_person(hand_batch: HandBatch, tmp_path: Path) -> None:
     result = audit(
         hand_batch,

@@ -21,13 +21,16 @@ address of `facts.reference`.
   the request's given and family names swapped), and whether the requested address is
   on file for the candidate.
 * A candidate is **excluded** (positive evidence of another person) when the given names
-  conflict, when the dates of birth conflict, when the surnames conflict (unless the TIN
-  and the date of birth both agree), or when the request's TIN belongs to another
-  taxpayer who is not excluded. A TIN that agrees never excuses a conflicting given
-  name: workers use a relative's or a housemate's SSN.
-* A candidate that is not excluded **fits** when its evidence score (`score_expr`) is at
-  least 2: TIN +2 (one slip +1), date of birth +2 (a slip +1), requested address on file
-  +1, given name the same +1 (a slip, a nickname or an initial +0.5).
+  conflict, when the dates of birth conflict, when the surnames conflict, or when the
+  request's TIN belongs to another taxpayer who is not excluded. A TIN that agrees never
+  excuses a conflicting given name (workers use a relative's or a housemate's SSN); a
+  TIN and a full date of birth that both agree do keep a conflicting name from excluding
+  (a nickname the list lacks, a surname changed by marriage), but such a candidate does
+  not fit either.
+* A candidate that is not excluded **fits** when its given name does not conflict and
+  its evidence score (`score_expr`) is at least 2: TIN +2 (one slip +1), date of birth +2
+  (a slip +1), requested address on file +1, given name the same +1 (a slip, a nickname
+  or an initial +0.5).
 
 Findings, each a reason code in the law's vocabulary:
 
@@ -575,13 +578,15 @@ def candidates(
     )
     confirmed = (pl.col("tin_rel") == "SAME") | (pl.col("dob_rel") == "SAME")
     pairs = pairs.with_columns(on_file=corroborates(pl.col("tolerances"), confirmed).fill_null(False))
+    # The TIN and the full date of birth both agreeing outweigh a name the shared lists do
+    # not relate (a nickname they lack, a surname changed by marriage): not evidence of
+    # another person, though not a fit either (`fits` needs given names that agree).
+    tin_and_dob = (pl.col("tin_rel") == "SAME") & (pl.col("dob_rel") == "SAME")
+    given_conflict = pl.col("given") == GivenRelation.CONFLICT.value
     own_conflict = (
-        (pl.col("given") == GivenRelation.CONFLICT.value)
+        (given_conflict & ~tin_and_dob)
         | (pl.col("dob_rel") == "CONFLICT")
-        | (
-            (pl.col("surname") == SurnameRelation.CONFLICT.value)
-            & ~((pl.col("tin_rel") == "SAME") & (pl.col("dob_rel") == "SAME"))
-        )
+        | ((pl.col("surname") == SurnameRelation.CONFLICT.value) & ~tin_and_dob)
     )
     pairs = pairs.with_columns(own_conflict.alias("own_conflict"))
     # The request's TIN belongs to a taxpayer who may be the person: it speaks for them and
@@ -600,7 +605,8 @@ def candidates(
     )
     pairs = pairs.with_columns(excluded=pl.col("own_conflict") | pl.col("tin_elsewhere"))
     pairs = pairs.with_columns(score=score_expr())
-    return pairs.with_columns(fits=~pl.col("excluded") & (pl.col("score") >= FIT_SCORE)).select(
+    fits = ~pl.col("excluded") & ~given_conflict & (pl.col("score") >= FIT_SCORE)
+    return pairs.with_columns(fits=fits).select(
         "request_id",
         "tin",
         "tin_rel",

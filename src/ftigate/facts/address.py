@@ -156,7 +156,10 @@ def street_parts(lines: pl.Series) -> pl.DataFrame:
     keeps its whole text as the street name and no house number."""
     frame = lines.cast(pl.String).fill_null("").rename("raw").unique().to_frame()
     unit_words = "|".join(_UNIT_DESIGNATORS)
-    chunk = rf"\s+(?:(?:{unit_words})\s*#?\s*|#\s*)[A-Z0-9-]+"
+    # a designator is a word of its own, or written against a number ("APT4B"): never the
+    # first letters of a word ("NORTHEAST" is not NO RTHEAST)
+    spaced = rf"(?:(?:{unit_words})(?:\s*#\s*|\s+)|#\s*)"
+    chunk = rf"\s+(?:{spaced}[A-Z0-9-]+|(?:{unit_words})\d[A-Z0-9-]*)"
     # A unit written on the line ("123 Main St Apt 4B") is taken off it, all of it when the
     # line carries several ("Apt 4 Unit 4"); the first is the unit.
     work = frame.with_columns(
@@ -166,7 +169,9 @@ def street_parts(lines: pl.Series) -> pl.DataFrame:
         _line=pl.coalesce(pl.col("_unit").struct.field("1"), pl.col("_clean")),
         line_unit=pl.col("_unit")
         .struct.field("2")
-        .str.extract(rf"^\s+(?:(?:{unit_words})\s*#?\s*|#\s*)([A-Z0-9-]+)", 1)
+        .str.extract_groups(rf"^\s+(?:{spaced}([A-Z0-9-]+)|(?:{unit_words})(\d[A-Z0-9-]*))")
+        .struct.field("1")
+        .fill_null(pl.col("_unit").struct.field("2").str.extract(rf"^\s+(?:{unit_words})(\d[A-Z0-9-]*)", 1))
         .str.replace_all("-", "")
         .fill_null(""),
     )
