@@ -7,9 +7,11 @@ process`, `ftigate audit --reference` and `ftigate baseline irs-2025` run as
 subprocesses, exactly as a user runs them. The run is shared by every test here (and
 by both xdist workers, through a lock): about a minute on a quiet 2-core machine.
 
-Two assertions fail on main as of this test's writing and are marked xfail(strict):
-when the audit and the readers are fixed they pass, strict turns that into a failure,
-and the marker must come off. The figures at the time of writing are in each reason.
+The audit's wrong-person count and the readers' agreement were marked xfail(strict) when
+this test was written (243 false WRONG_PERSON_DISCLOSED charges in 562 disclosures; the
+CSV reference refused by `audit` and `baseline`); they hold since the audit weighs
+identity on the shared definitions (`ftigate.facts`) and every command reads the
+reference through `facts.reference`.
 """
 
 from __future__ import annotations
@@ -52,15 +54,9 @@ def _seed(report: dict[str, Any]) -> str:
     return f"seed {report['seed']}, {report['people']:,} people, {report['requests']:,} requests"
 
 
-# --- what fails on main today (the point of the test) ------------------------------------------------
+# --- the audit and the readers -----------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the audit charges correct disclosures as WRONG_PERSON_DISCLOSED (street lines compared without "
-    "USPS standardisation, 'identity not established' counted as wrong person): 243 of ftigate's 562 "
-    "disclosures charged at the time of writing, none of them wrong",
-)
 def test_audit_wrong_person_count_equals_the_truth(report: dict[str, Any]) -> None:
     audit = report["audit_of_ftigate"]
     assert "audit_wrong_person" in audit, audit
@@ -69,13 +65,6 @@ def test_audit_wrong_person_count_equals_the_truth(report: dict[str, Any]) -> No
     ), f"{_seed(report)}: {({k: v for k, v in audit.items() if k != 'false_charge_ids'})}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="`ftigate audit --reference` and `ftigate baseline` refuse a CSV reference folder that `ftigate "
-    "process` reads ('reference file not found'), and the replica's reader (the audit's) picks another last "
-    "known address than the newest 1040: 6 of its disclosures at the time of writing (4 a same-year W-2's "
-    "previous home, 2 the home of a worker filing W-2s under the taxpayer's SSN in a later year)",
-)
 def test_audit_and_process_read_the_csv_reference_alike(report: dict[str, Any]) -> None:
     readings = report["readings"]
     problems = []
