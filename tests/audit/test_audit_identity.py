@@ -221,3 +221,50 @@ def test_the_frame_form_of_name_evidence_agrees_with_the_reference_form(
     row = _names_of_pairs(pairs).row(0, named=True)
     expected = name_evidence(NameWords.of(*request_names), NameWords.of(*candidate_names))
     assert (row["given"], row["surname"]) == (expected.given.value, expected.surname.value)
+
+
+DOB_CASES = [
+    ("1980-05-06", "1980-05-06", "SAME"),
+    ("1980-06-05", "1980-05-06", "SLIP"),  # day and month swapped
+    ("1981-05-06", "1980-05-06", "SLIP"),  # the year one off
+    ("1980-05-07", "1980-05-06", "SLIP"),  # the day one off
+    ("1982-12-31", "1983-01-01", "SLIP"),  # the day before, across the year's end
+    ("1977-02-28", "1977-03-01", "SLIP"),  # the day before, across the month's end
+    ("1980-05-16", "1980-05-06", "SLIP"),  # one digit mistyped
+    ("1980-05-26", "1980-05-06", "SLIP"),  # one digit mistyped
+    ("1980-07-06", "1980-05-06", "SLIP"),  # one digit mistyped
+    ("1980-05-19", "1980-05-06", "CONFLICT"),
+    ("1976-05-06", "1980-05-06", "CONFLICT"),
+    ("1980-05-06", "", "MISSING"),
+    ("", "1980-05-06", "MISSING"),
+]
+
+
+@pytest.mark.parametrize(("requested", "on_file", "expected"), DOB_CASES)
+def test_dates_of_birth_that_are_one_slip_apart(requested: str, on_file: str, expected: str) -> None:
+    from ftigate.audit.identity import dob_relation, dob_relation_expr
+
+    assert dob_relation(requested, on_file) == expected
+    frame = pl.DataFrame({"r": [requested], "f": [on_file]})
+    assert frame.select(dob_relation_expr(pl.col("r"), pl.col("f"))).item() == expected
+
+
+TIN_CASES = [
+    ("123456789", "123456789", None, "SAME"),
+    ("900701234", "123456789", "900701234", "SAME"),  # the prior ITIN
+    ("123456798", "123456789", None, "SLIP"),  # neighbours swapped
+    ("123456780", "123456789", None, "SLIP"),  # one digit
+    ("123456700", "123456789", None, "OTHER"),
+    (None, "123456789", None, "MISSING"),
+]
+
+
+@pytest.mark.parametrize(("requested", "tin", "prior", "expected"), TIN_CASES)
+def test_tins_that_are_one_slip_apart(
+    requested: str | None, tin: str, prior: str | None, expected: str
+) -> None:
+    from ftigate.audit.identity import tin_relation, tin_relation_expr
+
+    assert tin_relation(requested, tin, prior) == expected
+    frame = pl.DataFrame({"r": [requested], "t": [tin], "p": [prior]}, schema=dict.fromkeys("rtp", pl.String))
+    assert frame.select(tin_relation_expr(pl.col("r"), pl.col("t"), pl.col("p"))).item() == expected

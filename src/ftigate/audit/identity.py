@@ -54,6 +54,7 @@ Findings, each a reason code in the law's vocabulary:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 
 import jellyfish
@@ -112,8 +113,9 @@ def tin_relation(requested: str | None, tin: str | None, prior_itin: str | None)
 
 
 def dob_relation(requested: str | None, on_file: str | None) -> str:
-    """SAME, SLIP (day and month swapped, the year or the day one off, both at once, or one
-    character of the ISO date mistyped), CONFLICT or MISSING."""
+    """SAME, SLIP (day and month swapped, the year or the day one off, both at once, the day
+    before or after across a month's end, or one character of the ISO date mistyped),
+    CONFLICT or MISSING."""
     if not requested or not on_file or len(requested) != 10 or len(on_file) != 10:
         return "MISSING"
     if requested == on_file:
@@ -127,7 +129,11 @@ def dob_relation(requested: str | None, on_file: str | None) -> str:
         return "MISSING"
     swapped = ry == fy and rm == fd and rd == fm
     near = abs(ry - fy) <= 1 and rm == fm and abs(rd - fd) <= 1
-    return "SLIP" if swapped or near else "CONFLICT"
+    try:
+        next_day = abs((date(ry, rm, rd) - date(fy, fm, fd)).days) == 1
+    except ValueError:
+        next_day = False
+    return "SLIP" if swapped or near or next_day else "CONFLICT"
 
 
 def _fixed_slip(a: pl.Expr, b: pl.Expr, length: int) -> pl.Expr:
@@ -174,6 +180,7 @@ def dob_relation_expr(requested: pl.Expr, on_file: pl.Expr) -> pl.Expr:
         & (r.dt.month() == f.dt.month())
         & ((r.dt.day().cast(pl.Int32) - f.dt.day().cast(pl.Int32)).abs() <= 1)
     )
+    next_day = (r - f).dt.total_days().abs() == 1
     return (
         pl.when(~both.fill_null(False))
         .then(pl.lit("MISSING"))
@@ -183,7 +190,7 @@ def dob_relation_expr(requested: pl.Expr, on_file: pl.Expr) -> pl.Expr:
         .then(pl.lit("SLIP"))
         .when(r.is_null() | f.is_null())
         .then(pl.lit("MISSING"))
-        .when((swapped | near).fill_null(False))
+        .when((swapped | near | next_day).fill_null(False))
         .then(pl.lit("SLIP"))
         .otherwise(pl.lit("CONFLICT"))
     )
