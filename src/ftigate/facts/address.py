@@ -27,8 +27,10 @@ the same unit and ZIP, and no tolerance applies to it.
                          not said, so it corroborates only with a TIN or a date of birth
                          that agrees (the identity gates decide; otherwise review)
 
-At most one of the last four (a change of content) applies at once; a difference of form
-(the suffix or a directional) may come with any of them.
+At most one of the last three (a change of content) applies at once; a difference of form
+(the suffix, a directional, the spaces between words) may come with any of them, so a
+street both run together and misspelt ("stanleykstreet" for STANLEY ST) is compared as
+one word with its suffix written out.
 """
 
 from __future__ import annotations
@@ -286,9 +288,9 @@ class Tolerance(StrEnum):
     UNIT_OMITTED = "UNIT_OMITTED"
 
 
-CONTENT_TOLERANCES = frozenset(
-    {Tolerance.STREET_RUN_TOGETHER, Tolerance.STREET_MISSPELT, Tolerance.ZIP_SLIP, Tolerance.UNIT_OMITTED}
-)
+CONTENT_TOLERANCES = frozenset({Tolerance.STREET_MISSPELT, Tolerance.ZIP_SLIP, Tolerance.UNIT_OMITTED})
+"""changes of the letters or digits of an address (at most one at a time); a suffix, a
+directional and the spaces between words are matters of form"""
 MISSPELT_JARO_WINKLER = 0.85
 """the least Jaro-Winkler similarity of two spellings of one street name"""
 
@@ -355,6 +357,23 @@ def _glued(one: Mapping[str, object], other_name: str, other: Mapping[str, objec
     return _text(one.get("name_unglued")) == other_name or name == other_name + _text(other.get("suffix"))
 
 
+def _written_out(parts: Mapping[str, object]) -> str:
+    """The street name and its suffix as one word, the suffix written in full (PEARSON ST ->
+    PEARSONSTREET)."""
+    suffix = _text(parts.get("suffix"))
+    return _text(parts.get("name_fused")) + (suffix_full_words().get(suffix, suffix) if suffix else "")
+
+
+def _run_together_and_misspelt(requested: Mapping[str, object], on_file: Mapping[str, object]) -> bool:
+    """One side writes no suffix, and its street is the other's name and suffix run together
+    with one keying slip ("stanleykstreet", "broadben tdtreet" for BROADBENT ST): compared as
+    one word with the suffix written out, where one edit is allowed, not two."""
+    if bool(_text(requested.get("suffix"))) == bool(_text(on_file.get("suffix"))):
+        return False
+    one, other = _written_out(requested), _written_out(on_file)
+    return misspelt(one, other) and jellyfish.damerau_levenshtein_distance(one, other) == 1
+
+
 def _same_box(requested: Mapping[str, object], on_file: Mapping[str, object]) -> frozenset[Tolerance] | None:
     """A line without a house number (a PO box, a rural route box) is the same address only
     when it is the same in standard form, with the same unit and ZIP: the box number is the
@@ -404,6 +423,8 @@ def corroborate(
         used.add(Tolerance.STREET_MISSPELT)
         if not same_form:
             used.add(Tolerance.SUFFIX_OR_DIRECTIONAL)
+    elif name_r and name_f and _run_together_and_misspelt(requested, on_file):
+        used |= {Tolerance.STREET_MISSPELT, Tolerance.STREET_RUN_TOGETHER}
     else:
         return None
 
