@@ -17,6 +17,11 @@ the same unit and ZIP, and no tolerance applies to it.
   SUFFIX_OR_DIRECTIONAL  the street suffix or a directional is missing or different
                          ("Maple" / "Maple St" / "Maple Ave", "S Cypress" / "Cypress")
   STREET_RUN_TOGETHER    the street name written together with its suffix ("pearsonstreet")
+  SUFFIX_MISSPELT        the street name as on file, then its suffix misspelt beyond
+                         recognition as a suffix, written apart or run together ("groom
+                         ureet", "mcintoshusreet" for GROOM ST, MCINTOSH ST): at most one
+                         edit from a written form of the suffix on file of up to five
+                         letters, two from a longer one
   STREET_MISSPELT        the street name misspelt: at most one edit in a short name, two in
                          a longer one, and Jaro-Winkler >= 0.85 ("priddle" / "pridle"; not
                          a short name with another first letter, "gark" / "park")
@@ -27,7 +32,8 @@ the same unit and ZIP, and no tolerance applies to it.
                          not said, so it corroborates only with a TIN or a date of birth
                          that agrees (the identity gates decide; otherwise review)
 
-At most one of the last three (a change of content) applies at once; a difference of form
+At most one change of content (SUFFIX_MISSPELT, STREET_MISSPELT, ZIP_SLIP, UNIT_OMITTED)
+applies at once; a difference of form
 (the suffix, a directional, the spaces between words) may come with any of them, so a
 street both run together and misspelt ("stanleykstreet" for STANLEY ST) is compared as
 one word with its suffix written out.
@@ -244,8 +250,9 @@ def name_fused(expr: pl.Expr) -> pl.Expr:
 
 def unglued_name(expr: pl.Expr) -> pl.Expr:
     """The name of a street run together with its suffix ("PEARSONSTREET" -> "PEARSON"), else
-    NULL."""
-    return expr.str.extract(rf"^([A-Z]{{3,}})(?:{'|'.join(_GLUED_SUFFIX_WORDS)})$", 1)
+    NULL. The shortest name wins, so the longest suffix word is taken off
+    ("BEAUREPAIRECRESCENT" is BEAUREPAIRE + CRESCENT, not BEAUREPAIRECRES + CENT)."""
+    return expr.str.extract(rf"^([A-Z]{{3,}}?)(?:{'|'.join(_GLUED_SUFFIX_WORDS)})$", 1)
 
 
 def address_parts(frame: pl.DataFrame, prefix: str = "") -> pl.DataFrame:
@@ -283,12 +290,15 @@ class Tolerance(StrEnum):
 
     SUFFIX_OR_DIRECTIONAL = "SUFFIX_OR_DIRECTIONAL"
     STREET_RUN_TOGETHER = "STREET_RUN_TOGETHER"
+    SUFFIX_MISSPELT = "SUFFIX_MISSPELT"
     STREET_MISSPELT = "STREET_MISSPELT"
     ZIP_SLIP = "ZIP_SLIP"
     UNIT_OMITTED = "UNIT_OMITTED"
 
 
-CONTENT_TOLERANCES = frozenset({Tolerance.STREET_MISSPELT, Tolerance.ZIP_SLIP, Tolerance.UNIT_OMITTED})
+CONTENT_TOLERANCES = frozenset(
+    {Tolerance.SUFFIX_MISSPELT, Tolerance.STREET_MISSPELT, Tolerance.ZIP_SLIP, Tolerance.UNIT_OMITTED}
+)
 """changes of the letters or digits of an address (at most one at a time); a suffix, a
 directional and the spaces between words are matters of form"""
 MISSPELT_JARO_WINKLER = 0.85
@@ -374,6 +384,34 @@ def _run_together_and_misspelt(requested: Mapping[str, object], on_file: Mapping
     return misspelt(one, other) and jellyfish.damerau_levenshtein_distance(one, other) == 1
 
 
+@cache
+def _suffix_forms() -> dict[str, tuple[str, ...]]:
+    """Each standard suffix with every written form of it that Publication 28 lists."""
+    forms: dict[str, list[str]] = {}
+    for written, standard in _SUFFIXES.items():
+        forms.setdefault(standard, []).append(written)
+    return {standard: tuple(words) for standard, words in forms.items()}
+
+
+def _name_then_misspelt_suffix(one: Mapping[str, object], other: Mapping[str, object]) -> bool:
+    """`one` has no suffix, and its street is `other`'s name exactly followed by a misspelt
+    form of `other`'s suffix ("GROOM UREET", "MCINTOSHUSREET" for GROOM ST, MCINTOSH ST).
+    The name, which tells one street from another, agrees letter for letter; only the word
+    that says what kind of street it is was mistyped."""
+    suffix = _text(other.get("suffix"))
+    name, whole = _text(other.get("name_fused")), _text(one.get("name_fused"))
+    if _text(one.get("suffix")) or not suffix or len(name) < 3 or not whole.startswith(name):
+        return False
+    rest = whole[len(name) :]
+    if len(rest) < 4:
+        return False
+    return any(
+        jellyfish.damerau_levenshtein_distance(rest, form) <= (1 if len(form) <= 5 else 2)
+        for form in _suffix_forms().get(suffix, ())
+        if len(form) >= 4
+    )
+
+
 def _same_box(requested: Mapping[str, object], on_file: Mapping[str, object]) -> frozenset[Tolerance] | None:
     """A line without a house number (a PO box, a rural route box) is the same address only
     when it is the same in standard form, with the same unit and ZIP: the box number is the
@@ -419,6 +457,12 @@ def corroborate(
             used.add(Tolerance.SUFFIX_OR_DIRECTIONAL)
     elif name_r and name_f and (_glued(requested, name_f, on_file) or _glued(on_file, name_r, requested)):
         used.add(Tolerance.STREET_RUN_TOGETHER)
+    elif (
+        name_r
+        and name_f
+        and (_name_then_misspelt_suffix(requested, on_file) or _name_then_misspelt_suffix(on_file, requested))
+    ):
+        used.add(Tolerance.SUFFIX_MISSPELT)
     elif misspelt(name_r, name_f):
         used.add(Tolerance.STREET_MISSPELT)
         if not same_form:
