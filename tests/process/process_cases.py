@@ -145,7 +145,9 @@ CASES: list[Case] = [
     Case("common_name_same_building", _req("Maria", "Garcia", "1985-06-19", "", "100 Sunflowerfield Ave", "Apt 2B", "Houston", "TX", "77002"),
          "disclose", street="100 Sunflowerfield Ave"),
     Case("common_name_same_building", _req("Maria", "Garcia", "", "", "100 Sunflowerfield Ave", "", "Houston", "TX", "77002"),
-         "refuse", ("NO_MATCH",), note="no unit, DOB or TIN: a common name in a building identifies no one"),
+         "review", ("ADDRESS_UNIT_OMITTED", "AMBIGUOUS_IDENTITY", "LOW_CONFIDENCE"),
+         note="no unit, DOB or TIN: a common name in a building identifies no one (two of them live there), "
+              "and a request that leaves out the unit goes to review"),
     Case("typo_name", _req("Samuel", "Torres", "1970-10-10", "101010401", "12 Glimmerstone Ct", "", "Tampa", "FL", "33602")
          | {"last_name": "Torrse"}, "disclose", street="12 Glimmerstone Ct"),
     Case("typo_dob", _req("Helen", "Brandt", "1966-03-22", "101010402", "3390 Foxgloveridge Rd", "", "Omaha", "NE", "68102"),

@@ -16,6 +16,7 @@ from ftigate.synth import reference as ref
 from ftigate.synth.population import Population
 from ftigate.synth.profiles import (
     ADDRESS_DEFICIENCIES,
+    ADDRESS_FORMS,
     DEFICIENCY_CODES,
     HARD_CASE_LABELS,
     PROFILES,
@@ -227,7 +228,12 @@ def test_address_on_file_is_correct(
             _street_key("street").alias("street_key"),
             pl.col("unit").alias("unit_key"),
             _zip5("zip").alias("zip_key"),
-            pl.col("hard_cases").list.contains("typo_address").alias("typo_address"),
+            # a typo or another way of writing the same home is not the line held
+            pl.col("hard_cases")
+            .list.set_intersection(["typo_address", *ADDRESS_FORMS])
+            .list.len()
+            .gt(0)
+            .alias("typo_address"),
         )
         checked = rows.join(
             held, on=["true_tin", "street_key", "unit_key", "zip_key"], how="left"
@@ -235,7 +241,7 @@ def test_address_on_file_is_correct(
         exact = checked.filter(~pl.col("typo_address"))
         assert (exact["held"] == exact["address_on_file"]).all(), name
         typos = checked.filter(pl.col("typo_address"))
-        assert (~typos["held"]).all()
+        assert (~typos["held"]).all(), name
         elsewhere = typos["hard_cases"].list.contains("address_not_on_file")
         assert (typos["address_on_file"] | elsewhere).all()
     clean = all_batches["clean"].truth

@@ -250,6 +250,8 @@ def _name_evidence(request: NameWords, candidate: NameWords) -> NameEvidence:
 
     def judge(given_words_: Words, surname_words_: Words) -> NameEvidence:
         given = best_given_relation(given_words_[:1], c_given[:1])
+        if given == GivenRelation.CONFLICT and given_words_ and "".join(given_words_) == "".join(c_given):
+            given = GivenRelation.SAME  # a space typed inside the name ("CR YSTAL")
         if given == GivenRelation.CONFLICT:
             # "Maria Guadalupe" for "Guadalupe", or a middle name used as the first
             alternatives = [
@@ -351,8 +353,17 @@ def _given_reading(frame: pl.DataFrame, given_col: str, out: str) -> pl.DataFram
         > 0
     ) | (pl.concat_list(given_col, "r_middle_given").list.set_intersection("c_first_given").list.len() > 0)
     conflict = pl.col(out) == GivenRelation.CONFLICT.value
+    # a space typed inside the name ("CR YSTAL"): the same name
+    fused = (pl.col(given_col).list.len() > 0) & (
+        pl.col(given_col).list.join("") == pl.col("c_first_given").list.join("")
+    )
     return frame.with_columns(
-        pl.when(conflict & shares).then(pl.lit(GivenRelation.INITIAL.value)).otherwise(pl.col(out)).alias(out)
+        pl.when(conflict & fused.fill_null(False))
+        .then(pl.lit(GivenRelation.SAME.value))
+        .when(conflict & shares)
+        .then(pl.lit(GivenRelation.INITIAL.value))
+        .otherwise(pl.col(out))
+        .alias(out)
     ).drop("_g_r")
 
 

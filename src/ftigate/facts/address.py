@@ -249,10 +249,16 @@ def name_fused(expr: pl.Expr) -> pl.Expr:
 
 
 def unglued_name(expr: pl.Expr) -> pl.Expr:
+<<<<<<< HEAD
     """The name of a street run together with its suffix ("PEARSONSTREET" -> "PEARSON"), else
     NULL. The shortest name wins, so the longest suffix word is taken off
     ("BEAUREPAIRECRESCENT" is BEAUREPAIRE + CRESCENT, not BEAUREPAIRECRES + CENT)."""
     return expr.str.extract(rf"^([A-Z]{{3,}}?)(?:{'|'.join(_GLUED_SUFFIX_WORDS)})$", 1)
+=======
+    """The name of a street run together with its suffix ("PEARSONSTREET" -> "PEARSON",
+    "51STAVENUE" -> "51ST"), else NULL."""
+    return expr.str.extract(rf"^([A-Z0-9]{{3,}})(?:{'|'.join(_GLUED_SUFFIX_WORDS)})$", 1)
+>>>>>>> synthhard
 
 
 def address_parts(frame: pl.DataFrame, prefix: str = "") -> pl.DataFrame:
@@ -521,10 +527,19 @@ def corroborates(tolerances: pl.Expr, person_confirmed: pl.Expr) -> pl.Expr:
 
 @cache
 def suffix_full_words() -> dict[str, str]:
-    """Each standard suffix with its longest written form (ST -> STREET), for documentation
-    and tests."""
+    """Each standard suffix with the word it abbreviates (ST -> STREET, LN -> LANE): its
+    longest written form that is not a plural of another (LANES, TRAILS and PARKWAYS are
+    also written LN, TRL and PKWY, but they are not what St, Trl or Pkwy stand for)."""
     longest: dict[str, str] = {}
     for written, standard in _SUFFIXES.items():
+        if written.endswith("S") and _SUFFIXES.get(written[:-1]) == standard:
+            continue
         if len(written) > len(longest.get(standard, "")):
             longest[standard] = written
     return longest
+
+
+@cache
+def directional_full_words() -> dict[str, str]:
+    """Each standard directional with the word it abbreviates (N -> NORTH, NE -> NORTHEAST)."""
+    return {standard: written for written, standard in DIRECTIONAL_REPLACEMENTS.items()}

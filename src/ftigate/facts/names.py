@@ -173,6 +173,8 @@ def best_given_relation(requested: Sequence[str], on_file: Sequence[str]) -> Giv
     record's (compound names: "MARIA GUADALUPE" / "GUADALUPE" are the SAME)."""
     if not requested or not on_file:
         return GivenRelation.MISSING
+    if len(requested) + len(on_file) > 2 and "".join(requested) == "".join(on_file):
+        return GivenRelation.SAME  # a space typed inside one name ("ISAB ELLE"), or left out ("MARYANN")
     found = [given_relation(a, b) for a in requested for b in on_file]
     return min(found, key=_GIVEN_ORDER.index)
 

@@ -40,6 +40,8 @@ IDENTITY_SCENARIOS: tuple[str, ...] = (
     "namesake_household",
     "shared_address",
     "common_name_same_building",
+    "relative_bait",
+    "housemate_ssn",
 )
 PERTURBATIONS: tuple[str, ...] = (
     "typo_name",
@@ -52,12 +54,23 @@ PERTURBATIONS: tuple[str, ...] = (
     "initial",
     "missing_dob",
     "missing_tin",
+    "swapped_names",
 )
+ADDRESS_FORMS: tuple[str, ...] = (
+    "street_misspelt",
+    "street_run_together",
+    "suffix_form",
+    "directional_form",
+    "unit_omitted",
+    "zip_slip",
+)
+"""ways a request writes the person's own address on file differently (the same home)"""
 HARD_CASE_LABELS: tuple[str, ...] = (
     *IDENTITY_SCENARIOS,
     "moved_prior_address",
     "address_not_on_file",
     *PERTURBATIONS,
+    *ADDRESS_FORMS,
 )
 
 
@@ -79,6 +92,18 @@ class Profile:
     """share of requests for people in shared houses of 4-12 unrelated adults"""
     common_name_same_building: float = 0.0
     """share of requests for people who share first and last name with a neighbour in the building"""
+    relative_bait: float = 0.0
+    """share of requests for someone not in the file, named with the surname of a relative
+    in the file and carrying that relative's home address: a different given name (some with
+    the relative's initial, some a nickname of the relative's name, Joey for Joseph), no
+    TIN, and no date of birth, another one, or one in the relative's birth year. A relative
+    who does not file is the commonest way a request names a real household's home; the
+    lawful answer is no disclosure (the relative is not the person asked for)"""
+    housemate_ssn: float = 0.0
+    """share of requests for someone not in the file carrying the SSN of another person who
+    lives at the supplied address (a different given name; the holder's surname or another
+    one): workers use a relative's or housemate's SSN, and the holder's address must not be
+    disclosed for them"""
 
     # Which address the request carries, per in-file request whose address is not deficient.
     moved_prior_address: float = 0.0
@@ -107,6 +132,30 @@ class Profile:
     """no date of birth"""
     missing_tin: float = 0.0
     """no TIN (in-file people)"""
+    swapped_names: float = 0.0
+    """given and family name swapped (entered in each other's fields), everything else as
+    the person's; it may come with a typo in either name"""
+
+    # How the request writes the person's own address (in-file requests whose address is on
+    # file): each is the same home, so the lawful answer is still the address on file. At
+    # most one changes letters or digits (a misspelt street, a ZIP slip, a unit left out, a
+    # typo_address), since two such changes at once are no longer one home written loosely.
+    street_misspelt: float = 0.0
+    """one keystroke wrong in the street name or in a suffix written in full ("Light
+    Setreet", "Priddle" for Pridle), never in its first two letters"""
+    street_run_together: float = 0.0
+    """the street name run together with its suffix ("Pearsonstreet", "Mapleave")"""
+    suffix_form: float = 0.0
+    """the suffix written in the other form from the file's (Street for St, Rd for Road)"""
+    directional_form: float = 0.0
+    """a directional written in the other form from the file's (West for W, North East for
+    NE), per address whose street has one"""
+    unit_omitted: float = 0.0
+    """the unit of an address on file that has one left out (the building, not the home:
+    corroborates only with a TIN or date of birth that agrees, otherwise review)"""
+    zip_slip: float = 0.0
+    """the ZIP one keystroke off (a digit changed, or two neighbours swapped) to another ZIP
+    of the same state, the street, number and city right"""
 
     # Deficient records: shares of all requests, one deficiency per record.
     name_missing: float = 0.0
@@ -181,6 +230,9 @@ class Profile:
     def identity_rates(self) -> dict[str, float]:
         return {name: float(getattr(self, name)) for name in IDENTITY_SCENARIOS}
 
+    def address_form_rates(self) -> dict[str, float]:
+        return {name: float(getattr(self, name)) for name in ADDRESS_FORMS}
+
     def validate(self) -> None:
         if sum(self.deficiency_rates().values()) > 1.0 + 1e-9:
             raise ValueError("deficiency rates add up to more than 1")
@@ -227,6 +279,21 @@ COURT_2025 = Profile(
     moved_prior_address=0.1,
     address_not_on_file=0.83,
     **{**_LIGHT_VARIATION, "missing_tin": 0.35, "missing_dob": 0.05},
+    # The court record's file was mostly people the agency does not hold; the new hard
+    # cases are kept small here so the record's shape (about nine unlawful disclosures per
+    # lawful one on the TIN route) stays as it was: a relative or housemate behind a request
+    # is a few in a thousand, and the few in-file requests write addresses much as the
+    # light profiles do (a tenth of suffixes and directionals in the other form, a slip in
+    # one or two in a hundred).
+    relative_bait=0.003,
+    housemate_ssn=0.002,
+    swapped_names=0.005,
+    street_misspelt=0.01,
+    street_run_together=0.005,
+    suffix_form=0.1,
+    directional_form=0.1,
+    unit_omitted=0.03,
+    zip_slip=0.005,
     name_missing=0.004,
     address_missing=0.03,
     address_placeholder=0.17,
@@ -263,6 +330,23 @@ ADVERSARIAL = Profile(
     initial=0.1,
     missing_dob=0.1,
     missing_tin=0.1,
+    # Hard cases at rates that make each a measurable share of a batch, near what the
+    # independent population and FEBRL4 show: relatives and housemates named at a real
+    # home (3 wrong disclosures in 2,200 came from them there) at a few percent each;
+    # swapped names about as often as in FEBRL4's duplicates (a few percent); suffixes
+    # written the other way in a third of agency lines (agencies write Street, files St);
+    # directionals the same; a run-together or misspelt street in several percent (FEBRL4:
+    # about a tenth of duplicates misspell the street); a unit left out in one of eight
+    # flats; a ZIP slip in a few percent (FEBRL4 slips postcodes at about that rate).
+    relative_bait=0.04,
+    housemate_ssn=0.03,
+    swapped_names=0.04,
+    street_misspelt=0.06,
+    street_run_together=0.04,
+    suffix_form=0.3,
+    directional_form=0.3,
+    unit_omitted=0.12,
+    zip_slip=0.04,
     name_missing=0.015,
     address_missing=0.015,
     address_placeholder=0.02,

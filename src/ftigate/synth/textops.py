@@ -70,3 +70,24 @@ def digit_typo(digits: pl.Expr, draw: pl.Expr) -> pl.Expr:
     return pl.when(here != after).then(head + after + here + rest).otherwise(
         head + bumped + after + rest
     )
+
+
+def keystroke(text: pl.Expr, draw: pl.Expr, kind: pl.Expr, letter_draw: pl.Expr, keep: int = 2) -> pl.Expr:
+    """One keystroke wrong in `text` after its first `keep` characters: an adjacent pair
+    swapped, a letter changed or dropped (`typo`'s kinds 0-2), or a letter typed twice or
+    a stray one typed in (kind 3: "Setreet" for Street). The first letters are kept because
+    a slip there makes a short word another word ("Gark" for Park), which no reader, and no
+    lawful matcher, takes for the same street. `text` needs `keep` + 2 characters."""
+    head = text.str.slice(0, keep)
+    tail = text.str.slice(keep)
+    length = tail.str.len_chars()
+    position = (draw * length).floor().cast(pl.Int64)
+    letters = pl.lit(pl.Series(list(_LETTERS)))
+    stray = letters.gather((letter_draw * len(_LETTERS)).floor().cast(pl.Int64)).str.to_lowercase()
+    here = tail.str.slice(position, 1)
+    inserted = (
+        tail.str.slice(0, position + 1)
+        + pl.when(letter_draw < 0.5).then(here.str.to_lowercase()).otherwise(stray)
+        + tail.str.slice(position + 1)
+    )
+    return head + pl.when(kind == 3).then(inserted).otherwise(typo(tail, draw, kind, letter_draw))
