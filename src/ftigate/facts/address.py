@@ -249,16 +249,11 @@ def name_fused(expr: pl.Expr) -> pl.Expr:
 
 
 def unglued_name(expr: pl.Expr) -> pl.Expr:
-<<<<<<< HEAD
-    """The name of a street run together with its suffix ("PEARSONSTREET" -> "PEARSON"), else
-    NULL. The shortest name wins, so the longest suffix word is taken off
-    ("BEAUREPAIRECRESCENT" is BEAUREPAIRE + CRESCENT, not BEAUREPAIRECRES + CENT)."""
-    return expr.str.extract(rf"^([A-Z]{{3,}}?)(?:{'|'.join(_GLUED_SUFFIX_WORDS)})$", 1)
-=======
     """The name of a street run together with its suffix ("PEARSONSTREET" -> "PEARSON",
-    "51STAVENUE" -> "51ST"), else NULL."""
-    return expr.str.extract(rf"^([A-Z0-9]{{3,}})(?:{'|'.join(_GLUED_SUFFIX_WORDS)})$", 1)
->>>>>>> synthhard
+    "51STAVENUE" -> "51ST"), else NULL. The shortest name wins, so the longest suffix word
+    is taken off ("BEAUREPAIRECRESCENT" is BEAUREPAIRE + CRESCENT, not BEAUREPAIRECRES +
+    CENT)."""
+    return expr.str.extract(rf"^([A-Z0-9]{{3,}}?)(?:{'|'.join(_GLUED_SUFFIX_WORDS)})$", 1)
 
 
 def address_parts(frame: pl.DataFrame, prefix: str = "") -> pl.DataFrame:
