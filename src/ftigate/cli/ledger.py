@@ -41,8 +41,10 @@ from ftigate.cli.common import (
 from ftigate.intake.errors import IntakeError
 from ftigate.law.loader import LawError
 from ftigate.ledger.accounting import (
+    LIFECYCLE_KINDS,
     AccountingError,
     account_for_taxpayer,
+    batch_log,
     cross_check,
     disclosures_in_ledger,
     jct_counts,
@@ -479,6 +481,7 @@ def accounting(
             lambda item, tree, _size: proof_document(
                 item.leaf_index, item.event_id, item.entry, tree, latest
             ),
+            batch_log(store.entries_of_kinds(LIFECYCLE_KINDS)),
         )
     finally:
         store.close()

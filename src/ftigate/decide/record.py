@@ -296,6 +296,7 @@ class BatchRecorder:
             letter_digest=self.files.letter_sha256,
             files=self.files.digests(),
             record_count=screened.height,
+            letter_date=self.letter.date.isoformat(),
         )  # built first: a field the ledger refuses fails before the batch row exists
         batch_id = self.store.create_batch(
             letter=self.letter.model_dump(mode="json"),

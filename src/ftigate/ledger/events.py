@@ -210,6 +210,7 @@ class BatchReceived(LedgerEvent):
     letter_digest: str
     files: dict[str, str]  # file name -> SHA-256 hex
     record_count: int
+    letter_date: str | None = None  # YYYY-MM-DD: the date the reports count the batch under
 
 
 @dataclass(frozen=True, kw_only=True)

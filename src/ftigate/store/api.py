@@ -469,6 +469,16 @@ class Store:
         for row in result:
             yield StoredLeaf(row[0], row[1], row[2], bytes(row[3]), bytes(row[4]))
 
+    def entries_of_kinds(self, kinds: Iterable[str]) -> list[bytes]:
+        """The entries of some kinds (e.g. a batch's lifecycle), in index order."""
+        with self.snapshot() as conn:
+            rows = conn.execute(
+                select(LedgerLeaf.entry)
+                .where(LedgerLeaf.kind.in_(list(kinds)))
+                .order_by(LedgerLeaf.leaf_index)
+            )
+            return [bytes(r[0]) for r in rows]
+
     def hash_tree(self) -> HashTree:
         """The tree over the stored leaf hashes (as stored: ``verify`` recomputes them)."""
         with self.snapshot() as conn:
