@@ -45,7 +45,7 @@ from ftigate.report.provenance import input_digests, policy_facts
 from ftigate.resolve.model import ModelArtefact, default_model_path, load_model, m_u_table
 from ftigate.resolve.reference import check_reference_folder
 from ftigate.resolve.score import ScoringOptions
-from ftigate.store.api import Store, StoreError
+from ftigate.store.api import FINISHED_STATUSES, Store, StoreError
 from ftigate.store.db import resolve_url
 
 model_app = new_app(
@@ -248,9 +248,8 @@ def _respond(recorder: BatchRecorder, result: ProcessResult, out_dir: Path, forc
         return recorder.respond(result, folder)
 
 
-# A batch in one of these states is finished: nothing more is recorded for it by `process`.
-FINISHED = {"released", "abandoned", "voided", "superseded"}
-RELEASED = {"released", "voided"}
+# A released batch that no later batch has superseded: the one a rerun would replace.
+CURRENT = ("released", "voided")
 
 
 def _earlier_batches(
@@ -261,7 +260,7 @@ def _earlier_batches(
     processed before."""
     earlier = store.batches(files_key=files.key)
     for batch in earlier:
-        if batch["status"] in FINISHED:
+        if batch["status"] in FINISHED_STATUSES:
             continue
         if batch["status"] == "responding" and _response_in_place(store, batch["id"], out_dir):
             _resume_release(store, batch["id"], signer, as_json)
@@ -271,7 +270,7 @@ def _earlier_batches(
             f"nothing of it was released. Run `ftigate batch abandon {batch['id']} --reason ...` "
             "to record that it will not be finished, then process again",
         )
-    released = [b["id"] for b in earlier if b["status"] in RELEASED]
+    released = [b["id"] for b in earlier if b["status"] in CURRENT]
     if supersede is None:
         if released:
             raise IntakeError(

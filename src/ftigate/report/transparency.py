@@ -127,10 +127,6 @@ def records_from_decision_files(pairs: Sequence[tuple[Path, Path]], period: int)
     return pl.concat(frames) if frames else _empty_records()
 
 
-RELEASED_STATUSES = ("released", "superseded", "voided")
-"""batch statuses whose response was released (a superseded or voided batch's was)"""
-
-
 def records_from_store(db: str | None, period: int) -> pl.DataFrame:
     """Records from the store, counted as the JCT report and the accounting count them
     (README: "Counting"): per letter and request file whose letter is dated in `period`,
@@ -140,7 +136,7 @@ def records_from_store(db: str | None, period: int) -> pl.DataFrame:
     disclosed by any released batch of the same files counts as one disclosure."""
     from sqlalchemy import select
 
-    from ftigate.store.api import Store
+    from ftigate.store.api import RELEASED_STATUSES, Store
     from ftigate.store.db import resolve_url
     from ftigate.store.models import Batch, DecisionRow, DisclosureRow, Review
 

@@ -84,6 +84,10 @@ LIFECYCLE_STATUS = {
     BatchVoided.kind: "voided",
     BatchSuperseded.kind: "superseded",
 }
+RELEASED_STATUSES = ("released", "superseded", "voided")
+"""a batch in one of these states had its response released: its disclosures were made"""
+FINISHED_STATUSES = (*RELEASED_STATUSES, "abandoned")
+"""nothing more is recorded for a batch in these states by `process`"""
 
 
 class StoreError(Exception):
