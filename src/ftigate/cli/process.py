@@ -33,6 +33,7 @@ from ftigate.decide.record import (
     RecordedBatch,
     check_letter_recordable,
     file_sha256,
+    not_recorded,
 )
 from ftigate.intake.errors import IntakeError
 from ftigate.intake.letter import read_letter
@@ -205,7 +206,7 @@ def process(
     finally:
         hashing.shutdown(wait=False, cancel_futures=True)
     if recorder is None:
-        result.summary["ledger"] = {"recorded": False, "note": "processed with --no-ledger: nothing recorded"}
+        result.summary["ledger"] = not_recorded("processed with --no-ledger")
         guarded(lambda: write_outputs(result, out_dir, force=force))
     else:
         active = recorder

@@ -67,6 +67,11 @@ PAUSE_MARKER_ENV = "FTIGATE_TEST_PAUSE_MARKER"
 RESPONSE_FILE = "response.csv"
 
 
+def not_recorded(why: str) -> dict[str, object]:
+    """What summary.json says of a batch processed without a ledger."""
+    return {"recorded": False, "note": f"{why}: nothing of this batch is recorded in a ledger"}
+
+
 def pause_point(stage: str) -> None:
     """Tests only: with FTIGATE_TEST_PAUSE_AT=stage, write the marker file named by
     FTIGATE_TEST_PAUSE_MARKER and wait to be killed, so a kill test can stop the run at
