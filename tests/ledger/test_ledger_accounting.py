@@ -113,6 +113,9 @@ def test_each_disclosure_counts_once_and_only_once_released(env: Env) -> None:
     rows = list(csv.DictReader(io.StringIO((folder / "jct-2026.csv").read_text())))
     row = {r["recipient_agency"]: r for r in rows}["ICE"]  # the fixture's own records: no agency
     assert (row["requests"], row["disclosures"], row["taxpayers"]) == ("2", "2", "2")
+    states = json.loads((folder / "jct-2026.json").read_text())["batches_by_state"]
+    assert states == {"abandoned": 1, "released": 1, "superseded": 1}
+    assert "1 abandoned, 1 released, 1 superseded" in (folder / "jct-2026.html").read_text()
 
 
 def test_accounting_lists_every_disclosure_with_a_proof(env: Env) -> None:

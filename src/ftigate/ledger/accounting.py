@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import io
 import json
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -105,6 +106,14 @@ class BatchLog:
             seen.add(key)
             kept.append(event)
         return kept
+
+
+def batch_states(log: BatchLog) -> dict[str, int]:
+    """How many batches are in each state (`BatchLog.status`), for the reports to show."""
+    states: dict[str, int] = defaultdict(int)
+    for batch_id in log.agency:
+        states[log.status(batch_id)] += 1
+    return dict(sorted(states.items()))
 
 
 def batch_log(entries: Iterable[bytes]) -> BatchLog:
@@ -288,6 +297,16 @@ def jct_counts(entries: Iterable[bytes], year: int) -> list[AgencyCounts]:
     return [counts[name] for name in sorted(counts)]
 
 
+def _states_sentence(states: dict[str, int] | None) -> str:
+    if not states:
+        return ""
+    listed = ", ".join(f"{count} {html.escape(state)}" for state, count in states.items())
+    return (
+        f" Batches in the ledger, all years: {listed} (abandoned and not released batches "
+        "disclosed nothing; voided ones' disclosures were made and are counted)."
+    )
+
+
 def jct_csv(rows: list[AgencyCounts]) -> str:
     buffer = io.StringIO()
     writer = SafeWriter(buffer)  # the one CSV rule: agency names and purposes come from letters
@@ -306,7 +325,9 @@ def jct_csv(rows: list[AgencyCounts]) -> str:
     return buffer.getvalue()
 
 
-def jct_html(rows: list[AgencyCounts], year: int, as_of: str) -> str:
+def jct_html(
+    rows: list[AgencyCounts], year: int, as_of: str, states: dict[str, int] | None = None
+) -> str:
     def cell(value: object) -> str:
         return f"<td>{html.escape(str(value))}</td>"
 
@@ -331,7 +352,7 @@ def jct_html(rows: list[AgencyCounts], year: int, as_of: str) -> str:
 for the batches whose letter is dated in the year: requests are request records
 screened, each once; disclosures are the disclosures of batches whose response was
 released, each request and taxpayer once however often its files were processed;
-taxpayers are distinct taxpayer pseudonyms. No cell is suppressed
+taxpayers are distinct taxpayer pseudonyms.{_states_sentence(states)} No cell is suppressed
 (this report goes to the Committee, not to the public).</p>
 <table>
 <caption>Requests and disclosures by recipient agency</caption>
