@@ -284,3 +284,38 @@ def test_a_run_killed_after_its_response_is_in_place_is_finished_by_the_next(
     assert again.exit_code == 0, again.output
     assert _kinds(db_url)["disclosure"] == 2 * response.height
     assert _jct(db_url, tmp_path, "jct-superseded")["disclosures"] == str(response.height)
+
+
+def test_batch_commands_show_abandon_and_void_by_appending(
+    small_batch: Path, keys: dict[str, str], db_url: str, tmp_path: Path
+) -> None:
+    result = runner.invoke(app, [*_batch_args(small_batch, tmp_path / "out"), "--db", db_url, "--json"])
+    assert result.exit_code == 0, result.output
+    batch_id = json.loads(result.stdout)["ledger"]["batch_id"]
+    size = _kinds(db_url)
+
+    abandon = runner.invoke(app, ["batch", "abandon", batch_id, "--reason", "x", "--db", db_url])
+    assert abandon.exit_code == 2 and "batch void" in abandon.output  # released: void it instead
+    tin_reason = runner.invoke(
+        app, ["batch", "void", batch_id, "--reason", "for 123-45-6789", "--db", db_url]
+    )
+    assert tin_reason.exit_code == 2 and "6789" not in tin_reason.output
+    assert _kinds(db_url) == size  # refusals append nothing
+
+    void = runner.invoke(
+        app, ["batch", "void", batch_id, "--reason", "wrong office", "--by", "A100", "--db", db_url]
+    )
+    assert void.exit_code == 0, void.output
+    listed = json.loads(runner.invoke(app, ["batch", "list", "--db", db_url, "--json"]).stdout)
+    assert [(b["batch_id"], b["status"], b["disclosures_count"]) for b in listed] == [
+        (batch_id, "voided", True)
+    ]
+    shown = json.loads(runner.invoke(app, ["batch", "show", batch_id, "--db", db_url, "--json"]).stdout)
+    assert [e["kind"] for e in shown["events"]] == ["response_sent", "response_released", "batch_voided"]
+    assert shown["events"][-1]["reason"] == "wrong office"
+    assert shown["disclosures_recorded"] == pl.read_csv(tmp_path / "out" / "response.csv").height
+    # A voided batch's disclosures were made: they still count, once.
+    assert _jct(db_url, tmp_path, "jct")["disclosures"] == str(shown["disclosures_recorded"])
+    again = runner.invoke(app, ["batch", "void", batch_id, "--reason", "again", "--db", db_url])
+    assert again.exit_code == 2
+    assert runner.invoke(app, ["batch", "show", "nope", "--db", db_url]).exit_code == 2
