@@ -6,9 +6,12 @@ import csv
 import io
 import json
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from ledger_cli_env import Env
 
 from ftigate.cli.ledger import accounting_app, check_inclusion_document, report_app
+from ftigate.ledger.accounting import BatchLog
 from ftigate.ledger.events import (
     BatchAbandoned,
     BatchReceived,
@@ -163,3 +166,51 @@ def test_jct_report_counts_by_agency(env: Env) -> None:
     assert int(by_agency["ICE"]["requests"]) == 3 and by_agency["DEA"]["requests"] == "1"
     page = (folder / "jct-2026.html").read_text()
     assert "<caption>" in page and "Accurate as of" in page and "<td>DEA</td>" in page
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["f1", "f2"]),  # which letter and request file
+            st.sampled_from(["released", "abandoned", "never released", "voided"]),
+            st.lists(
+                st.tuples(st.sampled_from(["Q0", "Q1", "Q2"]), st.sampled_from(["t1", "t2"])), max_size=4
+            ),
+        ),
+        max_size=6,
+    )
+)
+def test_counted_disclosures_are_the_distinct_released_ones(
+    batches: list[tuple[str, str, list[tuple[str, str]]]],
+) -> None:
+    """Against a naive count: the distinct (files, request, taxpayer) of released batches."""
+    log = BatchLog()
+    disclosures = []
+    for number, (files, state, made) in enumerate(batches):
+        batch_id = f"b{number}"
+        log.observe(
+            {
+                "kind": "batch_received",
+                "batch_id": batch_id,
+                "requesting_agency": "ICE",
+                "files": {"x": files},
+            }
+        )
+        for request_id, taxpayer in made:
+            disclosures.append({"batch_id": batch_id, "request_id": request_id, "taxpayer": taxpayer})
+        if state in ("released", "voided"):
+            log.observe({"kind": "response_released", "batch_id": batch_id})
+        if state == "voided":
+            log.observe({"kind": "batch_voided", "batch_id": batch_id})
+        if state == "abandoned":
+            log.observe({"kind": "batch_abandoned", "batch_id": batch_id})
+    naive = {
+        (files, request_id, taxpayer)
+        for files, state, made in batches
+        if state in ("released", "voided")
+        for request_id, taxpayer in made
+    }
+    counted = log.counted(disclosures)
+    assert len(counted) == len(naive)
+    assert {(log.files[d["batch_id"]][0], d["request_id"], d["taxpayer"]) for d in counted} == naive
