@@ -15,12 +15,17 @@ from hypothesis import strategies as st
 from ftigate.ledger.canonical import canonical_json, reference_canonical_json
 from ftigate.ledger.events import (
     EVENT_TYPES,
+    BatchAbandoned,
     BatchReceived,
+    BatchSuperseded,
+    BatchVoided,
     Decision,
     Disclosure,
     EntryError,
+    InspectionStarted,
     Pseudonymizer,
     RecordScreened,
+    ResponseReleased,
     event_from_entry,
     file_digest,
     normalise_tin,
@@ -41,9 +46,7 @@ def test_pseudonym_is_hmac_of_normalised_tin() -> None:
     import hmac
 
     expected = hmac.new(bytes(range(32)), b"123456789", hashlib.sha256).hexdigest()
-    assert (
-        KEY.taxpayer(TIN) == KEY.taxpayer("123456789") == KEY.taxpayer(" 123 45 6789") == (expected)
-    )
+    assert KEY.taxpayer(TIN) == KEY.taxpayer("123456789") == KEY.taxpayer(" 123 45 6789") == (expected)
     assert Pseudonymizer(b"\x01" * 32).taxpayer(TIN) != expected
 
 
@@ -134,10 +137,15 @@ def test_every_kind_round_trips() -> None:
             reasons=(),
         ),
         disclosure(),
+        InspectionStarted(batch_id="b", request_ids=("r1", "r2")),
+        ResponseReleased(batch_id="b", response_digest=file_digest(b"response")),
+        BatchAbandoned(batch_id="b", reason="killed during scoring", actor="A100"),
+        BatchVoided(batch_id="b", reason="sent to the wrong office", actor="A100"),
+        BatchSuperseded(batch_id="b", superseded_by="c", reason="processed again", actor="system"),
     ]
     for event in samples:
         assert event_from_entry(json.loads(event.canonical())) == event
-    assert len(EVENT_TYPES) == 9
+    assert len(EVENT_TYPES) == 14
 
 
 def test_event_from_entry_refuses_unknown_shapes() -> None:
@@ -219,15 +227,16 @@ def test_records_inspected_takes_pseudonyms_only() -> None:
         ({"reasons": ("A", 1)}, "got tuple"),
     ],
 )
-def test_values_outside_the_json_subset_are_refused(
-    changes: dict[str, object], message: str
-) -> None:
+def test_values_outside_the_json_subset_are_refused(changes: dict[str, object], message: str) -> None:
     values: dict[str, object] = {"batch_id": "b", "request_id": "r", "decision": "refuse"}
     with pytest.raises(EntryError, match=message):
         Decision(**{**values, **changes})  # type: ignore[arg-type]
     with pytest.raises(EntryError, match="beyond 2"):
         BatchReceived(
-            batch_id="b", requesting_agency="x", letter_digest=file_digest(b""), files={},
+            batch_id="b",
+            requesting_agency="x",
+            letter_digest=file_digest(b""),
+            files={},
             record_count=2**60,
         )
 
@@ -240,8 +249,11 @@ def test_event_encoding_equals_rfc8785(request_id: str, reasons: list[str], name
             batch_id="b", request_id=request_id, outcome="refuse", reasons=tuple(reasons)
         )
         batch = BatchReceived(
-            batch_id="b", requesting_agency="x", letter_digest=file_digest(b""),
-            files={name: file_digest(b"")}, record_count=1,
+            batch_id="b",
+            requesting_agency="x",
+            letter_digest=file_digest(b""),
+            files={name: file_digest(b"")},
+            record_count=1,
         )
     except EntryError:
         return  # TIN-shaped text is refused before it is ever encoded

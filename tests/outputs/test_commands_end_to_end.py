@@ -18,7 +18,6 @@ import json
 import os
 import stat
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -94,7 +93,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     _run(["baseline", "irs-2025", *common, "--reference", str(reference), "--out", str(root / "replica.csv")], env)
     _run(["report", "transparency", "--period", "2025", "--decisions", str(root / "out" / "decisions.csv"),
           "--letter", str(letter), "--out", str(root / "transparency"), "--threshold", "2"], env)  # fmt: skip
-    year = datetime.now(UTC).year
+    year = 2025  # the letter's year: the JCT report counts a batch under its letter's date
     _run(["report", "jct", "--year", str(year), "--db", str(db), "--out", str(root / "jct")], env)
     _run(["ledger", "checkpoint", "--db", str(db), "--out", str(root / "checkpoint.txt")], env)
     _run(["synth", "population", "--people", "300", "--seed", "2", "--quiet", "--out", str(root / "pop")], env)

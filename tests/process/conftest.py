@@ -27,6 +27,6 @@ def hard_case_run(tmp_path_factory: pytest.TempPathFactory) -> ProcessRun:
     result = CliRunner().invoke(
         cli_app(),
         ["process", "--letter", str(letter), "--requests", str(requests), "--reference", str(reference),
-         "--out", str(out)],
+         "--out", str(out), "--no-ledger"],
     )  # fmt: skip
     return ProcessRun(result.exit_code, result.output, out, requests, cases)

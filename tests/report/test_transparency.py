@@ -7,6 +7,7 @@ import json
 from collections import defaultdict
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -358,7 +359,15 @@ def test_cli(batches: list[tuple[Path, Path]], tmp_path: Path) -> None:
 
 
 def test_reads_the_store(tmp_path: Path) -> None:
-    from ftigate.ledger.events import Decision, Disclosure, Pseudonymizer, ReviewAction
+    from ftigate.ledger.events import (
+        BatchAbandoned,
+        BatchSuperseded,
+        Decision,
+        Disclosure,
+        Pseudonymizer,
+        ResponseReleased,
+        ReviewAction,
+    )
     from ftigate.store.api import Store
 
     pseudonyms = Pseudonymizer(b"\x42" * 32)
@@ -371,13 +380,19 @@ def test_reads_the_store(tmp_path: Path) -> None:
             "purpose": "Removal",
             "date": "2025-06-27",
         }
-        old = store.create_batch(letter=letter, file_digests={}, requesting_agency="ICE")
-        batch = store.create_batch(letter=letter, file_digests={}, requesting_agency="ICE", supersedes=old)
+        files = "f" * 64  # the same letter and request file, processed three times
+        old = store.create_batch(letter=letter, file_digests={}, requesting_agency="ICE", files_key=files)
+        batch = store.create_batch(
+            letter=letter, file_digests={}, requesting_agency="ICE", supersedes=old, files_key=files
+        )
+        never_released = store.create_batch(
+            letter=letter, file_digests={}, requesting_agency="ICE", files_key=files
+        )
         other_year = store.create_batch(
             letter={**letter, "date": "2024-01-02"}, file_digests={}, requesting_agency="ICE"
         )
-        events = []
-        for b in (old, batch, other_year):
+        events: list[Any] = []
+        for b in (old, batch, never_released, other_year):
             for i in range(30):
                 rid, taxpayer = f"R{i:04d}", pseudonyms.taxpayer(f"9{i:08d}")
                 kind = "disclose" if i < 12 else ("review" if i < 15 else "refuse")
@@ -412,6 +427,10 @@ def test_reads_the_store(tmp_path: Path) -> None:
                 reasons=("AMBIGUOUS_IDENTITY",),
             )
         )
+        digest = "0" * 64
+        events += [ResponseReleased(batch_id=b, response_digest=digest) for b in (old, batch, other_year)]
+        events.append(BatchSuperseded(batch_id=old, superseded_by=batch, reason="again", actor="u1"))
+        events.append(BatchAbandoned(batch_id=never_released, reason="killed", actor="u1"))
         store.append_events(events)
     finally:
         store.close()

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pytest
 from splink import DuckDBAPI, Linker
 
 from ftigate.decide.process import ProcessOptions, run_process
@@ -42,7 +43,9 @@ def test_chunked_scoring_gives_identical_results(tmp_path: Path) -> None:
     assert whole_decisions.filter(whole_decisions["decision"] == "disclose").height > 100  # type: ignore[attr-defined]
 
 
-def test_blocking_before_splink_finds_exactly_the_pairs_splink_finds_against_the_whole_file(tmp_path: Path) -> None:
+def test_blocking_before_splink_finds_exactly_the_pairs_splink_finds_against_the_whole_file(
+    tmp_path: Path,
+) -> None:
     """Handing Splink only the taxpayers `blocked_pairs` found must lose no pair (and add
     none) compared with Splink blocking the same requests against the whole reference."""
     population = generate_population(4_000, seed=5)
@@ -82,6 +85,48 @@ def test_a_work_dir_is_left_empty(tmp_path: Path) -> None:
     work = tmp_path / "work"
     work.mkdir()
     options = ScoringOptions(request_chunk_rows=50, work_dir=work)
-    scored = score_candidates(standard_requests(batch.requests), load_reference(tmp_path / "pop"), load_model(), options)
+    scored = score_candidates(
+        standard_requests(batch.requests), load_reference(tmp_path / "pop"), load_model(), options
+    )
     assert scored.height > 0
     assert list(work.iterdir()) == []
+
+
+def test_every_chunk_is_announced_before_the_taxpayer_file_is_searched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The recorder hears of each chunk's requests before the search (so a run killed while
+    searching leaves its inspections in the log), and after each chunk what it read."""
+    import ftigate.resolve.score as score
+
+    population = generate_population(3_000, seed=8)
+    batch = generate_requests(population, 300, PROFILES["adversarial"], seed=8, profile_name="adversarial")
+    synth_io.write_population(population, tmp_path / "pop")
+    reference = load_reference(tmp_path / "pop")
+    standard = standard_requests(batch.requests)
+    steps: list[tuple[str, object]] = []
+    search = score.blocked_pairs
+
+    def searched(requests: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:
+        steps.append(("search", requests.height))
+        return search(requests, people)
+
+    monkeypatch.setattr(score, "blocked_pairs", searched)
+
+    class Log:
+        def searching(self, request_ids: pl.Series) -> None:
+            steps.append(("searching", tuple(request_ids)))
+
+        def read(self, request_ids: pl.Series, candidates: pl.DataFrame) -> None:
+            assert set(candidates["request_id"]) <= set(request_ids)
+            steps.append(("read", tuple(request_ids)))
+
+    candidates = score_candidates(
+        standard, reference, load_model(), ScoringOptions(request_chunk_rows=120), inspections=Log()
+    )
+    kinds = [kind for kind, _ in steps]
+    assert kinds == ["searching"] * 3 + ["search"] + ["read"] * 3
+    announced = [ids for kind, ids in steps if kind == "searching"]
+    assert announced == [ids for kind, ids in steps if kind == "read"]
+    assert sum(len(ids) for ids in announced) == standard.height  # type: ignore[arg-type]
+    assert set(candidates["request_id"]) <= set(standard["unique_id"])

@@ -35,12 +35,14 @@ def keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert runner.invoke(app, ["ledger", "keygen"]).exit_code == 0
 
 
-def _process(root: Path, out: Path, db_url: str) -> dict[str, object]:
-    result = runner.invoke(
-        app,
-        ["process", "--letter", str(root / "batch" / "letter.yaml"), "--requests", str(root / "batch" / "requests.csv"),
-         "--reference", str(root / "pop"), "--out", str(out), "--db", db_url, "--json"],
-    )  # fmt: skip
+def _args(root: Path, out: Path, db_url: str, *extra: str) -> list[str]:
+    return ["process", "--letter", str(root / "batch" / "letter.yaml"), "--requests",
+            str(root / "batch" / "requests.csv"), "--reference", str(root / "pop"), "--out", str(out),
+            "--db", db_url, "--json", *extra]  # fmt: skip
+
+
+def _process(root: Path, out: Path, db_url: str, *extra: str) -> dict[str, object]:
+    result = runner.invoke(app, _args(root, out, db_url, *extra))
     assert result.exit_code == 0, result.output
     summary: dict[str, object] = json.loads(result.stdout)
     return summary
@@ -57,7 +59,7 @@ def test_every_step_is_recorded_and_verifies(
     response = pl.read_csv(tmp_path / "out" / "response.csv", infer_schema=False)
     with Store.open(db_url) as store, store.engine.connect() as conn:
         kinds = dict(conn.execute(text("SELECT kind, count(*) FROM ledger_leaves GROUP BY kind")).all())
-        assert kinds["batch_received"] == 1 and kinds["response_sent"] == 1
+        assert kinds["batch_received"] == 1 and kinds["response_sent"] == 1 == kinds["response_released"]
         assert kinds["record_screened"] == decisions.height == kinds["decision"]
         assert kinds["disclosure"] == response.height > 0
         assert kinds["records_inspected"] == summary["records_resolved"]
@@ -75,14 +77,21 @@ def test_every_step_is_recorded_and_verifies(
     assert verify.exit_code == 0, verify.output
 
 
-def test_processing_again_makes_a_new_batch(
+def test_processing_again_is_refused_unless_it_supersedes(
     small_batch: Path, keys: None, db_url: str, tmp_path: Path
 ) -> None:
     first = _process(small_batch, tmp_path / "one", db_url)["ledger"]
-    second = _process(small_batch, tmp_path / "two", db_url)["ledger"]
-    assert isinstance(first, dict) and isinstance(second, dict)
+    assert isinstance(first, dict)
+    again = runner.invoke(app, [*_args(small_batch, tmp_path / "two", db_url)])
+    assert again.exit_code == 2
+    assert f"--supersede {first['batch_id']}" in " ".join(again.output.split())
+    assert not (tmp_path / "two").exists()
+    second = _process(small_batch, tmp_path / "two", db_url, "--supersede", first["batch_id"])["ledger"]
+    assert isinstance(second, dict) and second["supersedes"] == first["batch_id"]
     assert first["batch_id"] != second["batch_id"]
-    assert second["tree_size"] == 2 * first["tree_size"]
+    with Store.open(db_url) as store:
+        assert store.batch(first["batch_id"])["status"] == "superseded"  # type: ignore[index]
+        assert store.batch(second["batch_id"])["supersedes"] == first["batch_id"]  # type: ignore[index]
 
 
 def test_without_keys_nothing_is_processed(

@@ -26,6 +26,7 @@ from ftigate.cli.common import ForceOption, err, fail, guarded, out
 from ftigate.cli.views import print_screen_summary
 from ftigate.decide.gates import Thresholds
 from ftigate.decide.process import run_process, write_outputs
+from ftigate.decide.record import not_recorded
 from ftigate.intake.letter import Letter, read_letter
 from ftigate.law.loader import Law, load_law
 from ftigate.outputs import (
@@ -194,6 +195,9 @@ def compare_with_2025(
         ),
         "policy": policy,
     }
+    # The demo answers a synthetic batch as `process --no-ledger` would, and says so.
+    result.summary["ledger"] = not_recorded("the demo, on synthetic data")
+    err.print("[dim]the demo records nothing in a ledger (synthetic data; as `process --no-ledger`)[/]")
     guarded(lambda: write_outputs(result, out_dir / "ftigate", force=force))
     if sentence := override_sentence(policy):
         err.print(sentence, markup=False)

@@ -41,8 +41,11 @@ from ftigate.cli.common import (
 from ftigate.intake.errors import IntakeError
 from ftigate.law.loader import LawError
 from ftigate.ledger.accounting import (
+    LIFECYCLE_KINDS,
     AccountingError,
     account_for_taxpayer,
+    batch_log,
+    batch_states,
     cross_check,
     disclosures_in_ledger,
     jct_counts,
@@ -479,6 +482,7 @@ def accounting(
             lambda item, tree, _size: proof_document(
                 item.leaf_index, item.event_id, item.entry, tree, latest
             ),
+            batch_log(store.entries_of_kinds(LIFECYCLE_KINDS)),
         )
     finally:
         store.close()
@@ -517,6 +521,7 @@ def report_jct(
     store = _open_store(db)
     try:
         rows = jct_counts((leaf.entry for leaf in store.leaves()), year)
+        states = batch_states(batch_log(store.entries_of_kinds(LIFECYCLE_KINDS)))
         head = store.latest_tree_head()
     finally:
         store.close()
@@ -531,10 +536,11 @@ def report_jct(
             "policy": None,
         },
         "agencies": len(rows),
+        "batches_by_state": states,
     }  # fmt: skip
     with OutputFolder(folder_path, force=force, command="report jct") as folder:
         folder.write_text(f"jct-{year}.csv", jct_csv(rows))
-        folder.write_text(f"jct-{year}.html", jct_html(rows, year, as_of))
+        folder.write_text(f"jct-{year}.html", jct_html(rows, year, as_of, states))
         folder.write_json(f"jct-{year}.json", summary)
         folder.prepare()
         written = folder.commit()

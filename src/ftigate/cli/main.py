@@ -12,6 +12,7 @@ from rich.table import Table
 
 from ftigate import __version__
 from ftigate.cli import audit as audit_cli
+from ftigate.cli import batch as batch_cli
 from ftigate.cli import ledger as ledger_cli
 from ftigate.cli import report as report_cli  # noqa: F401 - adds `transparency` to `report`
 from ftigate.cli import synth as synth_cli
@@ -57,6 +58,7 @@ app.command("audit")(audit_cli.audit)
 app.add_typer(audit_cli.baseline_app, name="baseline")
 app.command()(demo)
 app.command()(process)
+app.add_typer(batch_cli.app, name="batch")
 app.add_typer(model_app, name="model")
 app.add_typer(reference_app, name="reference")
 

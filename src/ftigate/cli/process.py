@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.table import Table
@@ -26,19 +25,29 @@ from ftigate.cli.common import (
     progress_bar,
 )
 from ftigate.decide.gates import Thresholds
-from ftigate.decide.process import ProcessOptions, run_process, write_outputs
-from ftigate.decide.record import BatchFiles, record_batch
+from ftigate.decide.process import ProcessOptions, ProcessResult, run_process, write_outputs
+from ftigate.decide.record import (
+    RESPONSE_FILE,
+    BatchFiles,
+    BatchRecorder,
+    RecordedBatch,
+    check_letter_recordable,
+    file_sha256,
+    not_recorded,
+)
 from ftigate.intake.errors import IntakeError
 from ftigate.intake.letter import read_letter
 from ftigate.law.loader import load_law
 from ftigate.ledger.checkpoint import Signer
 from ftigate.ledger.events import Pseudonymizer
 from ftigate.ledger.keys import KeyFileError, load_pseudonymizer, load_signer
-from ftigate.outputs import check_output_file, check_output_folder, output_file
+from ftigate.outputs import OutputError, OutputFolder, check_output_file, check_output_folder, output_file
 from ftigate.report.provenance import input_digests, policy_facts
 from ftigate.resolve.model import ModelArtefact, default_model_path, load_model, m_u_table
+from ftigate.resolve.reference import check_reference_folder
 from ftigate.resolve.score import ScoringOptions
-from ftigate.store.api import Store, StoreError
+from ftigate.store.api import FINISHED_STATUSES, Store, StoreError
+from ftigate.store.db import resolve_url
 
 model_app = new_app(
     name="model", help="The identity model: train it, show its m/u table.", no_args_is_help=True
@@ -108,30 +117,71 @@ def process(
     ] = None,
     db: Annotated[
         str | None,
-        typer.Option(help="Store URL to record the batch in (default: $FTIGATE_DB; none: no recording)."),
+        typer.Option(
+            help="Store URL to record the batch in (default: $FTIGATE_DB, else the SQLite store "
+            "ftigate.db in the working folder)."
+        ),
+    ] = None,
+    no_ledger: Annotated[
+        bool,
+        typer.Option(
+            "--no-ledger",
+            help="Process without recording anything (tests and trials on synthetic data only: "
+            "6103(p)(3)(A) asks for a record of every disclosure).",
+        ),
+    ] = False,
+    supersede: Annotated[
+        str | None,
+        typer.Option(
+            help="Process again a letter and request file whose batch BATCH was released; the "
+            "new batch supersedes it and each disclosure counts once across the two."
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     force: ForceOption = False,
 ) -> None:
-    """Screen every request, resolve identity for sufficient ones, decide, and write the response."""
+    """Screen every request, resolve identity for sufficient ones, decide, and write the response.
+
+    Every step is recorded in the ledger as it happens (README: "What the ledger records of a
+    batch"); `--no-ledger` processes without a record and says so."""
     if review_floor > disclose_probability:
         fail("--review-floor must not exceed --disclose-probability")
-    # Where the outputs go is checked first: a batch must not be recorded and then fail
-    # to write its response.
-    guarded(lambda: check_output_folder(out_dir, force=force))
+    if no_ledger and (db or supersede):
+        fail("--no-ledger records nothing: it takes neither --db nor --supersede")
+    # Where the outputs go is checked first: a batch must not be recorded and then fail to
+    # write its response. A folder holding a response may be a killed run's, finished below.
+    output_problem = _output_problem(out_dir, force)
+    if output_problem is not None and (no_ledger or not (out_dir / RESPONSE_FILE).is_file()):
+        guarded(lambda: _raise(output_problem))
     law = guarded(lambda: load_law(policy))
     parsed_letter = guarded(lambda: read_letter(letter))
     artefact = guarded(lambda: _load_model(model))
+    guarded(lambda: check_reference_folder(reference))
+    # Open the store and the keys, and look for earlier batches of these files, before
+    # touching any taxpayer record: a batch that cannot be recorded must not be processed
+    # (6103(p)(3)(A)), and the same requests are never answered twice unawares.
+    recorder: BatchRecorder | None = None
+    if no_ledger:
+        err.print(
+            "[bold yellow]warning:[/] --no-ledger: nothing of this batch is recorded (no inspection, "
+            "decision or disclosure); its summary.json says so"
+        )
+    else:
+        guarded(lambda: check_letter_recordable(parsed_letter, letter))
+        store, pseudonyms, signer = guarded(lambda: _open_recorder(check_database_url(resolve_url(db))))
+        files = guarded(lambda: BatchFiles.read(letter, requests))
+        supersedes = guarded(lambda: _earlier_batches(store, files, supersede, out_dir, signer, as_json))
+        recorder = BatchRecorder(
+            store, parsed_letter, files, law, artefact.digest, pseudonyms, signer, supersedes=supersedes
+        )
+    if output_problem is not None:
+        guarded(lambda: _raise(output_problem))
     thresholds = Thresholds(disclose_probability, review_floor, margin_bits)
     options = ProcessOptions(
         thresholds=thresholds,
         scoring=ScoringOptions(work_dir=work_dir),
         reference_cache=reference_cache,
     )
-    store_url = db or os.environ.get("FTIGATE_DB")
-    # Open the store and the keys before touching any taxpayer record: a batch that
-    # cannot be recorded must not be processed (6103(p)(3)(A)).
-    recorder = guarded(lambda: _open_recorder(check_database_url(store_url))) if store_url else None
     # The inputs' digests are read on a second thread while the batch is processed (the
     # taxpayer file can be gigabytes; hashing releases the GIL).
     hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ftigate-digests")
@@ -143,7 +193,7 @@ def process(
                 lambda: run_process(
                     parsed_letter, requests, reference, law, artefact, options,
                     progress=advance, stage=None if as_json else _stage_line,
-                    scoring=None if as_json else _scoring_line,
+                    scoring=None if as_json else _scoring_line, recording=recorder,
                 )
             )  # fmt: skip
         result.summary["provenance"] = {
@@ -155,29 +205,122 @@ def process(
         }
     finally:
         hashing.shutdown(wait=False, cancel_futures=True)
-    if recorder is not None:
-        store, pseudonyms, signer = recorder
-        files = BatchFiles(letter=letter, requests=requests)
+    if recorder is None:
+        result.summary["ledger"] = not_recorded("processed with --no-ledger")
+        guarded(lambda: write_outputs(result, out_dir, force=force))
+    else:
+        active = recorder
         try:
-            recorded = guarded(
-                lambda: record_batch(
-                    store, parsed_letter, files, result, law, artefact.digest, pseudonyms, signer
-                )
-            )
+            guarded(lambda: active.decided(result))
+            recorded = guarded(lambda: _respond(active, result, out_dir, force))
         finally:
-            store.close()
+            active.store.close()
         result.summary["ledger"] = {
             "batch_id": recorded.batch_id,
+            "recorded": True,
             "events": recorded.events,
             "tree_size": recorded.tree_size,
             "checkpoint_signed": recorded.checkpoint is not None,
+            "supersedes": active.supersedes,
         }
-    guarded(lambda: write_outputs(result, out_dir, force=force))
     if as_json:
         out.print_json(json.dumps(result.summary))
         return
     _print_summary(result.summary)
     err.print(f"wrote {out_dir}/decisions.csv, response.csv, explanations.parquet, summary.json")
+    if recorder is not None:
+        err.print(f"recorded batch {result.summary['ledger']['batch_id']} ({recorder.events:,} events)")
+
+
+def _output_problem(out_dir: Path, force: bool) -> OutputError | None:
+    try:
+        check_output_folder(out_dir, force=force)
+    except OutputError as problem:
+        return problem
+    return None
+
+
+def _raise(error: Exception) -> NoReturn:
+    raise error
+
+
+def _respond(recorder: BatchRecorder, result: ProcessResult, out_dir: Path, force: bool) -> RecordedBatch:
+    with OutputFolder(out_dir, force=force, command="process") as folder:
+        return recorder.respond(result, folder)
+
+
+# A released batch that no later batch has superseded: the one a rerun would replace.
+CURRENT = ("released", "voided")
+
+
+def _earlier_batches(
+    store: Store, files: BatchFiles, supersede: str | None, out_dir: Path, signer: Signer, as_json: bool
+) -> str | None:
+    """The batch the new one supersedes, or None; refuses (or finishes an incomplete
+    batch whose response is already in place in `out_dir`) when these files were
+    processed before."""
+    earlier = store.batches(files_key=files.key)
+    for batch in earlier:
+        if batch["status"] in FINISHED_STATUSES:
+            continue
+        if batch["status"] == "responding" and _response_in_place(store, batch["id"], out_dir):
+            _resume_release(store, batch["id"], signer, as_json)
+        raise IntakeError(
+            files.requests,
+            f"batch {batch['id']} of this letter and request file is incomplete ({batch['status']}); "
+            f"nothing of it was released. Run `ftigate batch abandon {batch['id']} --reason ...` "
+            "to record that it will not be finished, then process again",
+        )
+    released = [b["id"] for b in earlier if b["status"] in CURRENT]
+    if supersede is None:
+        if released:
+            raise IntakeError(
+                files.requests,
+                f"this letter and request file were answered in batch {released[-1]}; processing "
+                f"them again needs --supersede {released[-1]} (each disclosure then counts once)",
+            )
+        return None
+    if supersede not in released:
+        raise IntakeError(
+            "--supersede",
+            f"{supersede} is not a released batch of this letter and request file"
+            + (f" (the current one is {released[-1]})" if released else ""),
+        )
+    return supersede
+
+
+def _response_in_place(store: Store, batch_id: str, out_dir: Path) -> bool:
+    """Whether the response whose digest the batch recorded is in `out_dir` (a run killed
+    after renaming its outputs into place, before recording their release)."""
+    sent = [e["detail"] for e in store.batch_events(batch_id) if e["kind"] == "response_sent"]
+    response = out_dir / RESPONSE_FILE
+    if not sent or response.is_symlink() or not response.is_file():
+        return False
+    return file_sha256(response) == sent[-1]
+
+
+def _resume_release(store: Store, batch_id: str, signer: Signer, as_json: bool) -> NoReturn:
+    from ftigate.ledger.events import ResponseReleased
+
+    try:
+        digest = _sent_digest(store, batch_id)
+        store.append_events([ResponseReleased(batch_id=batch_id, response_digest=digest)])
+        store.sign_checkpoint(signer)
+    finally:
+        store.close()
+    message = {"batch_id": batch_id, "resumed": True, "recorded": "response_released"}
+    if as_json:
+        out.print_json(json.dumps(message))
+    else:
+        err.print(
+            f"batch {batch_id}: its response was already in place with the recorded digest; "
+            "recorded its release (nothing processed again)"
+        )
+    raise typer.Exit(0)
+
+
+def _sent_digest(store: Store, batch_id: str) -> str:
+    return str([e["detail"] for e in store.batch_events(batch_id) if e["kind"] == "response_sent"][-1])
 
 
 def _open_recorder(url: str) -> tuple[Store, Pseudonymizer, Signer]:

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import polars as pl
 
@@ -52,7 +52,7 @@ from ftigate.resolve.reference import (
     own_address_parts,
     prepared_reference,
 )
-from ftigate.resolve.score import ScoringOptions, empty_candidates, score_candidates
+from ftigate.resolve.score import InspectionLog, ScoringOptions, empty_candidates, score_candidates
 from ftigate.resolve.standardise import standard_requests
 from ftigate.screen.run import screen_files
 
@@ -71,6 +71,13 @@ EXPLAINED_CANDIDATES = 5
 
 Stage = Callable[[str], None]
 Progress = Callable[[int], None]
+
+
+class Recording(InspectionLog, Protocol):
+    """What `run_process` tells a recorder, each before the next step starts: the
+    screening (before any taxpayer record is read), then the inspections."""
+
+    def screened(self, screened: pl.DataFrame) -> None: ...
 
 
 @dataclass
@@ -118,6 +125,7 @@ def run_process(
     progress: Progress | None = None,
     stage: Stage | None = None,
     scoring: Callable[[int, int], None] | None = None,
+    recording: Recording | None = None,
 ) -> ProcessResult:
     """Decide every request; return the frames to write (pure of output files).
 
@@ -166,6 +174,8 @@ def run_process(
         )
         screened = pl.read_parquet(screened_path)
         done("screen")
+        if recording is not None:
+            recording.screened(screened)
         requests = _read_requests(requests_path, options.read)
         done("read requests")
         if preparing is not None:
@@ -192,7 +202,9 @@ def run_process(
             if scoring:
                 scoring(scored, standard.height)
 
-        candidates = score_candidates(standard, reference, artefact, options.scoring, progress=advance)
+        candidates = score_candidates(
+            standard, reference, artefact, options.scoring, progress=advance, inspections=recording
+        )
     else:
         candidates = empty_candidates()
     done("score")

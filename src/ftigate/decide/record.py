@@ -1,49 +1,88 @@
-"""Recording a processed batch in the store and its ledger, before any answer leaves.
+"""Recording a batch in the store and its ledger as it happens, never ahead of it.
 
-26 U.S.C. 6103(p)(3)(A) asks for a record of every request and disclosure made
-at the time of disclosure; 7213A makes an unauthorised inspection a crime. So
-every step of a batch becomes a ledger event: the batch received (with the
-digests of the letter and the request file), each record screened, the
-taxpayer records inspected for each request that reached resolution, each
-decision (with the model's digest), each disclosure (with the fields of Form
-5466-B) and the response (with the digest of the file that goes out).
+26 U.S.C. 6103(p)(3)(A) asks for a record of every request and disclosure made at the
+time of disclosure; 7213A makes an unauthorised inspection a crime. So every step of a
+batch becomes a ledger event, appended when the step happens (README: "What the ledger
+records of a batch"):
 
-Taxpayers appear only by keyed pseudonym; an address only as a keyed digest.
-`events_for_batch` is pure (frames in, events out); `record_batch` is the edge
-that writes them.
+1. after screening, before any taxpayer record is read: `batch_received` (the digests of
+   the letter and the request file) and one `record_screened` per request;
+2. before the taxpayer file is searched for a chunk of requests: `inspection_started`
+   (their request ids); after the chunk is scored, one `records_inspected` per request
+   with the taxpayers its search read;
+3. one `decision` per request;
+4. once the response is written, fsynced and its digest known (staged inside `--out`):
+   one `disclosure` per disclosed request and `response_sent` with that digest;
+5. once the response is renamed into place: `response_released`. Until then the
+   disclosures were prepared, not made, and the reports do not count them.
+
+Taxpayers appear only by keyed pseudonym; an address only as a keyed digest. The
+`*_events` functions are pure (frames in, events out); `BatchRecorder` is the edge that
+appends them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import os
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 
 from ftigate.decide.gates import DISCLOSE
-from ftigate.decide.process import ProcessResult
+from ftigate.decide.process import ProcessResult, stage_outputs
+from ftigate.intake.errors import IntakeError
 from ftigate.intake.letter import Letter
 from ftigate.law.loader import Law
 from ftigate.ledger.checkpoint import Signer
 from ftigate.ledger.events import (
     BatchReceived,
+    BatchSuperseded,
     Decision,
     Disclosure,
+    InspectionStarted,
     LedgerEvent,
     Pseudonymizer,
     RecordScreened,
     RecordsInspected,
+    ResponseReleased,
     ResponseSent,
+    holds_tin_shape,
 )
-from ftigate.outputs import csv_bytes
+from ftigate.outputs import OutputFolder
 from ftigate.resolve.reference import DISCLOSED_COLUMNS
 from ftigate.store.api import Store
 
 AUTHORITY = "26 U.S.C. 6103(i)(2)"
-SCREEN_OUTCOME = {"disclose": "sufficient", "refuse": "refuse", "review": "review"}
+SCREEN_OUTCOME = {"pass": "sufficient", "refuse": "refuse", "review": "review"}
+STARTED_PER_EVENT = 1_000
+"""request ids per `inspection_started` event: few events, small leaves"""
+PAUSE_ENV = "FTIGATE_TEST_PAUSE_AT"
+PAUSE_MARKER_ENV = "FTIGATE_TEST_PAUSE_MARKER"
+RESPONSE_FILE = "response.csv"
+
+
+def not_recorded(why: str) -> dict[str, object]:
+    """What summary.json says of a batch processed without a ledger."""
+    return {"recorded": False, "note": f"{why}: nothing of this batch is recorded in a ledger"}
+
+
+def pause_point(stage: str) -> None:
+    """Tests only: with FTIGATE_TEST_PAUSE_AT=stage, write the marker file named by
+    FTIGATE_TEST_PAUSE_MARKER and wait to be killed, so a kill test can stop the run at
+    an exact stage. Unset (always, outside tests) it does nothing."""
+    if os.environ.get(PAUSE_ENV) != stage:
+        return
+    marker = os.environ.get(PAUSE_MARKER_ENV)
+    if marker:
+        Path(marker).write_text(stage + "\n")
+    while True:
+        time.sleep(60)
 
 
 def file_sha256(path: Path) -> str:
@@ -55,79 +94,113 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def response_bytes(result: ProcessResult) -> bytes:
-    """The response file exactly as `write_outputs` writes it (through the one safe CSV
-    writer), so its digest is the file's."""
-    return csv_bytes(result.disclosures)
-
-
 def _address_text(row: dict[str, object]) -> str:
     return "\n".join(str(row.get(c) or "") for c in DISCLOSED_COLUMNS)
 
 
 @dataclass(frozen=True)
 class BatchFiles:
+    """The letter and request file of a batch, with their SHA-256 (read once)."""
+
     letter: Path
     requests: Path
+    letter_sha256: str
+    requests_sha256: str
+
+    @classmethod
+    def read(cls, letter: Path, requests: Path) -> BatchFiles:
+        return cls(letter, requests, file_sha256(letter), file_sha256(requests))
 
     def digests(self) -> dict[str, str]:
         """SHA-256 of each file, by file name: what the batch_received event commits to."""
-        return {self.letter.name: file_sha256(self.letter), self.requests.name: file_sha256(self.requests)}
+        return {self.letter.name: self.letter_sha256, self.requests.name: self.requests_sha256}
+
+    @property
+    def key(self) -> str:
+        """What identifies a batch of these files, whatever they are called: the same
+        letter and request file are the same requests, even on a newer taxpayer file."""
+        return hashlib.sha256(f"{self.letter_sha256}\n{self.requests_sha256}".encode()).hexdigest()
 
 
-def events_for_batch(
-    batch_id: str,
-    letter: Letter,
-    file_digests: dict[str, str],
-    letter_digest: str,
-    result: ProcessResult,
-    law: Law,
-    model_digest: str,
-    pseudonyms: Pseudonymizer,
-    *,
-    on_date: str | None = None,
-) -> Iterator[LedgerEvent]:
-    """Every ledger event of one processed batch, in the order the steps happened."""
-    decisions = result.decisions
-    yield BatchReceived(
-        batch_id=batch_id,
-        requesting_agency=letter.requesting_agency,
-        letter_digest=letter_digest,
-        files=file_digests,
-        record_count=decisions.height,
-    )
+def check_letter_recordable(letter: Letter, path: Path) -> None:
+    """Letter fields that go into ledger entries must not look like a TIN (exit 2, before
+    any work), rather than fail the recording halfway."""
+    for name in ("requesting_agency", "statute", "purpose"):
+        value = getattr(letter, name, None)
+        if isinstance(value, str) and holds_tin_shape(value):
+            raise IntakeError(
+                path, "holds something shaped like a TIN, which the ledger never records",
+                column=name,
+                hint="a letter's purpose names the statute and the matter, not a taxpayer",
+            )  # fmt: skip
 
-    # A record that reached identity resolution passed screening; one decided without
-    # the model was refused or sent to review by screening, with screening's reasons.
+
+def check_request_ids_recordable(screened: pl.DataFrame, path: Path) -> None:
+    """A request id shaped like a TIN cannot be recorded: refuse the batch (exit 2) before
+    any taxpayer record is read. Refused rather than recorded by keyed digest because the
+    request id is the requester's handle for each answer, which the accounting must name;
+    a TIN in it is taxpayer data in an identifier, to be sent back to the requester."""
+    ids = screened["request_id"]
+    near = ids.str.contains(r"[0-9]{3}[- ]?[0-9]{2}[- ]?[0-9]{4}").fill_null(False)
+    for position in near.arg_true():
+        if holds_tin_shape(str(ids[int(position)])):
+            raise IntakeError(
+                path, "a request id holds something shaped like a TIN, which the ledger never records",
+                row=int(position) + 1, column="request_id",
+                hint="request ids must not carry taxpayer identifiers; nothing was recorded",
+            )  # fmt: skip
+
+
+def screened_events(batch_id: str, screened: pl.DataFrame, law: Law) -> Iterator[LedgerEvent]:
+    """One `record_screened` per request: R1-R5 / L1-L4, no taxpayer record touched."""
     citations = {code: rc.citation for code, rc in law.codes.items()}
-    for row in decisions.select("request_id", "decision", "reasons", "model_version").iter_rows(named=True):
-        passed = row["model_version"] is not None
+    for row in screened.select("request_id", "outcome", "reasons").iter_rows(named=True):
+        passed = row["outcome"] == "pass"
         reasons = () if passed else tuple(row["reasons"] or ())
         yield RecordScreened(
             batch_id=batch_id,
             request_id=row["request_id"],
-            outcome="sufficient" if passed else SCREEN_OUTCOME[row["decision"]],
+            outcome=SCREEN_OUTCOME.get(row["outcome"], "review"),
             reasons=reasons,
             rules=tuple(sorted({citations[c] for c in reasons if c in citations})),
         )
 
-    # Every request that reached resolution searched the taxpayer file (an inspection under
-    # 6103(b)(7)), even when the search found nobody: record it with the records read.
-    found = dict(result.inspected.group_by("request_id").agg(pl.col("tin")).iter_rows())
-    for request_id in decisions.filter(pl.col("model_version").is_not_null())["request_id"]:
+
+def started_events(batch_id: str, request_ids: pl.Series) -> Iterator[InspectionStarted]:
+    ids = request_ids.to_list()
+    for start in range(0, len(ids), STARTED_PER_EVENT):
+        yield InspectionStarted(batch_id=batch_id, request_ids=tuple(ids[start : start + STARTED_PER_EVENT]))
+
+
+def inspected_events(
+    batch_id: str, request_ids: pl.Series, candidates: pl.DataFrame, pseudonyms: Pseudonymizer
+) -> Iterator[RecordsInspected]:
+    """Every request that searched the taxpayer file (an inspection under 6103(b)(7)),
+    even one whose search found nobody, with the taxpayer records the search read."""
+    pairs = candidates.select("request_id", "tin").unique()
+    found = dict(pairs.group_by("request_id").agg("tin").iter_rows())
+    for request_id in request_ids:
         yield RecordsInspected(
             batch_id=batch_id,
             request_id=request_id,
             taxpayers=tuple(sorted(pseudonyms.taxpayer(t) for t in found.get(request_id, ()))),
         )
 
-    chosen = dict(
+
+def _chosen(result: ProcessResult) -> dict[str, str]:
+    return dict(
         result.explanations.filter(pl.col("chosen"))
         .select("request_id", "candidate_tin")
         .unique("request_id")
         .iter_rows()
     )
-    for row in decisions.select(
+
+
+def decision_events(
+    batch_id: str, result: ProcessResult, model_digest: str, pseudonyms: Pseudonymizer
+) -> Iterator[Decision]:
+    chosen = _chosen(result)
+    for row in result.decisions.select(
         "request_id", "decision", "reasons", "match_probability", "model_version"
     ).iter_rows(named=True):
         resolved = row["model_version"] is not None
@@ -143,6 +216,19 @@ def events_for_batch(
             model_digest=model_digest if resolved else None,
         )
 
+
+def response_events(
+    batch_id: str,
+    letter: Letter,
+    result: ProcessResult,
+    response_digest: str,
+    pseudonyms: Pseudonymizer,
+    *,
+    on_date: str | None = None,
+) -> Iterator[LedgerEvent]:
+    """One `disclosure` per row of the response file, then `response_sent` with the
+    file's digest (as staged: the bytes that go out)."""
+    chosen = _chosen(result)
     date = on_date or datetime.now(UTC).strftime("%Y-%m-%d")
     purpose = f"{letter.statute}: {letter.purpose}"
     for row in result.disclosures.iter_rows(named=True):
@@ -156,12 +242,11 @@ def events_for_batch(
             purpose=purpose,
             content_digest=pseudonyms.digest(_address_text(row)),
         )
-
-    counts = dict(decisions.group_by("decision").len().iter_rows())
+    counts = dict(result.decisions.group_by("decision").len().iter_rows())
     yield ResponseSent(
         batch_id=batch_id,
         recipient_agency=letter.requesting_agency,
-        response_digest=hashlib.sha256(response_bytes(result)).hexdigest(),
+        response_digest=response_digest,
         disclosed_count=int(counts.get("disclose", 0)),
         refused_count=int(counts.get("refuse", 0)),
         review_count=int(counts.get("review", 0)),
@@ -176,29 +261,108 @@ class RecordedBatch:
     checkpoint: str | None
 
 
-def record_batch(
-    store: Store,
-    letter: Letter,
-    files: BatchFiles,
-    result: ProcessResult,
-    law: Law,
-    model_digest: str,
-    pseudonyms: Pseudonymizer,
-    signer: Signer | None,
-) -> RecordedBatch:
-    """Write the batch and all its events; sign a checkpoint over the grown log.
+@dataclass
+class BatchRecorder:
+    """Appends a batch's events as `run_process` reaches each step (its `recording`
+    hooks), then writes the response and records its release (`respond`)."""
 
-    A batch is never overwritten: processing the same files again records a new batch."""
-    digests = files.digests()
-    batch_id = store.create_batch(
-        letter=letter.model_dump(mode="json"),
-        file_digests=digests,
-        requesting_agency=letter.requesting_agency,
-    )
-    events = events_for_batch(
-        batch_id, letter, digests, digests[files.letter.name], result, law, model_digest, pseudonyms
-    )
-    appended = store.append_events(events)
-    store.set_batch_status(batch_id, "decided")
-    checkpoint = store.sign_checkpoint(signer).serialize() if signer is not None else None
-    return RecordedBatch(batch_id, len(appended.event_ids), appended.size, checkpoint)
+    store: Store
+    letter: Letter
+    files: BatchFiles
+    law: Law
+    model_digest: str
+    pseudonyms: Pseudonymizer
+    signer: Signer | None
+    supersedes: str | None = None
+    actor: str = "system"
+    batch_id: str | None = None
+    events: int = 0
+    tree_size: int = 0
+    _searched: int = field(default=0, repr=False)
+
+    def _append(self, events: Iterator[LedgerEvent] | list[LedgerEvent]) -> None:
+        appended = self.store.append_events(events)
+        self.events += len(appended.event_ids)
+        self.tree_size = appended.size
+
+    def _batch(self) -> str:
+        if self.batch_id is None:
+            raise RuntimeError("the batch is recorded after screening, before anything else")
+        return self.batch_id
+
+    # --- hooks called by run_process --------------------------------------------------
+
+    def screened(self, screened: pl.DataFrame) -> None:
+        """The batch and its screening, before any taxpayer record is read."""
+        check_request_ids_recordable(screened, self.files.requests)
+        received = BatchReceived(
+            batch_id="pending",
+            requesting_agency=self.letter.requesting_agency,
+            letter_digest=self.files.letter_sha256,
+            files=self.files.digests(),
+            record_count=screened.height,
+            letter_date=self.letter.date.isoformat(),
+        )  # built first: a field the ledger refuses fails before the batch row exists
+        batch_id = self.store.create_batch(
+            letter=self.letter.model_dump(mode="json"),
+            file_digests=self.files.digests(),
+            requesting_agency=self.letter.requesting_agency,
+            supersedes=self.supersedes,
+            files_key=self.files.key,
+        )
+        self.batch_id = batch_id
+        first: list[LedgerEvent] = [dataclasses.replace(received, batch_id=batch_id)]
+        if self.supersedes is not None:
+            first.append(
+                BatchSuperseded(
+                    batch_id=self.supersedes, superseded_by=batch_id,
+                    reason="the same letter and request file processed again", actor=self.actor,
+                )
+            )  # fmt: skip
+
+        def events() -> Iterator[LedgerEvent]:
+            yield from first
+            yield from screened_events(batch_id, screened, self.law)
+
+        self._append(events())
+        self.store.set_batch_status(batch_id, "screened")
+
+    def searching(self, request_ids: pl.Series) -> None:
+        """Appended before the taxpayer file is searched for these requests."""
+        self._append(started_events(self._batch(), request_ids))
+        self._searched += 1
+        if self._searched == 1:
+            pause_point("scoring")
+
+    def read(self, request_ids: pl.Series, candidates: pl.DataFrame) -> None:
+        """After a chunk is scored: the taxpayer records each of its requests read."""
+        self._append(inspected_events(self._batch(), request_ids, candidates, self.pseudonyms))
+
+    # --- after run_process --------------------------------------------------------------
+
+    def decided(self, result: ProcessResult) -> None:
+        batch_id = self._batch()
+        self._append(decision_events(batch_id, result, self.model_digest, self.pseudonyms))
+        self.store.set_batch_status(batch_id, "decided")
+
+    def respond(self, result: ProcessResult, folder: OutputFolder) -> RecordedBatch:
+        """Stage the outputs, record the disclosures with the staged response's digest,
+        rename the outputs into place, record the release; sign after each record."""
+        batch_id = self._batch()
+        result.summary["ledger"] = {"batch_id": batch_id, "recorded": True}
+        stage_outputs(result, folder)
+        digests = folder.prepare()  # durable in staging: these are the bytes that go out
+        self._append(response_events(batch_id, self.letter, result, digests[RESPONSE_FILE], self.pseudonyms))
+        self._sign()
+        pause_point("disclosures_recorded")
+        folder.commit()
+        pause_point("committed")
+        return self.release(digests[RESPONSE_FILE])
+
+    def release(self, response_digest: str) -> RecordedBatch:
+        self._append([ResponseReleased(batch_id=self._batch(), response_digest=response_digest)])
+        checkpoint = self._sign()
+        return RecordedBatch(self._batch(), self.events, self.tree_size, checkpoint)
+
+    def _sign(self) -> str | None:
+        return self.store.sign_checkpoint(self.signer).serialize() if self.signer is not None else None

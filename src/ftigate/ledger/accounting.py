@@ -32,6 +32,97 @@ DISCLOSURE_FIELDS = (
 )
 
 
+LIFECYCLE_KINDS = (
+    "batch_received",
+    "response_released",
+    "batch_abandoned",
+    "batch_voided",
+    "batch_superseded",
+)
+"""the entries that say which batches' disclosures were made (README: "Counting")"""
+
+
+@dataclass
+class BatchLog:
+    """What the log says of each batch, folded from its lifecycle entries.
+
+    The one rule every count follows: a disclosure was made only if its batch's response
+    was released (`response_released`); one request (the same request id in the same
+    letter and request file) about one taxpayer counts once, however often its files
+    were processed (superseded, abandoned and rerun, voided and rerun); a batch is
+    dated by its letter's date."""
+
+    agency: dict[str, str] = field(default_factory=dict)
+    letter_date: dict[str, str | None] = field(default_factory=dict)
+    files: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    released: set[str] = field(default_factory=set)
+    abandoned: set[str] = field(default_factory=set)
+    voided: set[str] = field(default_factory=set)
+    superseded_by: dict[str, str] = field(default_factory=dict)
+
+    def observe(self, event: dict[str, Any]) -> None:
+        kind, batch_id = event.get("kind"), event.get("batch_id")
+        if not isinstance(batch_id, str):
+            return
+        if kind == "batch_received":
+            self.agency[batch_id] = event["requesting_agency"]
+            self.letter_date[batch_id] = event.get("letter_date")
+            self.files[batch_id] = tuple(sorted((event.get("files") or {}).values()))
+        elif kind == "response_released":
+            self.released.add(batch_id)
+        elif kind == "batch_abandoned":
+            self.abandoned.add(batch_id)
+        elif kind == "batch_voided":
+            self.voided.add(batch_id)
+        elif kind == "batch_superseded":
+            self.superseded_by[batch_id] = event["superseded_by"]
+
+    def status(self, batch_id: str) -> str:
+        if batch_id in self.voided:
+            return "voided"
+        if batch_id in self.released:
+            return "superseded" if batch_id in self.superseded_by else "released"
+        return "abandoned" if batch_id in self.abandoned else "not released"
+
+    def same_request(self, batch_id: str, request_id: str) -> tuple[tuple[str, ...], str]:
+        return self.files.get(batch_id) or (batch_id,), request_id
+
+    def dated(self, batch_id: str, fallback: str) -> str:
+        """The date a batch is counted under: its letter's (entries before letters were
+        dated in the log fall back to the event's own date)."""
+        return self.letter_date.get(batch_id) or fallback
+
+    def counted(self, disclosures: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The disclosures made, each (request, taxpayer) once, earliest kept."""
+        seen: set[tuple[tuple[str, ...], str, str]] = set()
+        kept = []
+        for event in disclosures:
+            batch_id = event["batch_id"]
+            if batch_id not in self.released:
+                continue
+            key = (*self.same_request(batch_id, event["request_id"]), event["taxpayer"])
+            if key in seen:
+                continue
+            seen.add(key)
+            kept.append(event)
+        return kept
+
+
+def batch_states(log: BatchLog) -> dict[str, int]:
+    """How many batches are in each state (`BatchLog.status`), for the reports to show."""
+    states: dict[str, int] = defaultdict(int)
+    for batch_id in log.agency:
+        states[log.status(batch_id)] += 1
+    return dict(sorted(states.items()))
+
+
+def batch_log(entries: Iterable[bytes]) -> BatchLog:
+    log = BatchLog()
+    for entry in entries:
+        log.observe(json.loads(entry)["event"])
+    return log
+
+
 class AccountingError(Exception):
     """The ledger and the disclosure table disagree, or nothing is signed yet."""
 
@@ -111,12 +202,17 @@ def account_for_taxpayer(
     tree: HashTree,
     checkpoint_text: str,
     proof_document: Any,
+    log: BatchLog | None = None,
 ) -> TaxpayerAccounting:
-    """Each disclosure with an inclusion proof against the latest signed checkpoint.
+    """Each disclosure made (see `BatchLog`) with an inclusion proof against the latest
+    signed checkpoint, and its batch's status (released, superseded, voided).
 
     ``proof_document(leaf, tree, size)`` builds the proof (the CLI's format)."""
     head = parse_checkpoint_body(parse_note(checkpoint_text).text)
     result = TaxpayerAccounting(pseudonym, checkpoint_text, head.size)
+    if log is not None:
+        made = {event["event_id"] for event in log.counted(item.event for item in ledger)}
+        ledger = [item for item in ledger if item.event_id in made]
     for item in ledger:
         if item.leaf_index >= head.size:
             raise AccountingError(
@@ -134,6 +230,7 @@ def account_for_taxpayer(
                 "batch_id": event["batch_id"],
                 "request_id": event["request_id"],
                 "event_id": item.event_id,
+                **({"batch_status": log.status(event["batch_id"])} if log is not None else {}),
                 "proof": proof_document(item, tree, head.size),
             }
         )
@@ -163,29 +260,51 @@ JCT_COLUMNS = (
 
 
 def jct_counts(entries: Iterable[bytes], year: int) -> list[AgencyCounts]:
-    """Per agency: request records screened in ``year``, disclosures dated in ``year``,
-    distinct taxpayers disclosed about and the purposes given."""
-    agency_of_batch: dict[str, str] = {}
-    counts: dict[str, AgencyCounts] = {}
-    screened_by_batch: dict[str, int] = defaultdict(int)
-    prefix = f"{year:04d}-"
+    """Per agency, for batches whose letter is dated in ``year``: request records screened
+    and disclosures made (see `BatchLog`: released batches only, each request and each
+    (request, taxpayer) once however often its files were processed), distinct
+    taxpayers disclosed about and the purposes given."""
+    log = BatchLog()
+    screened: list[tuple[str, str, str]] = []
+    disclosures: list[dict[str, Any]] = []
     for entry in entries:
         event = json.loads(entry)["event"]
         kind = event.get("kind")
-        if kind == "batch_received":
-            agency_of_batch[event["batch_id"]] = event["requesting_agency"]
-        elif kind == "record_screened" and str(event.get("at", "")).startswith(prefix):
-            screened_by_batch[event["batch_id"]] += 1
-        elif kind == "disclosure" and str(event.get("date", "")).startswith(prefix):
-            agency = event["recipient_agency"]
-            row = counts.setdefault(agency, AgencyCounts(agency))
-            row.disclosures += 1
-            row.taxpayers.add(event["taxpayer"])
-            row.purposes.add(event["purpose"])
-    for batch_id, screened in screened_by_batch.items():
-        agency = agency_of_batch.get(batch_id, "(unknown batch)")
-        counts.setdefault(agency, AgencyCounts(agency)).requests += screened
+        if kind == "record_screened":
+            screened.append((event["batch_id"], event["request_id"], str(event.get("at", ""))))
+        elif kind == "disclosure":
+            disclosures.append(event)
+        else:
+            log.observe(event)
+    counts: dict[str, AgencyCounts] = {}
+    prefix = f"{year:04d}-"
+    requests_seen: set[tuple[tuple[str, ...], str]] = set()
+    for batch_id, request_id, at in screened:
+        key = log.same_request(batch_id, request_id)
+        if not log.dated(batch_id, at).startswith(prefix) or key in requests_seen:
+            continue
+        requests_seen.add(key)
+        agency = log.agency.get(batch_id, "(unknown batch)")
+        counts.setdefault(agency, AgencyCounts(agency)).requests += 1
+    for event in log.counted(disclosures):
+        if not log.dated(event["batch_id"], str(event.get("date", ""))).startswith(prefix):
+            continue
+        agency = event["recipient_agency"]
+        row = counts.setdefault(agency, AgencyCounts(agency))
+        row.disclosures += 1
+        row.taxpayers.add(event["taxpayer"])
+        row.purposes.add(event["purpose"])
     return [counts[name] for name in sorted(counts)]
+
+
+def _states_sentence(states: dict[str, int] | None) -> str:
+    if not states:
+        return ""
+    listed = ", ".join(f"{count} {html.escape(state)}" for state, count in states.items())
+    return (
+        f" Batches in the ledger, all years: {listed} (abandoned and not released batches "
+        "disclosed nothing; voided ones' disclosures were made and are counted)."
+    )
 
 
 def jct_csv(rows: list[AgencyCounts]) -> str:
@@ -206,7 +325,9 @@ def jct_csv(rows: list[AgencyCounts]) -> str:
     return buffer.getvalue()
 
 
-def jct_html(rows: list[AgencyCounts], year: int, as_of: str) -> str:
+def jct_html(
+    rows: list[AgencyCounts], year: int, as_of: str, states: dict[str, int] | None = None
+) -> str:
     def cell(value: object) -> str:
         return f"<td>{html.escape(str(value))}</td>"
 
@@ -227,9 +348,11 @@ def jct_html(rows: list[AgencyCounts], year: int, as_of: str) -> str:
 <title>Disclosures under 26 U.S.C. 6103(i)(2), {year}</title></head>
 <body>
 <h1>Report to the Joint Committee on Taxation, 6103(p)(3)(B): calendar year {year}</h1>
-<p>Accurate as of {html.escape(as_of)}. Counts come from the tamper-evident ledger:
-requests are request records screened in the year; disclosures are disclosure entries
-dated in the year; taxpayers are distinct taxpayer pseudonyms. No cell is suppressed
+<p>Accurate as of {html.escape(as_of)}. Counts come from the tamper-evident ledger,
+for the batches whose letter is dated in the year: requests are request records
+screened, each once; disclosures are the disclosures of batches whose response was
+released, each request and taxpayer once however often its files were processed;
+taxpayers are distinct taxpayer pseudonyms.{_states_sentence(states)} No cell is suppressed
 (this report goes to the Committee, not to the public).</p>
 <table>
 <caption>Requests and disclosures by recipient agency</caption>

@@ -178,6 +178,11 @@ def _field_names(cls: type) -> tuple[str, ...]:
     return names
 
 
+def holds_tin_shape(text: str) -> bool:
+    """Whether text holds something shaped like a TIN (what entries refuse)."""
+    return _TIN_SHAPE.search(text) is not None
+
+
 def _refuse_clear_tins(kind: str, name: str, value: Any) -> None:
     """Refuse any text value shaped like a TIN (keys of mappings included)."""
     if type(value) is str:
@@ -205,6 +210,7 @@ class BatchReceived(LedgerEvent):
     letter_digest: str
     files: dict[str, str]  # file name -> SHA-256 hex
     record_count: int
+    letter_date: str | None = None  # YYYY-MM-DD: the date the reports count the batch under
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -231,6 +237,19 @@ class RecordsInspected(LedgerEvent):
     request_id: str
     taxpayers: tuple[str, ...]  # pseudonyms of the candidate records read
     actor: str = "system"
+
+
+@dataclass(frozen=True, kw_only=True)
+class InspectionStarted(LedgerEvent):
+    """These requests are about to search the taxpayer file (appended before it is read).
+
+    A run killed while searching leaves this behind, so an inspection that happened is
+    never missing from the log; `records_inspected` follows with what each search read."""
+
+    kind: ClassVar[str] = "inspection_started"
+
+    batch_id: str
+    request_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -293,6 +312,53 @@ class ResponseSent(LedgerEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ResponseReleased(LedgerEvent):
+    """The response recorded by `response_sent` is in place in the output folder: the
+    batch's disclosures were made. Until this event they were prepared, not made."""
+
+    kind: ClassVar[str] = "response_released"
+    digest_fields: ClassVar[tuple[str, ...]] = ("response_digest",)
+
+    batch_id: str
+    response_digest: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatchAbandoned(LedgerEvent):
+    """An incomplete batch will not be finished; nothing it prepared was released."""
+
+    kind: ClassVar[str] = "batch_abandoned"
+
+    batch_id: str
+    reason: str
+    actor: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatchVoided(LedgerEvent):
+    """A released batch is withdrawn. Its disclosures were made and stay in the accounting."""
+
+    kind: ClassVar[str] = "batch_voided"
+
+    batch_id: str
+    reason: str
+    actor: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatchSuperseded(LedgerEvent):
+    """A new batch of the same letter and request file replaces `batch_id`; a disclosure
+    of one request about one taxpayer counts once across the two."""
+
+    kind: ClassVar[str] = "batch_superseded"
+
+    batch_id: str
+    superseded_by: str
+    reason: str
+    actor: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class ConfigChanged(LedgerEvent):
     kind: ClassVar[str] = "config_changed"
     digest_fields: ClassVar[tuple[str, ...]] = ("old_digest", "new_digest")
@@ -319,10 +385,15 @@ EVENT_TYPES: dict[str, type[LedgerEvent]] = {
         BatchReceived,
         RecordScreened,
         RecordsInspected,
+        InspectionStarted,
         Decision,
         ReviewAction,
         Disclosure,
         ResponseSent,
+        ResponseReleased,
+        BatchAbandoned,
+        BatchVoided,
+        BatchSuperseded,
         ConfigChanged,
         ModelChanged,
     )

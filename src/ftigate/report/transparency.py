@@ -128,13 +128,15 @@ def records_from_decision_files(pairs: Sequence[tuple[Path, Path]], period: int)
 
 
 def records_from_store(db: str | None, period: int) -> pl.DataFrame:
-    """Records from the store: per request of every batch whose letter is dated in
-    `period` (batches superseded by a later one excluded), the latest decision, replaced
-    by the latest review decision if a reviewer acted; a recorded disclosure counts as
-    a disclosure whatever the decision rows say."""
+    """Records from the store, counted as the JCT report and the accounting count them
+    (README: "Counting"): per letter and request file whose letter is dated in `period`,
+    the requests of its latest batch whose response was released (batches never
+    released, abandoned ones among them, are not counted), each with its latest
+    decision, replaced by the latest review decision if a reviewer acted; a request
+    disclosed by any released batch of the same files counts as one disclosure."""
     from sqlalchemy import select
 
-    from ftigate.store.api import Store
+    from ftigate.store.api import RELEASED_STATUSES, Store
     from ftigate.store.db import resolve_url
     from ftigate.store.models import Batch, DecisionRow, DisclosureRow, Review
 
@@ -145,8 +147,11 @@ def records_from_store(db: str | None, period: int) -> pl.DataFrame:
     try:
         with store.snapshot() as conn:
             batches = conn.execute(
-                select(Batch.id, Batch.requesting_agency, Batch.letter_json, Batch.supersedes)
-            ).all()
+                select(
+                    Batch.id, Batch.created_at, Batch.requesting_agency, Batch.letter_json,
+                    Batch.status, Batch.files_key,
+                ).order_by(Batch.created_at, Batch.id)
+            ).all()  # fmt: skip
             decisions = conn.execute(
                 select(
                     DecisionRow.id,
@@ -161,17 +166,27 @@ def records_from_store(db: str | None, period: int) -> pl.DataFrame:
                 select(Review.id, Review.batch_id, Review.request_id, Review.decision, Review.reasons)
             ).all()
             disclosures = conn.execute(
-                select(DisclosureRow.batch_id, DisclosureRow.request_id, DisclosureRow.taxpayer_pseudonym)
+                select(
+                    DisclosureRow.batch_id, DisclosureRow.request_id, DisclosureRow.taxpayer_pseudonym
+                ).order_by(DisclosureRow.id)
             ).all()
     finally:
         store.close()
-    superseded = {row.supersedes for row in batches if row.supersedes}
+    released = {row.id for row in batches if row.status in RELEASED_STATUSES}
+    files_of = {row.id: row.files_key or row.id for row in batches}
+    current: dict[str, str] = {}  # files -> their latest released batch
+    for row in batches:
+        if row.id in released:
+            current[files_of[row.id]] = row.id
     letters = {
         row.id: (row.requesting_agency, row.letter_json or {})
         for row in batches
-        if row.id not in superseded and str((row.letter_json or {}).get("date", ""))[:4] == str(period)
+        if row.id in current.values() and str((row.letter_json or {}).get("date", ""))[:4] == str(period)
     }
-    disclosed_to = {(r.batch_id, r.request_id): r.taxpayer_pseudonym for r in disclosures}
+    disclosed_to: dict[tuple[str, str], str] = {}
+    for r in disclosures:
+        if r.batch_id in released:
+            disclosed_to.setdefault((files_of[r.batch_id], r.request_id), r.taxpayer_pseudonym)
     latest: dict[tuple[str, str], Any] = {}
     for row in sorted(decisions, key=lambda r: r.id):
         if row.batch_id in letters:
@@ -182,7 +197,8 @@ def records_from_store(db: str | None, period: int) -> pl.DataFrame:
     for (batch_id, request_id), row in latest.items():
         agency, letter = letters[batch_id]
         final = reviewed.get((batch_id, request_id), row)
-        decision = "disclose" if (batch_id, request_id) in disclosed_to else str(final.decision)
+        made = disclosed_to.get((files_of[batch_id], request_id))
+        decision = "disclose" if made is not None else str(final.decision)
         rows.append(
             {
                 "agency": agency,
@@ -192,9 +208,7 @@ def records_from_store(db: str | None, period: int) -> pl.DataFrame:
                 "request_id": request_id,
                 "decision": decision if decision in DECISIONS else "review",
                 "reasons": [str(c) for c in (final.reasons or [])],
-                "taxpayer": disclosed_to.get((batch_id, request_id)) or row.taxpayer_pseudonym
-                if decision == "disclose"
-                else None,
+                "taxpayer": made or row.taxpayer_pseudonym if decision == "disclose" else None,
             }
         )
     return pl.DataFrame(rows, schema=_empty_records().schema) if rows else _empty_records()

@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 import polars as pl
@@ -33,6 +33,15 @@ MODEL_COLUMNS = (
 TF_COLUMNS = ("first_name", "last_name")
 
 Timer = Callable[[str], None]
+
+
+class InspectionLog(Protocol):
+    """Told before the taxpayer file is searched and after each chunk is scored, so that
+    an inspection is recorded before it happens and what it read once it is known."""
+
+    def searching(self, request_ids: pl.Series) -> None: ...
+
+    def read(self, request_ids: pl.Series, candidates: pl.DataFrame) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -91,16 +100,25 @@ def score_candidates(
     options: ScoringOptions | None = None,
     *,
     progress: Callable[[int], None] | None = None,
+    inspections: InspectionLog | None = None,
 ) -> pl.DataFrame:
     """Every blocked (request, taxpayer) pair with its probability, per-field levels and weights.
 
     Requests are scored in chunks of `options.request_chunk_rows`; each chunk is handed
     only the taxpayers some blocking rule pairs with one of its requests (found once for
     the whole batch by `blocked_pairs`). Term frequencies and the prior come from the whole
-    reference. `progress` receives the number of requests scored after each chunk."""
+    reference. `progress` receives the number of requests scored after each chunk.
+
+    `inspections.searching` is told every chunk's request ids before the search: blocking
+    (`blocked_pairs`) searches the taxpayer file for the whole batch at once, so every
+    chunk's search starts there; `inspections.read` gets each chunk's candidates after it
+    is scored."""
     options = options or ScoringOptions()
     frequencies = {column: term_frequencies(reference.people, column) for column in TF_COLUMNS}
     size = max(1, options.request_chunk_rows)
+    if inspections is not None:
+        for start in range(0, requests.height, size):
+            inspections.searching(requests["unique_id"].slice(start, size))
     pairs = blocked_pairs(requests, reference.people)
     parts = []
     for start in range(0, max(requests.height, 1), size):
@@ -108,6 +126,8 @@ def score_candidates(
         rows = pairs.filter(pl.col("_req").is_between(start, start + size - 1))["_row"].unique().sort()
         people = reference.people[rows]
         parts.append(_score_chunk(chunk, people, reference.size, artefact, options, frequencies))
+        if inspections is not None and chunk.height:
+            inspections.read(chunk["unique_id"], parts[-1])
         if progress:
             progress(chunk.height)
     return pl.concat(parts, how="vertical_relaxed") if len(parts) > 1 else parts[0]

@@ -43,10 +43,16 @@ from ftigate.ledger.checkpoint import (
     sign_checkpoint,
 )
 from ftigate.ledger.events import (
+    BatchAbandoned,
+    BatchSuperseded,
+    BatchVoided,
     Decision,
     Disclosure,
+    InspectionStarted,
     LedgerEvent,
     RecordScreened,
+    ResponseReleased,
+    ResponseSent,
     ReviewAction,
 )
 from ftigate.ledger.merkle import CompactRange, HashTree, leaf_hash
@@ -54,6 +60,7 @@ from ftigate.ledger.verify import LeafRow, VerifyReport, verify_log
 from ftigate.store.db import READ_ONLY_OPTION, make_engine, migrate, resolve_url
 from ftigate.store.models import (
     Batch,
+    BatchEventRow,
     DisclosureRow,
     LedgerHead,
     LedgerLeaf,
@@ -66,6 +73,21 @@ from ftigate.store.models import (
 
 APPEND_CHUNK = 20_000
 HEAD_ID = 1
+
+# The status a batch is in once the log holds an event of each lifecycle kind (the
+# `batches.status` column is this projection; the log is the record).
+LIFECYCLE_STATUS = {
+    InspectionStarted.kind: "inspecting",
+    ResponseSent.kind: "responding",
+    ResponseReleased.kind: "released",
+    BatchAbandoned.kind: "abandoned",
+    BatchVoided.kind: "voided",
+    BatchSuperseded.kind: "superseded",
+}
+RELEASED_STATUSES = ("released", "superseded", "voided")
+"""a batch in one of these states had its response released: its disclosures were made"""
+FINISHED_STATUSES = (*RELEASED_STATUSES, "abandoned")
+"""nothing more is recorded for a batch in these states by `process`"""
 
 
 class StoreError(Exception):
@@ -151,6 +173,7 @@ class Store:
         supersedes: str | None = None,
         status: str = "received",
         batch_id: str | None = None,
+        files_key: str | None = None,
     ) -> str:
         """Insert a new batch; an existing batch is never overwritten."""
         new_id = batch_id or uuid.uuid4().hex
@@ -163,6 +186,7 @@ class Store:
             "file_digests": dict(file_digests),
             "status": status,
             "supersedes": supersedes,
+            "files_key": files_key,
         }
         try:
             with self.engine.begin() as conn:
@@ -185,6 +209,26 @@ class Store:
             row = conn.execute(select(Batch.__table__).where(Batch.id == batch_id)).mappings()
             found = row.one_or_none()
             return dict(found) if found else None
+
+    def batches(self, files_key: str | None = None) -> list[dict[str, Any]]:
+        """Every batch (or every batch of one letter and request file), oldest first."""
+        query = select(
+            Batch.id, Batch.created_at, Batch.requesting_agency, Batch.letter_json,
+            Batch.status, Batch.supersedes, Batch.files_key,
+        ).order_by(Batch.created_at, Batch.id)  # fmt: skip
+        if files_key is not None:
+            query = query.where(Batch.files_key == files_key)
+        with self.snapshot() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def batch_events(self, batch_id: str | None = None) -> list[dict[str, Any]]:
+        """Lifecycle events (response sent and released, abandoned, voided, superseded) of
+        one batch or of all, in the order they were appended."""
+        query = select(BatchEventRow.__table__).order_by(BatchEventRow.id)
+        if batch_id is not None:
+            query = query.where(BatchEventRow.batch_id == batch_id)
+        with self.snapshot() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
 
     def add_requests(self, batch_id: str, records: Iterable[tuple[str, Mapping[str, Any]]]) -> int:
         rows = [
@@ -282,7 +326,14 @@ class Store:
     def _project(self, conn: Connection, events: list[LedgerEvent]) -> None:
         """Rows of the typed tables for the events that describe one (same transaction)."""
         screened, decisions, reviews, disclosures = [], [], [], []
+        lifecycle: list[tuple[Any, ...]] = []
+        status: dict[str, str] = {}
         for event in events:
+            batch_status = LIFECYCLE_STATUS.get(event.kind)
+            if batch_status is not None:
+                status[event.__dict__["batch_id"]] = batch_status
+                if not isinstance(event, InspectionStarted):
+                    lifecycle.append(_lifecycle_row(event))
             if isinstance(event, RecordScreened):
                 screened.append(
                     (
@@ -339,6 +390,9 @@ class Store:
         _insert_rows(conn, "decisions", _DECISION_COLUMNS, decisions)
         _insert_rows(conn, "reviews", _REVIEW_COLUMNS, reviews)
         _insert_rows(conn, "disclosures", _DISCLOSURE_COLUMNS, disclosures)
+        _insert_rows(conn, "batch_events", _BATCH_EVENT_COLUMNS, lifecycle)
+        for batch_id, batch_status in status.items():
+            conn.execute(update(Batch).where(Batch.id == batch_id).values(status=batch_status))
 
     def latest_tree_head(self) -> TreeHead:
         with self.snapshot() as conn:
@@ -418,6 +472,16 @@ class Store:
         result = conn.execution_options(yield_per=50_000).execute(query)
         for row in result:
             yield StoredLeaf(row[0], row[1], row[2], bytes(row[3]), bytes(row[4]))
+
+    def entries_of_kinds(self, kinds: Iterable[str]) -> list[bytes]:
+        """The entries of some kinds (e.g. a batch's lifecycle), in index order."""
+        with self.snapshot() as conn:
+            rows = conn.execute(
+                select(LedgerLeaf.entry)
+                .where(LedgerLeaf.kind.in_(list(kinds)))
+                .order_by(LedgerLeaf.leaf_index)
+            )
+            return [bytes(r[0]) for r in rows]
 
     def hash_tree(self) -> HashTree:
         """The tree over the stored leaf hashes (as stored: ``verify`` recomputes them)."""
@@ -525,6 +589,15 @@ _DISCLOSURE_COLUMNS = (
     "content_digest",
     "event_id",
 )
+
+
+_BATCH_EVENT_COLUMNS = ("batch_id", "kind", "at", "reason", "detail", "event_id")
+
+
+def _lifecycle_row(event: LedgerEvent) -> tuple[Any, ...]:
+    fields = event.__dict__
+    detail = fields.get("superseded_by") or fields.get("response_digest")
+    return (fields["batch_id"], event.kind, event.at, fields.get("reason"), detail, event.event_id)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -78,6 +78,23 @@ class Batch(Base):
     status: Mapped[str] = mapped_column(String(32))
     # Re-processing a letter makes a new batch that names the one it replaces.
     supersedes: Mapped[str | None] = mapped_column(ForeignKey("batches.id"), default=None)
+    # SHA-256 over the letter's and the request file's digests: finds earlier batches of
+    # the same files (a rerun resumes, or is refused, never makes a second copy).
+    files_key: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
+
+
+class BatchEventRow(Base):
+    """A lifecycle event of a batch (projected from its ledger leaf, same transaction)."""
+
+    __tablename__ = "batch_events"
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    at: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(Text, default=None)  # abandoned, voided, superseded
+    # the superseding batch (superseded) or the response's SHA-256 (sent, released)
+    detail: Mapped[str | None] = mapped_column(String(64), default=None)
+    event_id: Mapped[str] = mapped_column(String(32), unique=True)
 
 
 class Request(Base):
