@@ -18,7 +18,7 @@ TIN_A, TIN_B = "900-11-2222", "900-33-4444"
 
 def seed_disclosures(env: Env) -> None:
     pseudonyms = load_pseudonymizer()
-    with Store.open(env.url) as store:
+    with Store.open(env.url, signer=load_signer(), pseudonyms=pseudonyms) as store:
         for agency, purpose, tins, year in (
             ("ICE", "8 U.S.C. 1253(a)(1)", [TIN_A, TIN_B, TIN_A], "2026"),
             ("DEA", "21 U.S.C. 841", [TIN_B], "2026"),

@@ -78,7 +78,7 @@ from ftigate.ledger.merkle import (
     verify_inclusion,
 )
 from ftigate.outputs import OutputFolder, check_output_file, check_output_folder, write_output_text
-from ftigate.store.api import Store, StoreError
+from ftigate.store.api import Store, StoreError, UnsealedLeaves
 
 LOG_VKEY_ENV = "FTIGATE_LOG_VKEY"
 PROOF_FORMAT = "ftigate-inclusion-proof/v1"
@@ -133,7 +133,7 @@ def _clean_errors(command: Callable[P, R]) -> Callable[P, R]:
             return command(*args, **kwargs)
         except typer.Exit:
             raise
-        except VerificationFailed as error:
+        except (VerificationFailed, UnsealedLeaves) as error:
             _fail(str(error), EXIT_NOT_VERIFIED)
         except (IntakeError, LawError):
             raise  # the one error path (exit code 2, the message as it is)
@@ -213,10 +213,20 @@ def verify(
         str | None,
         typer.Option("--witness-key", help="Require this witness's cosignature on --checkpoint."),
     ] = None,
+    pending: Annotated[
+        bool,
+        typer.Option(
+            "--pending",
+            help="Leaves beyond the last signed head are expected (appended since): report "
+            "how many instead of failing.",
+        ),
+    ] = False,
     log_key: LogKeyOption = None,
     db: DbOption = None,
 ) -> None:
-    """Recompute the log and check it against every signed head (exit 1 if not)."""
+    """Recompute the log, its seals and the tables the reports read, and check them against
+    every signed head (exit 1 if anything differs, if nothing is signed, or if leaves lie
+    beyond the last signed head without --pending)."""
     verifier = _log_key(log_key)
     witness = parse_vkey(witness_key) if witness_key else None
     if witness is not None and checkpoint is None:
@@ -226,7 +236,7 @@ def verify(
     outside = _read_text(checkpoint) if checkpoint else None
     store = _open_store(db)
     try:
-        report = store.verify(verifier, outside, witness)
+        report = store.verify(verifier, outside, witness, pending=pending)
     finally:
         store.close()
     if not report.ok:
@@ -235,9 +245,11 @@ def verify(
         suffix = f" ({more} more finding{'s' if more != 1 else ''})" if more else ""
         raise VerificationFailed(f"verification failed: {first}{suffix}")
     root = base64.b64encode(report.root_hash).decode()
+    waiting = f", {report.pending} pending beyond the last signed head" if report.pending else ""
     typer.echo(
         f"OK: {report.size} leaves, root {root}, "
-        f"{report.checked_checkpoints} signed checkpoint(s) consistent"
+        f"{report.checked_checkpoints} signed checkpoint(s) consistent, "
+        f"{report.sealed_ranges} sealed append(s), tables match the log{waiting}"
     )
 
 

@@ -198,6 +198,8 @@ def record_batch(
     events = events_for_batch(
         batch_id, letter, digests, digests[files.letter.name], result, law, model_digest, pseudonyms
     )
+    if signer is not None:
+        store.use_keys(signer, pseudonyms)  # sealed and pinned: checkpoint signs only these
     appended = store.append_events(events)
     store.set_batch_status(batch_id, "decided")
     checkpoint = store.sign_checkpoint(signer).serialize() if signer is not None else None
