@@ -43,6 +43,7 @@ from ftigate.law.loader import LawError
 from ftigate.ledger.accounting import (
     AccountingError,
     account_for_taxpayer,
+    check_pseudonym_key,
     cross_check,
     disclosures_in_ledger,
     jct_counts,
@@ -52,6 +53,7 @@ from ftigate.ledger.accounting import (
 from ftigate.ledger.checkpoint import (
     COSIGNATURE_V1,
     CheckpointError,
+    NoteFormatError,
     Signer,
     Verifier,
     cosign,
@@ -164,7 +166,10 @@ def _log_key(log_key: str | None) -> Verifier:
 
 
 def _read_text(path: Path) -> str:
-    return path.read_text(encoding="utf-8")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not UTF-8 text") from None
 
 
 # --- ftigate ledger -------------------------------------------------------------------
@@ -234,6 +239,11 @@ def verify(
     if witness is not None and witness.signature_type != COSIGNATURE_V1:
         raise ValueError("--witness-key must be a cosignature/v1 key (type 0x04)")
     outside = _read_text(checkpoint) if checkpoint else None
+    if outside is not None:
+        try:  # a file that is not a checkpoint at all is bad input, not a failed check
+            parse_checkpoint_body(parse_note(outside).text)
+        except NoteFormatError as error:
+            raise ValueError(f"{checkpoint}: not a signed checkpoint: {error}") from None
     store = _open_store(db)
     try:
         report = store.verify(verifier, outside, witness, pending=pending)
@@ -469,9 +479,14 @@ def accounting(
     """Accounting of disclosures for one taxpayer, provable against the latest checkpoint."""
     if out:
         check_output_file(out, force=force)
-    pseudonym = load_pseudonymizer().taxpayer(taxpayer)
+    pseudonyms = load_pseudonymizer()
+    pseudonym = pseudonyms.taxpayer(taxpayer)
     store = _open_store(db)
     try:
+        try:
+            check_pseudonym_key(pseudonyms.fingerprint(), store.pins())
+        except AccountingError as error:
+            raise VerificationFailed(str(error)) from None
         latest = store.latest_checkpoint()
         if latest is None:
             raise StoreError("no signed checkpoint yet; run `ftigate ledger checkpoint`")
@@ -502,6 +517,17 @@ def accounting(
         typer.echo(text, nl=False)
 
 
+def _require_verified(store: Store, verifier: Verifier, what: str) -> None:
+    """Refuse to report from a log that does not verify (leaves appended since the last
+    signed head are accepted when sealed: they came through the authenticated path)."""
+    report = store.verify(verifier, pending=True)
+    if not report.ok:
+        raise VerificationFailed(
+            f"the ledger does not verify, so {what} is not produced: {report.first} "
+            "(run `ftigate ledger verify`)"
+        )
+
+
 @report_app.callback()
 def report_group() -> None:
     """Reports built from the ledger (a group even while it has one command)."""
@@ -520,14 +546,20 @@ def report_jct(
             "or --force to replace ftigate's own earlier report.",
         ),
     ] = None,
+    log_key: LogKeyOption = None,
     db: DbOption = None,
     force: ForceOption = False,
 ) -> None:
-    """Counts per recipient agency for the Joint Committee on Taxation (6103(p)(3)(B))."""
+    """Counts per recipient agency for the Joint Committee on Taxation (6103(p)(3)(B)).
+
+    The log is verified first (seals, pins, signed heads, tables); a log that does not
+    verify gives no report (exit 1), so unsealed leaves never reach the Committee."""
     folder_path = out_dir or Path(f"jct-{year}")
     check_output_folder(folder_path, force=force)
+    verifier = _log_key(log_key)
     store = _open_store(db)
     try:
+        _require_verified(store, verifier, "the JCT report")
         rows = jct_counts((leaf.entry for leaf in store.leaves()), year)
         head = store.latest_tree_head()
     finally:

@@ -512,6 +512,22 @@ class Store:
         for row in result:
             yield StoredLeaf(row[0], row[1], row[2], bytes(row[3]), bytes(row[4]))
 
+    def pins(self) -> list[tuple[int, str, dict[str, Any]]]:
+        """(leaf index, kind, event) of the leaves that pin keys: ``ledger_opened`` and
+        every ``batch_received``."""
+        kinds = (LedgerOpened.kind, BatchReceived.kind)
+        with self.snapshot() as conn:
+            rows = conn.execute(
+                select(LedgerLeaf.leaf_index, LedgerLeaf.kind, LedgerLeaf.entry)
+                .where(LedgerLeaf.kind.in_(kinds))
+                .order_by(LedgerLeaf.leaf_index)
+            )
+            found = []
+            for index, kind, entry in rows:
+                event = decode_event(_entry_bytes(entry, index))
+                found.append((index, kind, event if isinstance(event, dict) else {}))
+            return found
+
     def hash_tree(self) -> HashTree:
         """The tree over the stored leaf hashes (as stored: ``verify`` recomputes them)."""
         with self.snapshot() as conn:
