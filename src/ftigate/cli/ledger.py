@@ -79,6 +79,13 @@ from ftigate.ledger.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from ftigate.ledger.witness import (
+    WitnessState,
+    WitnessStateError,
+    add_checkpoint_body,
+    attach_cosignatures,
+    parse_request,
+)
 from ftigate.outputs import OutputFolder, check_output_file, check_output_folder, write_output_text
 from ftigate.store.api import Store, StoreError, UnsealedLeaves
 
@@ -139,7 +146,14 @@ def _clean_errors(command: Callable[P, R]) -> Callable[P, R]:
             _fail(str(error), EXIT_NOT_VERIFIED)
         except (IntakeError, LawError):
             raise  # the one error path (exit code 2, the message as it is)
-        except (KeyFileError, StoreError, CheckpointError, ProofError, ValueError) as error:
+        except (
+            KeyFileError,
+            StoreError,
+            CheckpointError,
+            ProofError,
+            ValueError,
+            WitnessStateError,
+        ) as error:
             _fail(str(error), EXIT_BAD_INPUT)
         except OSError as error:
             _fail(f"{error.strerror or error}: {error.filename or ''}".rstrip(": "), 2)
@@ -455,6 +469,106 @@ def witness_cosign(
         typer.echo(f"cosigned checkpoint at size {new.checkpoint.size} written to {out}")
     else:
         typer.echo(text_out, nl=False)
+
+
+@witness_app.command("add-checkpoint")
+@_clean_errors
+def witness_add_checkpoint(
+    state: StateOption,
+    request: Annotated[
+        Path,
+        typer.Option(
+            "--request",
+            help="A tlog-witness add-checkpoint request body (from `ftigate ledger "
+            "witness-request`): 'old N', proof lines, an empty line, the checkpoint.",
+        ),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Also write the checkpoint with the cosignature appended."),
+    ] = None,
+    force: ForceOption = False,
+) -> None:
+    """Check a checkpoint and its consistency proof against the witness's own state, then
+    print the cosignature (C2SP tlog-witness; needs nothing of the agency's). Exit 1 when
+    the witness refuses (conflict 409, bad proof 422, not the log's signature 403/404)."""
+    if out:
+        check_output_file(out, force=force)
+    witness = WitnessState.load(state)
+    try:
+        body = request.read_bytes()
+    except OSError as error:
+        raise OSError(error.errno, error.strerror, str(request)) from None
+    response = witness.add_checkpoint(body)
+    if response.status == 400:
+        raise ValueError(f"{request}: {response.body.strip()}")
+    if response.status == 409:
+        raise VerificationFailed(
+            f"conflict (409): the witness last cosigned size {response.body.strip()}; "
+            "ask for a request from that size"
+        )
+    if not response.ok:
+        raise VerificationFailed(f"refused ({response.status}): {response.body.strip()}")
+    if out:
+        checkpoint_text = parse_request(body).checkpoint_text
+        write_output_text(out, attach_cosignatures(checkpoint_text, response.body), force=force)
+    typer.echo(response.body, nl=False)
+
+
+@witness_app.command("serve")
+@_clean_errors
+def witness_serve(
+    state: StateOption,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 8080,
+) -> None:
+    """Serve POST /add-checkpoint (C2SP tlog-witness) from the witness's state folder."""
+    from ftigate.ledger.witness_http import serve
+
+    witness = WitnessState.load(state)
+    serve(witness, host, port, announce=lambda url: typer.echo(f"witness listening on {url}"))
+
+
+@app.command("witness-request")
+@_clean_errors
+def witness_request(
+    old: Annotated[
+        int,
+        typer.Option("--old", help="The size the witness last cosigned (0 the first time)."),
+    ] = 0,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option("--checkpoint", help="Checkpoint to submit (default: the latest signed)."),
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write here, not stdout.")] = None,
+    db: DbOption = None,
+    force: ForceOption = False,
+) -> None:
+    """Write a tlog-witness add-checkpoint request body: the consistency proof from size
+    OLD to the checkpoint, then the checkpoint."""
+    if out:
+        check_output_file(out, force=force)
+    if old < 0:
+        raise ValueError("--old must be 0 or more")
+    store = _open_store(db)
+    try:
+        text = _read_text(checkpoint) if checkpoint else store.latest_checkpoint()
+        if text is None:
+            raise StoreError("no signed checkpoint yet; run `ftigate ledger checkpoint`")
+        size = parse_checkpoint_body(parse_note(text).text).size
+        if old > size:
+            raise ValueError(f"--old {old} is larger than the checkpoint's size {size}")
+        if size > store.latest_tree_head().size:
+            raise StoreError(f"the store holds fewer leaves than the checkpoint's size {size}")
+        proof = store.hash_tree().consistency_proof(old, size) if 0 < old < size else []
+    finally:
+        store.close()
+    body = add_checkpoint_body(old, proof, text)
+    if out:
+        write_output_text(out, body, force=force)
+        typer.echo(f"add-checkpoint request from size {old} to {size} written to {out}")
+    else:
+        typer.echo(body, nl=False)
 
 
 # --- ftigate accounting / ftigate report ------------------------------------------------
