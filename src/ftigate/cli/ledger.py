@@ -50,6 +50,9 @@ from ftigate.ledger.accounting import (
     jct_csv,
     jct_html,
 )
+from ftigate.ledger.bundle import HEADER as BUNDLE_HEADER
+from ftigate.ledger.bundle import SUFFIX as BUNDLE_SUFFIX
+from ftigate.ledger.bundle import BundleFormatError, BundleMismatch, check_bundle, make_bundle
 from ftigate.ledger.checkpoint import (
     COSIGNATURE_V1,
     CheckpointError,
@@ -368,15 +371,58 @@ def check_inclusion_document(document: Any, verifier: Verifier) -> str:
 @app.command("check-proof")
 @_clean_errors
 def check_proof(
-    file: Annotated[Path, typer.Argument(help="A proof written by `ftigate ledger prove`.")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="A proof from `ftigate ledger prove`, a .tlog-proof bundle from "
+            "`ftigate accounting --bundle`, or a folder of bundles."
+        ),
+    ],
     log_key: LogKeyOption = None,
+    vkey: Annotated[
+        str | None, typer.Option("--vkey", help="The log's verification key (as --log-key).")
+    ] = None,
+    witness_key: Annotated[
+        list[str] | None,
+        typer.Option("--witness-key", help="Require this witness's cosignature (repeatable)."),
+    ] = None,
 ) -> None:
-    """Check an inclusion proof file offline (no database needed)."""
+    """Check an inclusion proof or proof bundle offline: needs only the file and the keys."""
+    verifier = _log_key(vkey or log_key)
+    witnesses = tuple(_witness_key(text) for text in witness_key or ())
+    if file.is_dir():
+        bundles = sorted(file.glob(f"*{BUNDLE_SUFFIX}"))
+        if not bundles:
+            raise ValueError(f"{file} holds no {BUNDLE_SUFFIX} files")
+        for bundle in bundles:
+            typer.echo(f"{bundle.name}: {_check_bundle_file(bundle, verifier, witnesses)}")
+        return
+    if file.read_bytes().startswith(BUNDLE_HEADER.encode()):
+        typer.echo(_check_bundle_file(file, verifier, witnesses))
+        return
+    if witnesses:
+        raise ValueError("--witness-key applies to .tlog-proof bundles")
     try:
         document = json.loads(_read_text(file))
     except json.JSONDecodeError as error:
         raise ValueError(f"{file} is not JSON: {error.msg}") from None
-    typer.echo(check_inclusion_document(document, _log_key(log_key)))
+    typer.echo(check_inclusion_document(document, verifier))
+
+
+def _witness_key(text: str) -> Verifier:
+    witness = parse_vkey(text)
+    if witness.signature_type != COSIGNATURE_V1:
+        raise ValueError("--witness-key must be a cosignature/v1 key (type 0x04)")
+    return witness
+
+
+def _check_bundle_file(path: Path, verifier: Verifier, witnesses: tuple[Verifier, ...]) -> str:
+    try:
+        return check_bundle(path.read_bytes(), verifier, witnesses).summary()
+    except BundleFormatError as error:
+        raise ValueError(f"{path}: {error}") from None
+    except BundleMismatch as error:
+        raise VerificationFailed(f"{path}: {error}") from None
 
 
 # --- ftigate witness ------------------------------------------------------------------
@@ -587,12 +633,30 @@ def accounting(
         str, typer.Option("--taxpayer", help="The taxpayer's TIN (never printed or stored).")
     ],
     out: Annotated[Path | None, typer.Option("--out", help="Write here, not stdout.")] = None,
+    bundle: Annotated[
+        Path | None,
+        typer.Option(
+            "--bundle",
+            help="Also write one offline proof bundle (.tlog-proof) per disclosure into this "
+            "folder (new or empty, or --force).",
+        ),
+    ] = None,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            "--checkpoint",
+            help="Prove against this checkpoint (e.g. one a witness cosigned) instead of the "
+            "latest stored one.",
+        ),
+    ] = None,
     db: DbOption = None,
     force: ForceOption = False,
 ) -> None:
     """Accounting of disclosures for one taxpayer, provable against the latest checkpoint."""
     if out:
         check_output_file(out, force=force)
+    if bundle:
+        check_output_folder(bundle, force=force)
     pseudonyms = load_pseudonymizer()
     pseudonym = pseudonyms.taxpayer(taxpayer)
     store = _open_store(db)
@@ -601,7 +665,7 @@ def accounting(
             check_pseudonym_key(pseudonyms.fingerprint(), store.pins())
         except AccountingError as error:
             raise VerificationFailed(str(error)) from None
-        latest = store.latest_checkpoint()
+        latest = _read_text(checkpoint) if checkpoint else store.latest_checkpoint()
         if latest is None:
             raise StoreError("no signed checkpoint yet; run `ftigate ledger checkpoint`")
         ledger = disclosures_in_ledger(
@@ -612,18 +676,35 @@ def accounting(
             cross_check(ledger, store.disclosures_for(pseudonym))
         except AccountingError as error:
             raise VerificationFailed(str(error)) from None
+        tree = store.hash_tree()
+        size = parse_checkpoint_body(parse_note(latest).text).size
+        if size > tree.size:
+            raise StoreError(f"the checkpoint's size {size} is beyond the stored log")
         result = account_for_taxpayer(
             pseudonym,
             ledger,
-            store.hash_tree(),
+            tree,
             latest,
             lambda item, tree, _size: proof_document(
                 item.leaf_index, item.event_id, item.entry, tree, latest
             ),
         )
+        bundles = {
+            f"{item.event_id}{BUNDLE_SUFFIX}": make_bundle(
+                item.entry, item.leaf_index, tree.inclusion_proof(item.leaf_index, size), latest
+            )
+            for item in ledger
+        }
     finally:
         store.close()
     text = json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n"
+    if bundle:
+        with OutputFolder(bundle, force=force, command="accounting --bundle") as folder:
+            for name, body in bundles.items():
+                folder.write_text(name, body)
+            folder.prepare()
+            folder.commit()
+        typer.echo(f"{len(bundles)} proof bundle(s) written to {bundle}", err=out is None)
     if out:
         write_output_text(out, text, force=force)
         typer.echo(f"{len(result.disclosures)} disclosure(s) written to {out}")
