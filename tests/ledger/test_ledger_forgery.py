@@ -128,3 +128,21 @@ def test_the_log_key_is_pinned(env: Env) -> None:
     _checkpoint(env)
     code, out, _ = env.run("verify", "--log-key", vkey)
     assert code == 0, out
+
+
+def test_damaged_leaves_never_crash_prove_or_accounting(env: Env) -> None:
+    _checkpoint(env)
+    event_id = env.sql("SELECT event_id FROM ledger_leaves WHERE leaf_index = 2")[0][0]
+    env.sql("UPDATE ledger_leaves SET entry = CAST(entry AS TEXT) WHERE leaf_index = 2")
+    code, _, err = env.run("prove", str(event_id))
+    assert code == 2 and "leaf 2 is not stored as bytes" in err
+    env.sql("UPDATE ledger_leaves SET kind = 'disclosure', entry = X'00' WHERE leaf_index = 3")
+    code, _, err = env.run("--taxpayer", "900-11-2222", use_app=accounting_app)
+    assert code == 1 and "leaf 3 is not a readable ledger entry" in err
+
+
+def test_an_empty_append_records_nothing(env: Env, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    with Store.open(url, signer=load_signer(), pseudonyms=Pseudonymizer(b"\x01" * 32)) as store:
+        assert store.append_events([]).size == 0
+        assert list(store.leaves()) == []

@@ -668,11 +668,11 @@ def accounting(
         latest = _read_text(checkpoint) if checkpoint else store.latest_checkpoint()
         if latest is None:
             raise StoreError("no signed checkpoint yet; run `ftigate ledger checkpoint`")
-        ledger = disclosures_in_ledger(
-            ((leaf.leaf_index, leaf.event_id, leaf.entry) for leaf in store.leaves("disclosure")),
-            pseudonym,
-        )
         try:
+            ledger = disclosures_in_ledger(
+                ((leaf.leaf_index, leaf.event_id, leaf.entry) for leaf in store.leaves("disclosure")),
+                pseudonym,
+            )
             cross_check(ledger, store.disclosures_for(pseudonym))
         except AccountingError as error:
             raise VerificationFailed(str(error)) from None

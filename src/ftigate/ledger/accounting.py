@@ -50,7 +50,14 @@ def disclosures_in_ledger(
     """Disclosure entries from (leaf index, event id, entry bytes), optionally for one taxpayer."""
     found = []
     for index, event_id, entry in leaves:
-        event = json.loads(entry)["event"]
+        try:
+            event = json.loads(entry)["event"]
+        except (ValueError, KeyError, TypeError):
+            raise AccountingError(
+                f"leaf {index} is not a readable ledger entry; run `ftigate ledger verify`"
+            ) from None
+        if not isinstance(event, dict):
+            raise AccountingError(f"leaf {index} holds no event; run `ftigate ledger verify`")
         if event.get("kind") != "disclosure":
             continue
         if taxpayer is not None and event.get("taxpayer") != taxpayer:

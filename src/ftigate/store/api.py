@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import itertools
 import json
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
@@ -273,6 +274,12 @@ class Store:
         key over the leaves it appended. Without keys the leaves are written
         unsealed, and ``sign_checkpoint`` refuses to sign them.
         """
+        iterator = iter(events)
+        first_event = next(iterator, None)
+        if first_event is None:  # nothing to record: no genesis, no seal
+            head_now = self.latest_tree_head()
+            return AppendResult(head_now.size, head_now.size, head_now.root_hash, ())
+        events = itertools.chain([first_event], iterator)
         try:
             with self.engine.begin() as conn:
                 head = self._lock_head(conn)
@@ -347,7 +354,7 @@ class Store:
 
     def _check_pins(self, conn: Connection, vkey: str, fingerprint: str) -> None:
         row = conn.execute(select(LedgerLeaf.entry).where(LedgerLeaf.leaf_index == 0)).first()
-        genesis = decode_entry(bytes(row[0])).get("event") if row is not None else None
+        genesis = decode_entry(_entry_bytes(row[0], 0)).get("event") if row is not None else None
         if not isinstance(genesis, dict) or genesis.get("kind") != LedgerOpened.kind:
             raise StoreError(
                 "leaf 0 of this log is not a ledger_opened entry, so the log's keys are not "
@@ -434,7 +441,7 @@ class Store:
             .order_by(LedgerLeaf.leaf_index)
             .execution_options(yield_per=50_000)
         )
-        frontier.extend(bytes(h[0]) for h in hashes)
+        frontier.extend(_entry_bytes(h[0], index) for index, h in enumerate(hashes))
         if frontier.size != signed_size or frontier.root() != signed_root:
             raise StoreError(
                 f"the leaves below the last signed head (size {signed_size}) no longer hash "
@@ -510,7 +517,7 @@ class Store:
             return
         result = conn.execution_options(yield_per=50_000).execute(query)
         for row in result:
-            yield StoredLeaf(row[0], row[1], row[2], bytes(row[3]), bytes(row[4]))
+            yield _stored_leaf(row)
 
     def pins(self) -> list[tuple[int, str, dict[str, Any]]]:
         """(leaf index, kind, event) of the leaves that pin keys: ``ledger_opened`` and
@@ -532,7 +539,7 @@ class Store:
         """The tree over the stored leaf hashes (as stored: ``verify`` recomputes them)."""
         with self.snapshot() as conn:
             result = conn.execute(select(LedgerLeaf.leaf_hash).order_by(LedgerLeaf.leaf_index))
-            return HashTree(bytes(r[0]) for r in result)
+            return HashTree(_entry_bytes(r[0], i) for i, r in enumerate(result))
 
     def leaf_by_event_id(self, event_id: str) -> StoredLeaf | None:
         with self.snapshot() as conn:
@@ -547,7 +554,7 @@ class Store:
             ).first()
             if row is None:
                 return None
-            return StoredLeaf(row[0], row[1], row[2], bytes(row[3]), bytes(row[4]))
+            return _stored_leaf(row)
 
     def verify(
         self,
@@ -662,11 +669,16 @@ def text_select(name: str, columns: tuple[str, ...]) -> Any:
 
 
 def _entry_bytes(value: Any, index: int) -> bytes:
-    """A stored entry as bytes; a value of another type (a row rewritten as TEXT) is
-    refused by leaf, not crashed on."""
+    """A stored entry or hash as bytes; a value of another type (a row rewritten as TEXT)
+    is refused by leaf, not crashed on (``verify`` reports it as a finding instead)."""
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value)
     raise StoreError(f"leaf {index} is not stored as bytes (it was rewritten outside the ledger)")
+
+
+def _stored_leaf(row: Any) -> StoredLeaf:
+    index = row[0]
+    return StoredLeaf(index, row[1], row[2], _entry_bytes(row[3], index), _entry_bytes(row[4], index))
 
 
 def _sha256_hex(data: bytes) -> str:
