@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from ftigate.cli.ledger import app
 from ftigate.ledger.events import RecordScreened
+from ftigate.ledger.keys import load_pseudonymizer, load_signer
 from ftigate.store.api import Store
 
 runner = CliRunner()
@@ -31,8 +32,12 @@ class Env:
         ), repr(result.exception)
         return result.exit_code, result.stdout, result.stderr
 
-    def append(self, count: int, tag: str = "R") -> None:
-        with Store.open(self.url) as store:
+    def append(self, count: int, tag: str = "R", *, keys: bool = True) -> None:
+        """Append through the store, with the key files (sealed) or, with
+        ``keys=False``, as someone who can write the database but holds no key."""
+        signer = load_signer() if keys else None
+        pseudonyms = load_pseudonymizer() if keys else None
+        with Store.open(self.url, signer=signer, pseudonyms=pseudonyms) as store:
             batch = store.create_batch(letter={}, file_digests={}, requesting_agency="ICE")
             store.append_events(
                 RecordScreened(batch_id=batch, request_id=f"{tag}{i}", outcome="sufficient")

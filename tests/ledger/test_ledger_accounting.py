@@ -30,7 +30,7 @@ TIN_A, TIN_B = "900-11-2222", "900-33-4444"
 
 def seed_disclosures(env: Env) -> None:
     pseudonyms = load_pseudonymizer()
-    with Store.open(env.url) as store:
+    with Store.open(env.url, signer=load_signer(), pseudonyms=pseudonyms) as store:
         for agency, purpose, tins, year in (
             ("ICE", "8 U.S.C. 1253(a)(1)", [TIN_A, TIN_B, TIN_A], "2026"),
             ("DEA", "21 U.S.C. 841", [TIN_B], "2026"),
@@ -70,7 +70,7 @@ def seed_batch(
 ) -> str:
     """One ICE batch of the given files disclosing about `tins` (request Q0, Q1, ...)."""
     pseudonyms = load_pseudonymizer()
-    with Store.open(env.url) as store:
+    with Store.open(env.url, signer=load_signer(), pseudonyms=pseudonyms) as store:
         batch = store.create_batch(letter={}, file_digests=files, requesting_agency="ICE")
         events: list[LedgerEvent] = [
             BatchReceived(
@@ -103,7 +103,7 @@ def test_each_disclosure_counts_once_and_only_once_released(env: Env) -> None:
     killed = seed_batch(env, files, [TIN_A, TIN_B], released=False)  # response never in place
     first = seed_batch(env, files, [TIN_A, TIN_B], released=True)
     seed_batch(env, files, [TIN_A, TIN_B], released=True, supersedes=first)
-    with Store.open(env.url) as store:
+    with Store.open(env.url, signer=load_signer(), pseudonyms=load_pseudonymizer()) as store:
         store.append_events([BatchAbandoned(batch_id=killed, reason="killed", actor="u")])
         store.sign_checkpoint(load_signer())
     code, out, err = env.run("--taxpayer", TIN_A, use_app=accounting_app)

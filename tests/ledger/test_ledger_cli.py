@@ -15,6 +15,8 @@ from pathlib import Path
 from ledger_cli_env import Env
 
 from ftigate.cli.ledger import witness_app
+from ftigate.ledger.checkpoint import Checkpoint, sign_checkpoint
+from ftigate.ledger.keys import load_signer
 from ftigate.ledger.merkle import leaf_hash
 from ftigate.store.api import Store
 
@@ -31,16 +33,18 @@ def test_checkpoint_verify_prove_check_proof(env: Env) -> None:
     code, out, err = env.run("checkpoint", "--out", str(overseer))
     assert code == 0, err
     assert overseer.read_text().startswith("ftigate.test/ledger\n12\n")
-    env.append(5)
-    code, out, _ = env.run("verify", "--checkpoint", str(overseer))
-    assert code == 0 and out.startswith("OK: 17 leaves")
+    env.append(5)  # five events and their seal
+    err = _fails(env, "--checkpoint", str(overseer))
+    assert "leaves 12..17 are beyond the last signed head (size 12)" in err
+    code, out, _ = env.run("verify", "--checkpoint", str(overseer), "--pending")
+    assert code == 0 and out.startswith("OK: 18 leaves") and "6 pending" in out
     env.run("checkpoint", "--out", str(env.tmp / "latest.checkpoint"))
     event_id = env.sql("SELECT event_id FROM ledger_leaves WHERE leaf_index = 13")[0][0]
     proof_file = env.tmp / "proof.json"
     code, _, err = env.run("prove", str(event_id), "--out", str(proof_file))
     assert code == 0, err
     document = json.loads(proof_file.read_text())
-    assert document["leaf_index"] == 13 and document["tree_size"] == 17
+    assert document["leaf_index"] == 13 and document["tree_size"] == 18
     assert document["check"][0].startswith("1. Verify the checkpoint")
     code, out, _ = env.run("check-proof", str(proof_file))
     assert code == 0 and out.startswith(f"OK: event {event_id} is leaf 13")
@@ -109,7 +113,8 @@ def test_tamper_delete(env: Env) -> None:
 def test_tamper_delete_last_rows(env: Env) -> None:
     _signed(env)
     env.sql("DELETE FROM ledger_leaves WHERE leaf_index >= 10")
-    assert "ledger head records 12 leaves but 10 are stored" in _fails(env)
+    err = _fails(env)
+    assert "leaves 0..9 are not covered by a seal" in err and "more findings" in err
 
 
 def test_tamper_reorder(env: Env) -> None:
@@ -132,7 +137,7 @@ def test_tamper_rollback_to_an_older_copy(env: Env) -> None:
     shutil.copy(env.tmp / "old.db", env.db)
     assert env.run("verify")[0] == 0  # the old copy agrees with itself ...
     err = _fails(env, "--checkpoint", str(newer))  # ... not with what the overseer holds
-    assert "signed at size 18 but the store holds 12 leaves" in err and "rolled back" in err
+    assert "signed at size 19 but the store holds 12 leaves" in err and "rolled back" in err
 
 
 def test_tamper_forged_signature(env: Env) -> None:
@@ -187,8 +192,10 @@ def test_witness_cosigns_refuses_forks_and_rollbacks(env: Env) -> None:
     code, _, err = env.run(
         "cosign", "--state", str(state), "--checkpoint", str(cosigned), use_app=witness_app
     )
-    assert code == 1 and "rollback: new size 12 is below the accepted size 15" in err
-    # Fork: rewrite history (patched hashes) and sign a new head over it.
+    assert code == 1 and "rollback: new size 12 is below the accepted size 16" in err
+    # Fork: rewrite history (patched hashes) and sign a new head over it. The store's
+    # own checkpoint now refuses (the leaves below its last signed head changed), so the
+    # key holder signs the forged head directly.
     entry = env.sql("SELECT entry FROM ledger_leaves WHERE leaf_index = 2")[0][0]
     edited = bytes(entry).replace(b"sufficient", b"sufficienT")  # type: ignore[arg-type]
     env.sql(
@@ -203,20 +210,27 @@ def test_witness_cosigns_refuses_forks_and_rollbacks(env: Env) -> None:
             tree.root(),
             tree.compact_range().to_bytes(),
         )
-    _signed(env)
-    code, _, err = env.run("cosign", "--state", str(state), use_app=witness_app)
+    code, _, err = env.run("checkpoint", "--out", str(env.tmp / "refused"))
+    assert code == 2 and "no longer hash" in err
+    forged = env.tmp / "forged.checkpoint"
+    forged.write_text(
+        sign_checkpoint(Checkpoint(load_signer().name, tree.size, tree.root()), load_signer())
+        .serialize()
+    )
+    code, _, err = env.run(
+        "cosign", "--state", str(state), "--checkpoint", str(forged), use_app=witness_app
+    )
     assert code == 1 and "fork:" in err and "evidence-" in err
     assert list(state.glob("evidence-*.txt"))
 
 
 def _log_vkey(env: Env) -> str:
-    from ftigate.ledger.keys import load_signer
-
     return load_signer().verifier.vkey()
 
 
 def test_installed_entry_point_runs_the_ledger_module(env: Env) -> None:
     # The lead registers the sub-apps in ftigate.cli.main; until then, run the module's app.
+    _signed(env)
     code = (
         "import sys; from ftigate.cli.ledger import app; "
         "sys.argv = ['ftigate-ledger', 'verify']; app()"

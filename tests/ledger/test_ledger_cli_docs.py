@@ -33,6 +33,13 @@ def test_every_command_and_option_has_help() -> None:
 
 
 def test_the_commands_the_brief_names_exist() -> None:
-    assert set(_commands(cli.app)) == {"keygen", "checkpoint", "verify", "prove", "check-proof"}
-    assert set(_commands(cli.witness_app)) == {"init", "cosign"}
+    assert set(_commands(cli.app)) == {
+        "keygen",
+        "checkpoint",
+        "verify",
+        "prove",
+        "check-proof",
+        "witness-request",
+    }
+    assert set(_commands(cli.witness_app)) == {"init", "cosign", "add-checkpoint", "serve"}
     assert {"jct"} <= set(_commands(cli.report_app))  # other stages add their reports

@@ -72,8 +72,11 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def store(db_url: str) -> Iterator[Store]:
-    opened = Store.open(db_url)
+def store(db_url: str, log_signer: Signer) -> Iterator[Store]:
+    """A store that records under the test keys (sealed, pinned appends)."""
+    from store_helpers import PSEUDONYMS
+
+    opened = Store.open(db_url, signer=log_signer, pseudonyms=PSEUDONYMS)
     try:
         yield opened
     finally:

@@ -18,6 +18,7 @@ from store_helpers import PSEUDONYMS, batch_events, seed
 from ftigate.ledger.canonical import canonical_json
 from ftigate.ledger.checkpoint import Signer, open_checkpoint
 from ftigate.ledger.events import Disclosure, RecordScreened
+from ftigate.ledger.keys import load_pseudonymizer, load_signer
 from ftigate.ledger.merkle import EMPTY_ROOT, HashTree, leaf_hash, verify_inclusion
 from ftigate.store.api import Store, StoreError, leaf_entry
 from ftigate.store.db import downgrade, migrate
@@ -93,9 +94,13 @@ def test_append_updates_the_tree_incrementally(store: Store) -> None:
         result = store.append_events(events[start : start + 17])
         sizes.append(result.size)
         assert result.root_hash == store.hash_tree().root()
-    assert sizes[-1] == len(events)
+    # The genesis leaf pinning the keys, then one seal closing each append.
+    appends = len(sizes)
+    assert sizes[-1] == 1 + len(events) + appends
     leaves = list(store.leaves())
-    assert [leaf.leaf_index for leaf in leaves] == list(range(len(events)))
+    assert [leaf.leaf_index for leaf in leaves] == list(range(sizes[-1]))
+    kinds = [leaf.kind for leaf in leaves]
+    assert kinds[0] == "ledger_opened" and kinds.count("seal") == appends
     assert HashTree(leaf_hash(leaf.entry) for leaf in leaves).root() == (store.latest_tree_head().root_hash)
     # Each leaf is the canonical envelope chaining to the previous one.
     previous = None
@@ -105,7 +110,7 @@ def test_append_updates_the_tree_incrementally(store: Store) -> None:
         assert envelope["seq"] == leaf.leaf_index
         assert envelope["prev"] == (previous.hex() if previous else None)
         previous = leaf.leaf_hash
-    assert store.append_events([]).size == len(events)
+    assert store.append_events([]).size == sizes[-1]
 
 
 def test_leaf_entry_splice_is_canonical() -> None:
@@ -143,8 +148,8 @@ def test_a_failed_append_writes_nothing(store: Store) -> None:
     store.append_events([event])
     with pytest.raises(StoreError, match="already recorded"):
         store.append_events([RecordScreened(batch_id=batch_id, request_id="y", outcome="sufficient"), event])
-    assert store.latest_tree_head().size == before.size + 1
-    assert len(list(store.leaves())) == before.size + 1
+    assert store.latest_tree_head().size == before.size + 2  # the event and its seal
+    assert len(list(store.leaves())) == before.size + 2
     with pytest.raises(StoreError, match="does not exist"):
         store.append_events(
             [
@@ -197,13 +202,14 @@ def _first(store: Store, signer: Signer, checkpoint: str | None = None) -> str:
 def test_verify_names_the_first_edited_row(store: Store, log_signer: Signer) -> None:
     seed(store, 6)
     store.sign_checkpoint(log_signer)
-    leaf = list(store.leaves())[5]
+    leaf = list(store.leaves())[6]  # 0 opens the log, 1 is the batch: 6 is R-000001's decision
+    assert leaf.kind == "decision"
     _tamper(
         store,
-        "UPDATE ledger_leaves SET entry = :entry WHERE leaf_index = 5",
+        "UPDATE ledger_leaves SET entry = :entry WHERE leaf_index = 6",
         entry=leaf.entry.replace(b"refuse", b"disclo"),
     )
-    assert _first(store, log_signer).startswith(f"leaf 5 (event {leaf.event_id}) was altered")
+    assert _first(store, log_signer).startswith(f"leaf 6 (event {leaf.event_id}) was altered")
 
 
 def test_verify_catches_an_edit_whose_hash_was_patched(store: Store, log_signer: Signer) -> None:
@@ -264,8 +270,9 @@ def test_verify_catches_a_rollback_with_the_overseers_checkpoint(store: Store, l
             text("UPDATE ledger_head SET size = :s, root_hash = :r"),
             {"s": tree.size, "r": tree.root()},
         )
-    assert store.verify(log_signer.verifier).ok  # consistent with itself ...
-    message = _first(store, log_signer, overseer)  # ... but not with the overseer's copy
+    # Consistent with itself, but with no signed head it does not verify ...
+    assert "no signed head" in _first(store, log_signer)
+    message = _first(store, log_signer, overseer)  # ... and not with the overseer's copy
     assert "rolled back" in message and f"holds {older} leaves" in message
 
 
@@ -276,17 +283,22 @@ def test_verify_refuses_a_forged_signed_head(store: Store, log_signer: Signer) -
     _tamper(store, "UPDATE signed_tree_heads SET checkpoint = :c", c=forged)
     assert "does not verify" in _first(store, log_signer)
     impostor = Signer.generate(log_signer.name)
-    assert "no signature from a trusted key" in _first(store, impostor)
+    report = store.verify(impostor.verifier)
+    findings = [str(f) for f in report.findings]
+    assert any("no signature from a trusted key" in f for f in findings)
+    assert str(report.first) == "leaf 0 pins another log key than the one given"
 
 
 CONCURRENT_APPENDER = textwrap.dedent(
     """
     import sys
-    from ftigate.ledger.events import RecordScreened
+    from ftigate.ledger.checkpoint import parse_skey
+    from ftigate.ledger.events import Pseudonymizer, RecordScreened
     from ftigate.store.api import Store
 
-    url, batch_id, tag = sys.argv[1], sys.argv[2], sys.argv[3]
-    store = Store.open(url, run_migrations=False)
+    url, batch_id, tag, skey, pkey = sys.argv[1:6]
+    store = Store.open(url, run_migrations=False, signer=parse_skey(skey),
+                       pseudonyms=Pseudonymizer(bytes.fromhex(pkey)))
     for round_ in range(15):
         store.append_events(
             RecordScreened(batch_id=batch_id, request_id=f"{tag}-{round_}-{i}",
@@ -303,22 +315,27 @@ def test_two_processes_appending_make_one_consistent_log(
     store: Store, db_url: str, log_signer: Signer, tmp_path: Path
 ) -> None:
     batch_id = store.create_batch(letter={}, file_digests={}, requesting_agency="ICE")
+    seed(store, 1)  # the log is opened (and its keys pinned) before the appenders race
     script = tmp_path / "appender.py"
     script.write_text(CONCURRENT_APPENDER)
+    keys = [log_signer.skey(), PSEUDONYMS.key.hex()]
     procs = [
-        subprocess.Popen([sys.executable, str(script), db_url, batch_id, tag], stderr=subprocess.PIPE)
+        subprocess.Popen(
+            [sys.executable, str(script), db_url, batch_id, tag, *keys], stderr=subprocess.PIPE
+        )
         for tag in ("A", "B")
     ]
     for proc in procs:
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err.decode()[-2000:]
     head = store.latest_tree_head()
-    assert head.size == 2 * 15 * 40
+    opened = 1 + 4 + 1  # genesis, seed's batch of one record (4 events) and its seal
+    assert head.size == opened + 2 * 15 * (40 + 1)
     signed = store.sign_checkpoint(log_signer)
     report = store.verify(log_signer.verifier, signed.serialize())
     assert report.ok, [str(f) for f in report.findings[:3]]
-    kinds = [json.loads(leaf.entry)["event"]["request_id"][0] for leaf in store.leaves()]
-    assert {"A", "B"} == set(kinds)
+    kinds = [json.loads(leaf.entry)["event"]["request_id"][0] for leaf in store.leaves("record_screened")]
+    assert {"A", "B"} <= set(kinds)
 
 
 def test_cli_verify_on_each_database(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -330,7 +347,7 @@ def test_cli_verify_on_each_database(db_url: str, tmp_path: Path, monkeypatch: p
     monkeypatch.setenv("FTIGATE_SIGNING_KEY_FILE", str(tmp_path / "s.key"))
     runner = CliRunner()
     assert runner.invoke(app, ["keygen", "--origin", "ftigate.test/db"]).exit_code == 0
-    with Store.open(db_url) as store:
+    with Store.open(db_url, signer=load_signer(), pseudonyms=load_pseudonymizer()) as store:
         seed(store, 4)
     kept = tmp_path / "kept.checkpoint"
     done = runner.invoke(app, ["checkpoint", "--out", str(kept), "--db", db_url])

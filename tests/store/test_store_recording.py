@@ -239,6 +239,10 @@ def test_a_run_killed_before_its_response_is_in_place_is_refused_until_abandoned
         assert kinds["disclosure"] > 0 and kinds["response_sent"] == 1
     # No response in place: nothing was released, so nothing counts as disclosed.
     assert not (out / "response.csv").exists() and "response_released" not in kinds
+    # The killed run's leaves were sealed as they were appended, so the log key signs them;
+    # until it does, the JCT report refuses the log (leaves beyond the last signed head).
+    signed = runner.invoke(app, ["ledger", "checkpoint", "--db", db_url, "--out", str(tmp_path / "head.txt")])
+    assert signed.exit_code == 0, signed.output
     assert _jct(db_url, tmp_path, "jct-killed")["disclosures"] == "0"
 
     again = runner.invoke(app, args)

@@ -29,7 +29,7 @@ from sqlalchemy import func, select
 from ftigate.cli.common import check_database_url, err, fail, guarded, new_app, out
 from ftigate.intake.errors import IntakeError
 from ftigate.ledger.events import BatchAbandoned, BatchVoided, LedgerEvent
-from ftigate.ledger.keys import KeyFileError, load_signer
+from ftigate.ledger.keys import KeyFileError, load_pseudonymizer, load_signer
 from ftigate.store.api import FINISHED_STATUSES, RELEASED_STATUSES, Store
 from ftigate.store.models import DecisionRow, DisclosureRow, ScreeningResult
 
@@ -210,10 +210,12 @@ def _append_lifecycle(
 ) -> None:
     try:
         signer = load_signer()
+        pseudonyms = load_pseudonymizer()
     except KeyFileError as exc:
         fail(f"ledger keys: {exc}; run `ftigate ledger keygen` first")
     store = guarded(lambda: _open(db))
     try:
+        guarded(lambda: store.use_keys(signer, pseudonyms))  # sealed: the checkpoint signs only these
         batch = store.batch(batch_id)
         if batch is None:
             fail(f"no batch {batch_id}")

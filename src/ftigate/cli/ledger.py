@@ -46,15 +46,20 @@ from ftigate.ledger.accounting import (
     account_for_taxpayer,
     batch_log,
     batch_states,
+    check_pseudonym_key,
     cross_check,
     disclosures_in_ledger,
     jct_counts,
     jct_csv,
     jct_html,
 )
+from ftigate.ledger.bundle import HEADER as BUNDLE_HEADER
+from ftigate.ledger.bundle import SUFFIX as BUNDLE_SUFFIX
+from ftigate.ledger.bundle import BundleFormatError, BundleMismatch, check_bundle, make_bundle
 from ftigate.ledger.checkpoint import (
     COSIGNATURE_V1,
     CheckpointError,
+    NoteFormatError,
     Signer,
     Verifier,
     cosign,
@@ -80,8 +85,15 @@ from ftigate.ledger.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from ftigate.ledger.witness import (
+    WitnessState,
+    WitnessStateError,
+    add_checkpoint_body,
+    attach_cosignatures,
+    parse_request,
+)
 from ftigate.outputs import OutputFolder, check_output_file, check_output_folder, write_output_text
-from ftigate.store.api import Store, StoreError
+from ftigate.store.api import Store, StoreError, UnsealedLeaves
 
 LOG_VKEY_ENV = "FTIGATE_LOG_VKEY"
 PROOF_FORMAT = "ftigate-inclusion-proof/v1"
@@ -136,11 +148,18 @@ def _clean_errors(command: Callable[P, R]) -> Callable[P, R]:
             return command(*args, **kwargs)
         except typer.Exit:
             raise
-        except VerificationFailed as error:
+        except (VerificationFailed, UnsealedLeaves) as error:
             _fail(str(error), EXIT_NOT_VERIFIED)
         except (IntakeError, LawError):
             raise  # the one error path (exit code 2, the message as it is)
-        except (KeyFileError, StoreError, CheckpointError, ProofError, ValueError) as error:
+        except (
+            KeyFileError,
+            StoreError,
+            CheckpointError,
+            ProofError,
+            ValueError,
+            WitnessStateError,
+        ) as error:
             _fail(str(error), EXIT_BAD_INPUT)
         except OSError as error:
             _fail(f"{error.strerror or error}: {error.filename or ''}".rstrip(": "), 2)
@@ -167,7 +186,10 @@ def _log_key(log_key: str | None) -> Verifier:
 
 
 def _read_text(path: Path) -> str:
-    return path.read_text(encoding="utf-8")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not UTF-8 text") from None
 
 
 # --- ftigate ledger -------------------------------------------------------------------
@@ -216,10 +238,20 @@ def verify(
         str | None,
         typer.Option("--witness-key", help="Require this witness's cosignature on --checkpoint."),
     ] = None,
+    pending: Annotated[
+        bool,
+        typer.Option(
+            "--pending",
+            help="Leaves beyond the last signed head are expected (appended since): report "
+            "how many instead of failing.",
+        ),
+    ] = False,
     log_key: LogKeyOption = None,
     db: DbOption = None,
 ) -> None:
-    """Recompute the log and check it against every signed head (exit 1 if not)."""
+    """Recompute the log, its seals and the tables the reports read, and check them against
+    every signed head (exit 1 if anything differs, if nothing is signed, or if leaves lie
+    beyond the last signed head without --pending)."""
     verifier = _log_key(log_key)
     witness = parse_vkey(witness_key) if witness_key else None
     if witness is not None and checkpoint is None:
@@ -227,9 +259,14 @@ def verify(
     if witness is not None and witness.signature_type != COSIGNATURE_V1:
         raise ValueError("--witness-key must be a cosignature/v1 key (type 0x04)")
     outside = _read_text(checkpoint) if checkpoint else None
+    if outside is not None:
+        try:  # a file that is not a checkpoint at all is bad input, not a failed check
+            parse_checkpoint_body(parse_note(outside).text)
+        except NoteFormatError as error:
+            raise ValueError(f"{checkpoint}: not a signed checkpoint: {error}") from None
     store = _open_store(db)
     try:
-        report = store.verify(verifier, outside, witness)
+        report = store.verify(verifier, outside, witness, pending=pending)
     finally:
         store.close()
     if not report.ok:
@@ -238,9 +275,11 @@ def verify(
         suffix = f" ({more} more finding{'s' if more != 1 else ''})" if more else ""
         raise VerificationFailed(f"verification failed: {first}{suffix}")
     root = base64.b64encode(report.root_hash).decode()
+    waiting = f", {report.pending} pending beyond the last signed head" if report.pending else ""
     typer.echo(
         f"OK: {report.size} leaves, root {root}, "
-        f"{report.checked_checkpoints} signed checkpoint(s) consistent"
+        f"{report.checked_checkpoints} signed checkpoint(s) consistent, "
+        f"{report.sealed_ranges} sealed append(s), tables match the log{waiting}"
     )
 
 
@@ -335,15 +374,58 @@ def check_inclusion_document(document: Any, verifier: Verifier) -> str:
 @app.command("check-proof")
 @_clean_errors
 def check_proof(
-    file: Annotated[Path, typer.Argument(help="A proof written by `ftigate ledger prove`.")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="A proof from `ftigate ledger prove`, a .tlog-proof bundle from "
+            "`ftigate accounting --bundle`, or a folder of bundles."
+        ),
+    ],
     log_key: LogKeyOption = None,
+    vkey: Annotated[
+        str | None, typer.Option("--vkey", help="The log's verification key (as --log-key).")
+    ] = None,
+    witness_key: Annotated[
+        list[str] | None,
+        typer.Option("--witness-key", help="Require this witness's cosignature (repeatable)."),
+    ] = None,
 ) -> None:
-    """Check an inclusion proof file offline (no database needed)."""
+    """Check an inclusion proof or proof bundle offline: needs only the file and the keys."""
+    verifier = _log_key(vkey or log_key)
+    witnesses = tuple(_witness_key(text) for text in witness_key or ())
+    if file.is_dir():
+        bundles = sorted(file.glob(f"*{BUNDLE_SUFFIX}"))
+        if not bundles:
+            raise ValueError(f"{file} holds no {BUNDLE_SUFFIX} files")
+        for bundle in bundles:
+            typer.echo(f"{bundle.name}: {_check_bundle_file(bundle, verifier, witnesses)}")
+        return
+    if file.read_bytes().startswith(BUNDLE_HEADER.encode()):
+        typer.echo(_check_bundle_file(file, verifier, witnesses))
+        return
+    if witnesses:
+        raise ValueError("--witness-key applies to .tlog-proof bundles")
     try:
         document = json.loads(_read_text(file))
     except json.JSONDecodeError as error:
         raise ValueError(f"{file} is not JSON: {error.msg}") from None
-    typer.echo(check_inclusion_document(document, _log_key(log_key)))
+    typer.echo(check_inclusion_document(document, verifier))
+
+
+def _witness_key(text: str) -> Verifier:
+    witness = parse_vkey(text)
+    if witness.signature_type != COSIGNATURE_V1:
+        raise ValueError("--witness-key must be a cosignature/v1 key (type 0x04)")
+    return witness
+
+
+def _check_bundle_file(path: Path, verifier: Verifier, witnesses: tuple[Verifier, ...]) -> str:
+    try:
+        return check_bundle(path.read_bytes(), verifier, witnesses).summary()
+    except BundleFormatError as error:
+        raise ValueError(f"{path}: {error}") from None
+    except BundleMismatch as error:
+        raise VerificationFailed(f"{path}: {error}") from None
 
 
 # --- ftigate witness ------------------------------------------------------------------
@@ -438,6 +520,106 @@ def witness_cosign(
         typer.echo(text_out, nl=False)
 
 
+@witness_app.command("add-checkpoint")
+@_clean_errors
+def witness_add_checkpoint(
+    state: StateOption,
+    request: Annotated[
+        Path,
+        typer.Option(
+            "--request",
+            help="A tlog-witness add-checkpoint request body (from `ftigate ledger "
+            "witness-request`): 'old N', proof lines, an empty line, the checkpoint.",
+        ),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Also write the checkpoint with the cosignature appended."),
+    ] = None,
+    force: ForceOption = False,
+) -> None:
+    """Check a checkpoint and its consistency proof against the witness's own state, then
+    print the cosignature (C2SP tlog-witness; needs nothing of the agency's). Exit 1 when
+    the witness refuses (conflict 409, bad proof 422, not the log's signature 403/404)."""
+    if out:
+        check_output_file(out, force=force)
+    witness = WitnessState.load(state)
+    try:
+        body = request.read_bytes()
+    except OSError as error:
+        raise OSError(error.errno, error.strerror, str(request)) from None
+    response = witness.add_checkpoint(body)
+    if response.status == 400:
+        raise ValueError(f"{request}: {response.body.strip()}")
+    if response.status == 409:
+        raise VerificationFailed(
+            f"conflict (409): the witness last cosigned size {response.body.strip()}; "
+            "ask for a request from that size"
+        )
+    if not response.ok:
+        raise VerificationFailed(f"refused ({response.status}): {response.body.strip()}")
+    if out:
+        checkpoint_text = parse_request(body).checkpoint_text
+        write_output_text(out, attach_cosignatures(checkpoint_text, response.body), force=force)
+    typer.echo(response.body, nl=False)
+
+
+@witness_app.command("serve")
+@_clean_errors
+def witness_serve(
+    state: StateOption,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 8080,
+) -> None:
+    """Serve POST /add-checkpoint (C2SP tlog-witness) from the witness's state folder."""
+    from ftigate.ledger.witness_http import serve
+
+    witness = WitnessState.load(state)
+    serve(witness, host, port, announce=lambda url: typer.echo(f"witness listening on {url}"))
+
+
+@app.command("witness-request")
+@_clean_errors
+def witness_request(
+    old: Annotated[
+        int,
+        typer.Option("--old", help="The size the witness last cosigned (0 the first time)."),
+    ] = 0,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option("--checkpoint", help="Checkpoint to submit (default: the latest signed)."),
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write here, not stdout.")] = None,
+    db: DbOption = None,
+    force: ForceOption = False,
+) -> None:
+    """Write a tlog-witness add-checkpoint request body: the consistency proof from size
+    OLD to the checkpoint, then the checkpoint."""
+    if out:
+        check_output_file(out, force=force)
+    if old < 0:
+        raise ValueError("--old must be 0 or more")
+    store = _open_store(db)
+    try:
+        text = _read_text(checkpoint) if checkpoint else store.latest_checkpoint()
+        if text is None:
+            raise StoreError("no signed checkpoint yet; run `ftigate ledger checkpoint`")
+        size = parse_checkpoint_body(parse_note(text).text).size
+        if old > size:
+            raise ValueError(f"--old {old} is larger than the checkpoint's size {size}")
+        if size > store.latest_tree_head().size:
+            raise StoreError(f"the store holds fewer leaves than the checkpoint's size {size}")
+        proof = store.hash_tree().consistency_proof(old, size) if 0 < old < size else []
+    finally:
+        store.close()
+    body = add_checkpoint_body(old, proof, text)
+    if out:
+        write_output_text(out, body, force=force)
+        typer.echo(f"add-checkpoint request from size {old} to {size} written to {out}")
+    else:
+        typer.echo(body, nl=False)
+
+
 # --- ftigate accounting / ftigate report ------------------------------------------------
 
 accounting_app = new_app(
@@ -454,44 +636,95 @@ def accounting(
         str, typer.Option("--taxpayer", help="The taxpayer's TIN (never printed or stored).")
     ],
     out: Annotated[Path | None, typer.Option("--out", help="Write here, not stdout.")] = None,
+    bundle: Annotated[
+        Path | None,
+        typer.Option(
+            "--bundle",
+            help="Also write one offline proof bundle (.tlog-proof) per disclosure into this "
+            "folder (new or empty, or --force).",
+        ),
+    ] = None,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            "--checkpoint",
+            help="Prove against this checkpoint (e.g. one a witness cosigned) instead of the "
+            "latest stored one.",
+        ),
+    ] = None,
     db: DbOption = None,
     force: ForceOption = False,
 ) -> None:
     """Accounting of disclosures for one taxpayer, provable against the latest checkpoint."""
     if out:
         check_output_file(out, force=force)
-    pseudonym = load_pseudonymizer().taxpayer(taxpayer)
+    if bundle:
+        check_output_folder(bundle, force=force)
+    pseudonyms = load_pseudonymizer()
+    pseudonym = pseudonyms.taxpayer(taxpayer)
     store = _open_store(db)
     try:
-        latest = store.latest_checkpoint()
+        try:
+            check_pseudonym_key(pseudonyms.fingerprint(), store.pins())
+        except AccountingError as error:
+            raise VerificationFailed(str(error)) from None
+        latest = _read_text(checkpoint) if checkpoint else store.latest_checkpoint()
         if latest is None:
             raise StoreError("no signed checkpoint yet; run `ftigate ledger checkpoint`")
-        ledger = disclosures_in_ledger(
-            ((leaf.leaf_index, leaf.event_id, leaf.entry) for leaf in store.leaves("disclosure")),
-            pseudonym,
-        )
         try:
+            ledger = disclosures_in_ledger(
+                ((leaf.leaf_index, leaf.event_id, leaf.entry) for leaf in store.leaves("disclosure")),
+                pseudonym,
+            )
             cross_check(ledger, store.disclosures_for(pseudonym))
         except AccountingError as error:
             raise VerificationFailed(str(error)) from None
+        tree = store.hash_tree()
+        size = parse_checkpoint_body(parse_note(latest).text).size
+        if size > tree.size:
+            raise StoreError(f"the checkpoint's size {size} is beyond the stored log")
         result = account_for_taxpayer(
             pseudonym,
             ledger,
-            store.hash_tree(),
+            tree,
             latest,
             lambda item, tree, _size: proof_document(
                 item.leaf_index, item.event_id, item.entry, tree, latest
             ),
             batch_log(store.entries_of_kinds(LIFECYCLE_KINDS)),
         )
+        bundles = {
+            f"{item.event_id}{BUNDLE_SUFFIX}": make_bundle(
+                item.entry, item.leaf_index, tree.inclusion_proof(item.leaf_index, size), latest
+            )
+            for item in ledger
+        }
     finally:
         store.close()
     text = json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n"
+    if bundle:
+        with OutputFolder(bundle, force=force, command="accounting --bundle") as folder:
+            for name, body in bundles.items():
+                folder.write_text(name, body)
+            folder.prepare()
+            folder.commit()
+        typer.echo(f"{len(bundles)} proof bundle(s) written to {bundle}", err=out is None)
     if out:
         write_output_text(out, text, force=force)
         typer.echo(f"{len(result.disclosures)} disclosure(s) written to {out}")
     else:
         typer.echo(text, nl=False)
+
+
+def _require_verified(store: Store, verifier: Verifier, what: str) -> None:
+    """Refuse to report from a log that does not verify (leaves appended since the last
+    signed head are accepted when sealed: they came through the authenticated path)."""
+    report = store.verify(verifier, pending=True)
+    if not report.ok:
+        raise VerificationFailed(
+            f"the ledger does not verify, so {what} is not produced: {report.first} "
+            "(run `ftigate ledger verify`)"
+        )
 
 
 @report_app.callback()
@@ -512,14 +745,19 @@ def report_jct(
             "or --force to replace ftigate's own earlier report.",
         ),
     ] = None,
+    log_key: LogKeyOption = None,
     db: DbOption = None,
     force: ForceOption = False,
 ) -> None:
-    """Counts per recipient agency for the Joint Committee on Taxation (6103(p)(3)(B))."""
+    """Counts per recipient agency for the Joint Committee on Taxation (6103(p)(3)(B)).
+
+    The log is verified first (seals, pins, signed heads, tables); a log that does not
+    verify gives no report (exit 1), so unsealed leaves never reach the Committee."""
     folder_path = out_dir or Path(f"jct-{year}")
     check_output_folder(folder_path, force=force)
     store = _open_store(db)
     try:
+        _require_verified(store, _log_key(log_key), "the JCT report")
         rows = jct_counts((leaf.entry for leaf in store.leaves()), year)
         states = batch_states(batch_log(store.entries_of_kinds(LIFECYCLE_KINDS)))
         head = store.latest_tree_head()

@@ -330,8 +330,11 @@ def _open_recorder(url: str) -> tuple[Store, Pseudonymizer, Signer]:
     except KeyFileError as exc:
         raise IntakeError("ledger keys", f"{exc}; run `ftigate ledger keygen` first") from None
     try:
-        store = Store.open(url)
-    except (StoreError, SQLAlchemyError) as exc:
+        # With both keys every append is sealed, and a log pinned to other keys is refused.
+        store = Store.open(url, signer=signer, pseudonyms=pseudonyms)
+    except StoreError as exc:
+        raise IntakeError("--db", str(exc)) from None
+    except SQLAlchemyError as exc:
         raise IntakeError("--db", f"cannot open the store ({exc.__class__.__name__})") from None
     return store, pseudonyms, signer
 

@@ -295,6 +295,10 @@ class BatchRecorder:
     def screened(self, screened: pl.DataFrame) -> None:
         """The batch and its screening, before any taxpayer record is read."""
         check_request_ids_recordable(screened, self.files.requests)
+        if self.signer is not None:
+            self.store.use_keys(
+                self.signer, self.pseudonyms
+            )  # sealed and pinned: checkpoint signs only these
         received = BatchReceived(
             batch_id="pending",
             requesting_agency=self.letter.requesting_agency,

@@ -141,7 +141,14 @@ def disclosures_in_ledger(
     """Disclosure entries from (leaf index, event id, entry bytes), optionally for one taxpayer."""
     found = []
     for index, event_id, entry in leaves:
-        event = json.loads(entry)["event"]
+        try:
+            event = json.loads(entry)["event"]
+        except (ValueError, KeyError, TypeError):
+            raise AccountingError(
+                f"leaf {index} is not a readable ledger entry; run `ftigate ledger verify`"
+            ) from None
+        if not isinstance(event, dict):
+            raise AccountingError(f"leaf {index} holds no event; run `ftigate ledger verify`")
         if event.get("kind") != "disclosure":
             continue
         if taxpayer is not None and event.get("taxpayer") != taxpayer:
@@ -168,15 +175,38 @@ def cross_check(ledger: list[LedgerDisclosure], rows: list[dict[str, Any]]) -> N
                 table_value = list(table_value or [])
             if ledger_value != table_value:
                 raise AccountingError(
-                    f"disclosure {item.event_id}: field {name} in the table differs "
-                    "from the ledger entry"
+                    f"disclosure {item.event_id}: field {name} in the table differs from the ledger entry"
                 )
     if by_event:
         extra = sorted(by_event)[0]
         raise AccountingError(
-            f"disclosures table row for event {extra} has no ledger entry "
-            f"({len(by_event)} such row(s))"
+            f"disclosures table row for event {extra} has no ledger entry ({len(by_event)} such row(s))"
         )
+
+
+def check_pseudonym_key(fingerprint: str, pins: Iterable[tuple[int, str, dict[str, Any]]]) -> None:
+    """Raise unless leaf 0 pins this pseudonym key and every batch was recorded under it.
+
+    ``pins`` are (leaf index, kind, event) of the ``ledger_opened`` and ``batch_received``
+    leaves. A replaced key would silently split one taxpayer's accounting in two: the
+    disclosures made under the old key carry pseudonyms the new key never produces."""
+    opened = False
+    for index, kind, event in pins:
+        if kind == "ledger_opened" and index == 0:
+            opened = True
+            if event.get("pseudonym_key") != fingerprint:
+                raise AccountingError(
+                    "the pseudonym key given is not the one this log pins (leaf 0): an "
+                    "accounting under it would miss the disclosures made under the pinned key"
+                )
+        elif kind == "batch_received" and event.get("pseudonym_key") != fingerprint:
+            raise AccountingError(
+                f"batch {event.get('batch_id')} (leaf {index}) was recorded under another "
+                "pseudonym key: the key was replaced, so this taxpayer's disclosures may be "
+                "split between two pseudonyms"
+            )
+    if not opened:
+        raise AccountingError("leaf 0 is not a ledger_opened entry: the pseudonym key is not pinned")
 
 
 @dataclass

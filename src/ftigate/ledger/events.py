@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 from ftigate.ledger.canonical import canonical_json, encode_in_jcs_subset
 
 ENTRY_VERSION = 1
+PSEUDONYM_FINGERPRINT_LABEL = b"ftigate pseudonym key fingerprint v1"
 _TIN_SHAPE = re.compile(r"(?<![0-9A-Za-z])[0-9]{3}[- ]?[0-9]{2}[- ]?[0-9]{4}(?![0-9A-Za-z])")
 _PSEUDONYM_SHAPE = re.compile(r"[0-9a-f]{64}")
 _DIGEST_SHAPE = re.compile(r"[0-9a-f]{64}")
@@ -74,6 +75,12 @@ class Pseudonymizer:
         """Keyed digest of disclosed content (an address), so an auditor holding the
         key can check what was sent without the ledger revealing it."""
         return hmac.new(self.key, b"content\n" + text.encode("utf-8"), sha256).hexdigest()
+
+    def fingerprint(self) -> str:
+        """A keyed digest that names the key without revealing it: the log pins it, so
+        pseudonyms made under a replaced key are caught instead of silently splitting
+        one taxpayer's accounting in two."""
+        return hmac.new(self.key, PSEUDONYM_FINGERPRINT_LABEL, sha256).hexdigest()
 
 
 def file_digest(data: bytes) -> str:
@@ -127,19 +134,13 @@ class LedgerEvent:
             value = entry[name]
             values = value if isinstance(value, list | tuple) else [value]
             for item in values:
-                if item is not None and not (
-                    isinstance(item, str) and _PSEUDONYM_SHAPE.fullmatch(item)
-                ):
-                    raise EntryError(
-                        f"{self.kind}.{name} must be a taxpayer pseudonym (64 hex digits)"
-                    )
+                if item is not None and not (isinstance(item, str) and _PSEUDONYM_SHAPE.fullmatch(item)):
+                    raise EntryError(f"{self.kind}.{name} must be a taxpayer pseudonym (64 hex digits)")
         for name in self.digest_fields:
             value = entry[name]
             values = list(value.values()) if isinstance(value, dict) else [value]
             for item in values:
-                if item is not None and not (
-                    isinstance(item, str) and _DIGEST_SHAPE.fullmatch(item)
-                ):
+                if item is not None and not (isinstance(item, str) and _DIGEST_SHAPE.fullmatch(item)):
                     raise EntryError(f"{self.kind}.{name} must hold SHA-256 hex digests")
 
 
@@ -157,9 +158,7 @@ def _check_json_safe(kind: str, name: str, value: Any) -> None:
         raise EntryError(f"{kind}.{name} is an integer beyond 2**53; record it as a string")
     if value_type is tuple and all(type(item) is str for item in value):
         return
-    if value_type is dict and all(
-        type(k) is str and type(v) is str for k, v in value.items()
-    ):
+    if value_type is dict and all(type(k) is str and type(v) is str for k, v in value.items()):
         return
     raise EntryError(
         f"{kind}.{name} must be text, a whole number, a tuple of text or a mapping of text "
@@ -203,7 +202,7 @@ class BatchReceived(LedgerEvent):
 
     kind: ClassVar[str] = "batch_received"
     mapping_fields: ClassVar[tuple[str, ...]] = ("files",)
-    digest_fields: ClassVar[tuple[str, ...]] = ("letter_digest", "files")
+    digest_fields: ClassVar[tuple[str, ...]] = ("letter_digest", "files", "pseudonym_key")
 
     batch_id: str
     requesting_agency: str
@@ -211,6 +210,38 @@ class BatchReceived(LedgerEvent):
     files: dict[str, str]  # file name -> SHA-256 hex
     record_count: int
     letter_date: str | None = None  # YYYY-MM-DD: the date the reports count the batch under
+    # Pseudonymizer.fingerprint() of the key the batch's pseudonyms were made with;
+    # the store fills it in from the key it was opened with.
+    pseudonym_key: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class LedgerOpened(LedgerEvent):
+    """The first leaf of every log: pins the keys every later leaf is recorded under."""
+
+    kind: ClassVar[str] = "ledger_opened"
+    digest_fields: ClassVar[tuple[str, ...]] = ("pseudonym_key",)
+
+    log_vkey: str  # the verification key of the log (signed-note vkey form)
+    pseudonym_key: str  # Pseudonymizer.fingerprint()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Seal(LedgerEvent):
+    """Closes one append: the log key's signature over the leaves appended with it.
+
+    Whoever can write the database but not read the log key cannot make one, so
+    ``ledger checkpoint`` signs only leaves that a seal covers (see
+    :mod:`ftigate.ledger.seal`)."""
+
+    kind: ClassVar[str] = "seal"
+    digest_fields: ClassVar[tuple[str, ...]] = ("range_root",)
+
+    first_index: int
+    size: int
+    range_root: str  # hex RFC 9162 root of leaves first_index .. first_index + size - 1
+    key_id: str  # hex signed-note key id of the log key
+    signature: str  # hex Ed25519 signature over ftigate.ledger.seal.seal_message(...)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -382,6 +413,8 @@ class ModelChanged(LedgerEvent):
 EVENT_TYPES: dict[str, type[LedgerEvent]] = {
     cls.kind: cls
     for cls in (
+        LedgerOpened,
+        Seal,
         BatchReceived,
         RecordScreened,
         RecordsInspected,

@@ -18,7 +18,10 @@ what happened.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import functools
+import itertools
 import json
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
@@ -30,33 +33,45 @@ from itertools import islice
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine, Row, insert, select, update
+from sqlalchemy import Engine, Row, column, insert, select, update
+from sqlalchemy import table as sql_table
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from ftigate.ledger.canonical import canonical_json
 from ftigate.ledger.checkpoint import (
     Checkpoint,
+    CheckpointError,
     SignedCheckpoint,
     Signer,
     Verifier,
+    open_checkpoint,
     sign_checkpoint,
 )
 from ftigate.ledger.events import (
     BatchAbandoned,
+    BatchReceived,
     BatchSuperseded,
     BatchVoided,
-    Decision,
-    Disclosure,
+    EntryError,
     InspectionStarted,
     LedgerEvent,
-    RecordScreened,
+    LedgerOpened,
+    Pseudonymizer,
     ResponseReleased,
     ResponseSent,
-    ReviewAction,
+    event_from_entry,
 )
-from ftigate.ledger.merkle import CompactRange, HashTree, leaf_hash
-from ftigate.ledger.verify import LeafRow, VerifyReport, verify_log
+from ftigate.ledger.merkle import EMPTY_ROOT, CompactRange, HashTree, leaf_hash
+from ftigate.ledger.projection import (
+    TABLE_COLUMNS,
+    ExpectedProjection,
+    compare_batches,
+    compare_table,
+    projection_rows,
+)
+from ftigate.ledger.seal import SealWalk, decode_event, make_seal
+from ftigate.ledger.verify import Finding, LeafRow, VerifyReport, verify_log
 from ftigate.store.db import READ_ONLY_OPTION, make_engine, migrate, resolve_url
 from ftigate.store.models import (
     Batch,
@@ -92,6 +107,11 @@ FINISHED_STATUSES = (*RELEASED_STATUSES, "abandoned")
 
 class StoreError(Exception):
     """A store operation was refused (the message never carries taxpayer data)."""
+
+
+class UnsealedLeaves(StoreError):
+    """The log holds leaves no seal of the log key covers: they were not appended
+    through the authenticated path, so they are not signed."""
 
 
 @dataclass(frozen=True)
@@ -140,13 +160,27 @@ def _chunks(items: Iterable[LedgerEvent], size: int) -> Iterator[list[LedgerEven
 class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.signer: Signer | None = None
+        self.pseudonyms: Pseudonymizer | None = None
+        self._pins_checked = False
 
     @classmethod
-    def open(cls, url: str | None = None, *, run_migrations: bool = True) -> Store:
+    def open(
+        cls,
+        url: str | None = None,
+        *,
+        run_migrations: bool = True,
+        signer: Signer | None = None,
+        pseudonyms: Pseudonymizer | None = None,
+    ) -> Store:
+        """Open the store; with both keys, appends are sealed and pinned (:meth:`use_keys`)."""
         engine = make_engine(resolve_url(url))
         if run_migrations:
             migrate(engine)
-        return cls(engine)
+        store = cls(engine)
+        if signer is not None and pseudonyms is not None:
+            store.use_keys(signer, pseudonyms)
+        return store
 
     def close(self) -> None:
         self.engine.dispose()
@@ -231,10 +265,7 @@ class Store:
             return [dict(r) for r in conn.execute(query).mappings()]
 
     def add_requests(self, batch_id: str, records: Iterable[tuple[str, Mapping[str, Any]]]) -> int:
-        rows = [
-            {"batch_id": batch_id, "request_id": rid, "record_json": dict(rec)}
-            for rid, rec in records
-        ]
+        rows = [{"batch_id": batch_id, "request_id": rid, "record_json": dict(rec)} for rid, rec in records]
         if not rows:
             return 0
         try:
@@ -267,6 +298,12 @@ class Store:
 
     # --- the ledger -------------------------------------------------------------------
 
+    def use_keys(self, signer: Signer, pseudonyms: Pseudonymizer) -> None:
+        """Record under these keys from now on: every append is sealed with the log key,
+        the log's first leaf pins both keys, and an append under other keys is refused."""
+        self.signer, self.pseudonyms = signer, pseudonyms
+        self._pins_checked = False
+
     def append_events(self, events: Iterable[LedgerEvent]) -> AppendResult:
         """Append events to the log in one transaction, with their projections.
 
@@ -274,15 +311,30 @@ class Store:
         on SQLite), so concurrent appenders serialise and the log stays one
         sequence. The tree is updated from the stored frontier: old leaves are
         never read.
+
+        With keys (:meth:`use_keys`), a new log begins with a ``ledger_opened``
+        leaf pinning them, every ``batch_received`` carries the pseudonym key's
+        fingerprint, and the append ends with a ``seal`` leaf signed by the log
+        key over the leaves it appended. Without keys the leaves are written
+        unsealed, and ``sign_checkpoint`` refuses to sign them.
         """
+        iterator = iter(events)
+        first_event = next(iterator, None)
+        if first_event is None:  # nothing to record: no genesis, no seal
+            head_now = self.latest_tree_head()
+            return AppendResult(head_now.size, head_now.size, head_now.root_hash, ())
+        events = itertools.chain([first_event], iterator)
         try:
             with self.engine.begin() as conn:
                 head = self._lock_head(conn)
                 frontier = CompactRange.from_bytes(head.size, bytes(head.frontier))
                 prev = bytes(head.last_leaf_hash) if head.last_leaf_hash is not None else None
                 first_index = head.size
+                sealed = CompactRange()
                 event_ids: list[str] = []
-                for chunk in _chunks(events, APPEND_CHUNK):
+
+                def write(chunk: list[LedgerEvent]) -> None:
+                    nonlocal prev
                     leaves: list[tuple[int, str, str, bytes, bytes]] = []
                     for event in chunk:
                         index = frontier.size
@@ -290,12 +342,18 @@ class Store:
                         digest = leaf_hash(data)
                         leaves.append((index, event.event_id, event.kind, data, digest))
                         frontier.append(digest)
+                        sealed.append(digest)
                         prev = digest
                         event_ids.append(event.event_id)
                     _insert_rows(conn, "ledger_leaves", _LEAF_COLUMNS, leaves)
                     self._project(conn, chunk)
+
+                for chunk in _chunks(self._keyed(conn, head.size, events), APPEND_CHUNK):
+                    write(chunk)
                 if not event_ids:
                     return AppendResult(head.size, head.size, bytes(head.root_hash), ())
+                if self.signer is not None:
+                    write([make_seal(self.signer, first_index, sealed.size, sealed.root())])
                 root = frontier.root()
                 conn.execute(
                     update(LedgerHead)
@@ -315,6 +373,48 @@ class Store:
             ) from None
         return AppendResult(first_index, frontier.size, root, tuple(event_ids))
 
+    def _keyed(self, conn: Connection, size: int, events: Iterable[LedgerEvent]) -> Iterator[LedgerEvent]:
+        """The events as recorded under the store's keys: the genesis leaf first on an
+        empty log, each batch stamped with the pseudonym key's fingerprint."""
+        if self.signer is None or self.pseudonyms is None:
+            yield from events
+            return
+        fingerprint = self.pseudonyms.fingerprint()
+        if size == 0:
+            yield LedgerOpened(log_vkey=self.signer.verifier.vkey(), pseudonym_key=fingerprint)
+        elif not self._pins_checked:
+            self._check_pins(conn, self.signer.verifier.vkey(), fingerprint)
+            self._pins_checked = True
+        for event in events:
+            if isinstance(event, BatchReceived):
+                if event.pseudonym_key is None:
+                    event = dataclasses.replace(event, pseudonym_key=fingerprint)
+                elif event.pseudonym_key != fingerprint:
+                    raise StoreError(
+                        f"batch {event.batch_id} was pseudonymised under another pseudonym "
+                        "key than the one the store was opened with; refused"
+                    )
+            yield event
+
+    def _check_pins(self, conn: Connection, vkey: str, fingerprint: str) -> None:
+        row = conn.execute(select(LedgerLeaf.entry).where(LedgerLeaf.leaf_index == 0)).first()
+        genesis = decode_entry(_entry_bytes(row[0], 0)).get("event") if row is not None else None
+        if not isinstance(genesis, dict) or genesis.get("kind") != LedgerOpened.kind:
+            raise StoreError(
+                "leaf 0 of this log is not a ledger_opened entry, so the log's keys are not "
+                "pinned; refusing to record into it"
+            )
+        if genesis.get("log_vkey") != vkey:
+            raise StoreError(
+                "this log is pinned to another log key (leaf 0); refusing to record under "
+                "the key given (check FTIGATE_SIGNING_KEY_FILE)"
+            )
+        if genesis.get("pseudonym_key") != fingerprint:
+            raise StoreError(
+                "this log is pinned to another pseudonym key (leaf 0); refusing to record "
+                "pseudonyms made under the key given (check FTIGATE_PSEUDONYM_KEY_FILE)"
+            )
+
     def _lock_head(self, conn: Connection) -> Row[Any]:
         row = conn.execute(
             select(LedgerHead.__table__).where(LedgerHead.id == HEAD_ID).with_for_update()
@@ -325,72 +425,13 @@ class Store:
 
     def _project(self, conn: Connection, events: list[LedgerEvent]) -> None:
         """Rows of the typed tables for the events that describe one (same transaction)."""
-        screened, decisions, reviews, disclosures = [], [], [], []
-        lifecycle: list[tuple[Any, ...]] = []
+        for table, rows in projection_rows(events).items():
+            _insert_rows(conn, table, TABLE_COLUMNS[table], rows)
         status: dict[str, str] = {}
         for event in events:
             batch_status = LIFECYCLE_STATUS.get(event.kind)
             if batch_status is not None:
                 status[event.__dict__["batch_id"]] = batch_status
-                if not isinstance(event, InspectionStarted):
-                    lifecycle.append(_lifecycle_row(event))
-            if isinstance(event, RecordScreened):
-                screened.append(
-                    (
-                        event.batch_id,
-                        event.request_id,
-                        event.outcome,
-                        _json(event.reasons),
-                        _json(event.rules),
-                        event.event_id,
-                    )
-                )
-            elif isinstance(event, Decision):
-                decisions.append(
-                    (
-                        event.batch_id,
-                        event.request_id,
-                        event.decision,
-                        _json(event.reasons),
-                        event.match_probability,
-                        event.taxpayer,
-                        event.model_digest,
-                        event.event_id,
-                    )
-                )
-            elif isinstance(event, ReviewAction):
-                reviews.append(
-                    (
-                        event.batch_id,
-                        event.request_id,
-                        event.reviewer,
-                        event.action,
-                        event.decision,
-                        _json(event.reasons),
-                        event.at,
-                        event.event_id,
-                    )
-                )
-            elif isinstance(event, Disclosure):
-                disclosures.append(
-                    (
-                        event.batch_id,
-                        event.request_id,
-                        event.taxpayer,
-                        event.date,
-                        event.recipient_agency,
-                        event.authority,
-                        event.purpose,
-                        _json(event.disclosed),
-                        event.content_digest,
-                        event.event_id,
-                    )
-                )
-        _insert_rows(conn, "screening_results", _SCREENING_COLUMNS, screened)
-        _insert_rows(conn, "decisions", _DECISION_COLUMNS, decisions)
-        _insert_rows(conn, "reviews", _REVIEW_COLUMNS, reviews)
-        _insert_rows(conn, "disclosures", _DISCLOSURE_COLUMNS, disclosures)
-        _insert_rows(conn, "batch_events", _BATCH_EVENT_COLUMNS, lifecycle)
         for batch_id, batch_status in status.items():
             conn.execute(update(Batch).where(Batch.id == batch_id).values(status=batch_status))
 
@@ -401,27 +442,85 @@ class Store:
             ).one()
             return TreeHead(head.size, bytes(head.root_hash))
 
-    def sign_checkpoint(
-        self, signer: Signer, extensions: tuple[str, ...] = ()
-    ) -> SignedCheckpoint:
-        """Sign the current head (origin = the signer's key name) and keep it."""
+    def sign_checkpoint(self, signer: Signer, extensions: tuple[str, ...] = ()) -> SignedCheckpoint:
+        """Sign the current head (origin = the signer's key name) and keep it.
+
+        Only what the key itself appended is signed: the leaves since the last signed
+        head this key verifies must all be covered by valid seals (else
+        :class:`UnsealedLeaves`, naming the first such leaf), the leaves below it must
+        still hash to it, and the root signed is recomputed from the entries, not
+        read from the head row."""
         with self.engine.begin() as conn:
             head = self._lock_head(conn)
-            signed = sign_checkpoint(
-                Checkpoint(signer.name, head.size, bytes(head.root_hash), extensions), signer
-            )
+            size, root = self._signable_root(conn, signer.verifier, head.size)
+            if root != bytes(head.root_hash):
+                raise StoreError(
+                    "the ledger head row differs from the root of the stored leaves; "
+                    "run `ftigate ledger verify`"
+                )
+            signed = sign_checkpoint(Checkpoint(signer.name, size, root, extensions), signer)
             conn.execute(
                 insert(SignedTreeHead),
                 [
                     {
-                        "size": head.size,
-                        "root_hash": head.root_hash,
+                        "size": size,
+                        "root_hash": root,
                         "checkpoint": signed.serialize(),
                         "created_at": datetime.now(UTC),
                     }
                 ],
             )
         return signed
+
+    def _signable_root(self, conn: Connection, log_key: Verifier, size: int) -> tuple[int, bytes]:
+        signed_size, signed_root = 0, EMPTY_ROOT
+        texts = conn.execute(select(SignedTreeHead.checkpoint).order_by(SignedTreeHead.id.desc())).scalars()
+        for text in texts:
+            try:
+                opened = open_checkpoint(text, log_key)
+            except CheckpointError:
+                continue  # not this key's: it proves nothing about what this key signed
+            if opened.checkpoint.size <= size:
+                signed_size, signed_root = opened.checkpoint.size, opened.checkpoint.root_hash
+                break
+        frontier = CompactRange()
+        # Per statement: Connection.execution_options would stick to this writing
+        # connection (a server-side cursor for the INSERT that follows on PostgreSQL).
+        hashes = conn.execute(
+            select(LedgerLeaf.leaf_hash)
+            .where(LedgerLeaf.leaf_index < signed_size)
+            .order_by(LedgerLeaf.leaf_index)
+            .execution_options(yield_per=50_000)
+        )
+        frontier.extend(_entry_bytes(h[0], index) for index, h in enumerate(hashes))
+        if frontier.size != signed_size or frontier.root() != signed_root:
+            raise StoreError(
+                f"the leaves below the last signed head (size {signed_size}) no longer hash "
+                "to it; refusing to sign. Run `ftigate ledger verify`"
+            )
+        walk = SealWalk(log_key, start=signed_size)
+        tail = conn.execute(
+            select(LedgerLeaf.leaf_index, LedgerLeaf.kind, LedgerLeaf.entry)
+            .where(LedgerLeaf.leaf_index >= signed_size)
+            .order_by(LedgerLeaf.leaf_index)
+            .execution_options(yield_per=20_000)
+        )
+        for index, kind, entry in tail:
+            if index != frontier.size:
+                raise UnsealedLeaves(f"leaf {frontier.size} is missing; refusing to sign")
+            data = _entry_bytes(entry, index)
+            digest = leaf_hash(data)
+            walk.add(index, kind, digest, functools.partial(decode_event, data))
+            frontier.append(digest)
+        first = walk.first_unsealed()
+        if first is not None:
+            why = (
+                walk.problems[0].message
+                if walk.problems and walk.problems[0].first_leaf == first
+                else "no seal follows it: it was not appended with the log key"
+            )
+            raise UnsealedLeaves(f"refusing to sign: leaf {first} is not covered by a valid seal ({why})")
+        return frontier.size, frontier.root()
 
     def signed_checkpoints(self) -> list[tuple[int, str]]:
         """(row id, checkpoint text) of every stored signed tree head, oldest first."""
@@ -452,9 +551,7 @@ class Store:
             with conn.begin():
                 yield conn
 
-    def leaves(
-        self, kind: str | None = None, conn: Connection | None = None
-    ) -> Iterator[StoredLeaf]:
+    def leaves(self, kind: str | None = None, conn: Connection | None = None) -> Iterator[StoredLeaf]:
         """Every stored leaf (or every leaf of one kind) in index order, streamed."""
         query = select(
             LedgerLeaf.leaf_index,
@@ -471,7 +568,23 @@ class Store:
             return
         result = conn.execution_options(yield_per=50_000).execute(query)
         for row in result:
-            yield StoredLeaf(row[0], row[1], row[2], bytes(row[3]), bytes(row[4]))
+            yield _stored_leaf(row)
+
+    def pins(self) -> list[tuple[int, str, dict[str, Any]]]:
+        """(leaf index, kind, event) of the leaves that pin keys: ``ledger_opened`` and
+        every ``batch_received``."""
+        kinds = (LedgerOpened.kind, BatchReceived.kind)
+        with self.snapshot() as conn:
+            rows = conn.execute(
+                select(LedgerLeaf.leaf_index, LedgerLeaf.kind, LedgerLeaf.entry)
+                .where(LedgerLeaf.kind.in_(kinds))
+                .order_by(LedgerLeaf.leaf_index)
+            )
+            found = []
+            for index, kind, entry in rows:
+                event = decode_event(_entry_bytes(entry, index))
+                found.append((index, kind, event if isinstance(event, dict) else {}))
+            return found
 
     def entries_of_kinds(self, kinds: Iterable[str]) -> list[bytes]:
         """The entries of some kinds (e.g. a batch's lifecycle), in index order."""
@@ -487,7 +600,7 @@ class Store:
         """The tree over the stored leaf hashes (as stored: ``verify`` recomputes them)."""
         with self.snapshot() as conn:
             result = conn.execute(select(LedgerLeaf.leaf_hash).order_by(LedgerLeaf.leaf_index))
-            return HashTree(bytes(r[0]) for r in result)
+            return HashTree(_entry_bytes(r[0], i) for i, r in enumerate(result))
 
     def leaf_by_event_id(self, event_id: str) -> StoredLeaf | None:
         with self.snapshot() as conn:
@@ -502,18 +615,30 @@ class Store:
             ).first()
             if row is None:
                 return None
-            return StoredLeaf(row[0], row[1], row[2], bytes(row[3]), bytes(row[4]))
+            return _stored_leaf(row)
 
     def verify(
         self,
         log_key: Verifier,
         outside_checkpoint: str | None = None,
         witness_key: Verifier | None = None,
+        *,
+        pending: bool = False,
     ) -> VerifyReport:
-        """Recompute the whole log and check it (see :mod:`ftigate.ledger.verify`).
+        """Recompute the whole log and check it (see :mod:`ftigate.ledger.verify`), then
+        rebuild the rows the reports read from its events and compare them with the
+        tables (see :mod:`ftigate.ledger.projection`).
 
-        Head, signed heads and leaves are read in one snapshot, so an append
+        Head, signed heads, leaves and tables are read in one snapshot, so an append
         running meanwhile cannot look like tampering."""
+        expected = ExpectedProjection()
+        text_rows: list[int] = []
+
+        def collect(index: int, event: dict[str, Any]) -> None:
+            # An unreadable event is not projected; the leaf checks report it.
+            with contextlib.suppress(EntryError):
+                expected.add(index, event_from_entry(event))
+
         with self.snapshot() as conn:
             head = conn.execute(
                 select(LedgerHead.size, LedgerHead.root_hash).where(LedgerHead.id == HEAD_ID)
@@ -521,24 +646,51 @@ class Store:
             signed = [
                 (f"#{row[0]}", row[1])
                 for row in conn.execute(
-                    select(SignedTreeHead.id, SignedTreeHead.checkpoint).order_by(
-                        SignedTreeHead.id
-                    )
+                    select(SignedTreeHead.id, SignedTreeHead.checkpoint).order_by(SignedTreeHead.id)
                 )
             ]
-            rows = (
-                LeafRow(leaf.leaf_index, leaf.event_id, leaf.entry, leaf.leaf_hash)
-                for leaf in self.leaves(conn=conn)
-            )
-            return verify_log(
-                rows,
+            report = verify_log(
+                self._leaf_rows(conn, text_rows),
                 head.size,
                 bytes(head.root_hash),
                 signed,
                 log_key,
                 outside_checkpoint,
                 witness_key,
+                pending=pending,
+                on_event=collect,
             )
+            for index in text_rows[:1]:
+                report.findings.append(
+                    Finding(
+                        f"leaf {index} is stored as text, not bytes: it was rewritten outside "
+                        f"the ledger ({len(text_rows)} such leaf/leaves)",
+                        index,
+                    )
+                )
+            for table, wanted in expected.rows.items():
+                stored = conn.execute(text_select(table, TABLE_COLUMNS[table])).mappings()
+                report.findings.extend(
+                    Finding(str(f), f.leaf_index) for f in compare_table(table, wanted, stored)
+                )
+            batches = conn.execute(select(Batch.id, Batch.requesting_agency, Batch.file_digests)).mappings()
+            report.findings.extend(
+                Finding(str(f), f.leaf_index) for f in compare_batches(expected.batches, batches)
+            )
+        return report
+
+    def _leaf_rows(self, conn: Connection, text_rows: list[int]) -> Iterator[LeafRow]:
+        query = select(
+            LedgerLeaf.leaf_index, LedgerLeaf.event_id, LedgerLeaf.entry, LedgerLeaf.leaf_hash
+        ).order_by(LedgerLeaf.leaf_index)
+        for index, event_id, entry, digest in conn.execution_options(yield_per=50_000).execute(query):
+            if isinstance(entry, str):
+                text_rows.append(index)
+                entry = entry.encode("utf-8")
+            if isinstance(digest, str):
+                text_rows.append(index)
+                digest = digest.encode("utf-8")
+            yield LeafRow(index, str(event_id), bytes(entry), bytes(digest))
 
     def disclosures_for(self, taxpayer_pseudonym: str) -> list[dict[str, Any]]:
         with self.snapshot() as conn:
@@ -556,59 +708,9 @@ class Store:
 
 
 _LEAF_COLUMNS = ("leaf_index", "event_id", "kind", "entry", "leaf_hash")
-_SCREENING_COLUMNS = ("batch_id", "request_id", "outcome", "reasons", "rules", "event_id")
-_DECISION_COLUMNS = (
-    "batch_id",
-    "request_id",
-    "decision",
-    "reasons",
-    "match_probability",
-    "taxpayer_pseudonym",
-    "model_digest",
-    "event_id",
-)
-_REVIEW_COLUMNS = (
-    "batch_id",
-    "request_id",
-    "reviewer",
-    "action",
-    "decision",
-    "reasons",
-    "at",
-    "event_id",
-)
-_DISCLOSURE_COLUMNS = (
-    "batch_id",
-    "request_id",
-    "taxpayer_pseudonym",
-    "date",
-    "recipient_agency",
-    "authority",
-    "purpose",
-    "disclosed",
-    "content_digest",
-    "event_id",
-)
 
 
-_BATCH_EVENT_COLUMNS = ("batch_id", "kind", "at", "reason", "detail", "event_id")
-
-
-def _lifecycle_row(event: LedgerEvent) -> tuple[Any, ...]:
-    fields = event.__dict__
-    detail = fields.get("superseded_by") or fields.get("response_digest")
-    return (fields["batch_id"], event.kind, event.at, fields.get("reason"), detail, event.event_id)
-
-
-@functools.lru_cache(maxsize=4096)
-def _json(values: tuple[str, ...]) -> str:
-    """JSON text of a list of codes (reason and rule codes repeat: cached)."""
-    return json.dumps(list(values), separators=(",", ":"), ensure_ascii=False)
-
-
-def _insert_rows(
-    conn: Connection, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
-) -> None:
+def _insert_rows(conn: Connection, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
     """executemany straight to the driver. The ORM's per-row parameter processing
     cost more than hashing and canonicalising together; these values are plain
     str, int, bytes or JSON text, which both SQLite and psycopg take as they are.
@@ -620,6 +722,24 @@ def _insert_rows(
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})",
         rows,
     )
+
+
+def text_select(name: str, columns: tuple[str, ...]) -> Any:
+    """SELECT of a projection table by its (constant) column names."""
+    return select(*(column(c) for c in columns)).select_from(sql_table(name))
+
+
+def _entry_bytes(value: Any, index: int) -> bytes:
+    """A stored entry or hash as bytes; a value of another type (a row rewritten as TEXT)
+    is refused by leaf, not crashed on (``verify`` reports it as a finding instead)."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    raise StoreError(f"leaf {index} is not stored as bytes (it was rewritten outside the ledger)")
+
+
+def _stored_leaf(row: Any) -> StoredLeaf:
+    index = row[0]
+    return StoredLeaf(index, row[1], row[2], _entry_bytes(row[3], index), _entry_bytes(row[4], index))
 
 
 def _sha256_hex(data: bytes) -> str:
@@ -639,6 +759,7 @@ __all__ = [
     "StoreError",
     "StoredLeaf",
     "TreeHead",
+    "UnsealedLeaves",
     "decode_entry",
     "leaf_entry",
 ]
