@@ -328,7 +328,8 @@ def _open_recorder(url: str) -> tuple[Store, Pseudonymizer, Signer]:
         pseudonyms = load_pseudonymizer()
         signer = load_signer()
     except KeyFileError as exc:
-        raise IntakeError("ledger keys", f"{exc}; run `ftigate ledger keygen` first") from None
+        hint = "" if "ledger keygen" in str(exc) else "; run `ftigate ledger keygen` first"
+        raise IntakeError("ledger keys", f"{exc}{hint}") from None
     try:
         store = Store.open(url)
     except (StoreError, SQLAlchemyError) as exc:
