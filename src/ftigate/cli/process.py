@@ -271,7 +271,8 @@ def _earlier_batches(
             f"nothing of it was released. Run `ftigate batch abandon {batch['id']} --reason ...` "
             "to record that it will not be finished, then process again",
         )
-    released = [b["id"] for b in earlier if b["status"] in CURRENT]
+    replaced = {b["supersedes"] for b in earlier}  # superseded, even if voided since
+    released = [b["id"] for b in earlier if b["status"] in CURRENT and b["id"] not in replaced]
     if supersede is None:
         if released:
             raise IntakeError(
