@@ -323,3 +323,32 @@ def test_batch_commands_show_abandon_and_void_by_appending(
     again = runner.invoke(app, ["batch", "void", batch_id, "--reason", "again", "--db", db_url])
     assert again.exit_code == 2
     assert runner.invoke(app, ["batch", "show", "nope", "--db", db_url]).exit_code == 2
+
+
+def test_a_second_run_of_the_same_files_started_meanwhile_records_nothing(
+    small_batch: Path, db_url: str, tmp_path: Path
+) -> None:
+    from ftigate.decide.record import BatchFiles, BatchRecorder
+    from ftigate.intake.errors import IntakeError
+    from ftigate.intake.letter import read_letter
+    from ftigate.law.loader import load_law
+    from ftigate.ledger.events import Pseudonymizer
+
+    letter_path, requests_path = small_batch / "batch" / "letter.yaml", small_batch / "batch" / "requests.csv"
+    files = BatchFiles.read(letter_path, requests_path)
+    screened = pl.DataFrame(
+        {"request_id": ["R1", "R2"], "outcome": ["pass", "refuse"], "reasons": [[], ["X"]]}
+    )
+    with Store.open(db_url) as store:
+        both = [
+            BatchRecorder(
+                store, read_letter(letter_path), files, load_law(), "0" * 64, Pseudonymizer(b"k" * 32), None
+            )
+            for _ in range(2)
+        ]
+        both[0].screened(screened)  # the first run got there first
+        before = _kinds(db_url)
+        with pytest.raises(IntakeError, match="started meanwhile"):
+            both[1].screened(screened)
+        assert [b["id"] for b in store.batches()] == [both[0].batch_id]
+    assert _kinds(db_url) == before

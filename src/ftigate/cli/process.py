@@ -271,7 +271,8 @@ def _earlier_batches(
             f"nothing of it was released. Run `ftigate batch abandon {batch['id']} --reason ...` "
             "to record that it will not be finished, then process again",
         )
-    released = [b["id"] for b in earlier if b["status"] in CURRENT]
+    replaced = {b["supersedes"] for b in earlier}  # superseded, even if voided since
+    released = [b["id"] for b in earlier if b["status"] in CURRENT and b["id"] not in replaced]
     if supersede is None:
         if released:
             raise IntakeError(
@@ -328,7 +329,8 @@ def _open_recorder(url: str) -> tuple[Store, Pseudonymizer, Signer]:
         pseudonyms = load_pseudonymizer()
         signer = load_signer()
     except KeyFileError as exc:
-        raise IntakeError("ledger keys", f"{exc}; run `ftigate ledger keygen` first") from None
+        hint = "" if "ledger keygen" in str(exc) else "; run `ftigate ledger keygen` first"
+        raise IntakeError("ledger keys", f"{exc}{hint}") from None
     try:
         # With both keys every append is sealed, and a log pinned to other keys is refused.
         store = Store.open(url, signer=signer, pseudonyms=pseudonyms)

@@ -307,6 +307,7 @@ class BatchRecorder:
             record_count=screened.height,
             letter_date=self.letter.date.isoformat(),
         )  # built first: a field the ledger refuses fails before the batch row exists
+        self._refuse_a_concurrent_batch()
         batch_id = self.store.create_batch(
             letter=self.letter.model_dump(mode="json"),
             file_digests=self.files.digests(),
@@ -330,6 +331,20 @@ class BatchRecorder:
 
         self._append(events())
         self.store.set_batch_status(batch_id, "screened")
+
+    def _refuse_a_concurrent_batch(self) -> None:
+        """`process` looked for earlier batches of these files before it started; one begun
+        since (a second run of the same files at once) is refused here, before this one
+        records anything or reads a taxpayer record."""
+        earlier = self.store.batches(files_key=self.files.key)
+        replaced = {b["supersedes"] for b in earlier} | {self.supersedes}
+        for batch in earlier:
+            if batch["id"] not in replaced and batch["status"] not in ("abandoned", "superseded"):
+                raise IntakeError(
+                    self.files.requests,
+                    f"batch {batch['id']} of this letter and request file was started meanwhile "
+                    f"({batch['status']}); this run records nothing",
+                )
 
     def searching(self, request_ids: pl.Series) -> None:
         """Appended before the taxpayer file is searched for these requests."""
