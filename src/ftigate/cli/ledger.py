@@ -751,10 +751,9 @@ def report_jct(
     verify gives no report (exit 1), so unsealed leaves never reach the Committee."""
     folder_path = out_dir or Path(f"jct-{year}")
     check_output_folder(folder_path, force=force)
-    verifier = _log_key(log_key)
     store = _open_store(db)
     try:
-        _require_verified(store, verifier, "the JCT report")
+        _require_verified(store, _log_key(log_key), "the JCT report")
         rows = jct_counts((leaf.entry for leaf in store.leaves()), year)
         head = store.latest_tree_head()
     finally:
