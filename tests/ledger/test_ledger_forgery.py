@@ -146,3 +146,16 @@ def test_an_empty_append_records_nothing(env: Env, tmp_path: Path) -> None:
     with Store.open(url, signer=load_signer(), pseudonyms=Pseudonymizer(b"\x01" * 32)) as store:
         assert store.append_events([]).size == 0
         assert list(store.leaves()) == []
+
+
+def test_a_store_refusal_inside_a_guarded_command_is_exit_2_with_its_message() -> None:
+    import typer
+
+    from ftigate.cli.common import handle_error
+    from ftigate.store.api import StoreError, UnsealedLeaves
+
+    for error, code in ((StoreError("pinned to another pseudonym key"), 2),
+                        (UnsealedLeaves("leaf 7 is not covered by a valid seal"), 1)):  # fmt: skip
+        with pytest.raises(typer.Exit) as raised:
+            handle_error(error)
+        assert raised.value.exit_code == code

@@ -173,3 +173,17 @@ def test_witness_serve_runs_as_a_process(env: Env, witness: tuple[Path, str]) ->
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_the_same_size_with_another_root_is_a_conflict(env: Env, witness: tuple[Path, str]) -> None:
+    state, _ = witness
+    assert _add(env, state, _request(env, 0, "first.req"))[0] == 0
+    other = sign_checkpoint(Checkpoint(load_signer().name, 12, b"\x02" * 32), load_signer())
+    response = WitnessState.load(state).add_checkpoint(("old 12\n\n" + other.serialize()).encode())
+    assert (response.status, response.content_type, response.body) == (
+        409,
+        "text/x.tlog.size",
+        "12\n",
+    )
+    same = (state / "accepted.checkpoint").read_text()
+    assert WitnessState.load(state).add_checkpoint(("old 12\n\n" + same).encode()).status == 200

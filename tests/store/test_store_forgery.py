@@ -75,9 +75,11 @@ def test_a_forged_seal_is_refused(store: Store, keyless: Store, log_signer: Sign
     store.sign_checkpoint(log_signer)
     size = store.latest_tree_head().size
     impostor = Signer.generate(log_signer.name)
-    keyless.use_keys(impostor, PSEUDONYMS)
     with pytest.raises(StoreError, match="pinned to another log key"):
-        _forge_batch(keyless)
+        keyless.use_keys(impostor, PSEUDONYMS)  # refused before any work
+    keyless.signer, keyless.pseudonyms = impostor, PSEUDONYMS  # past that check,
+    with pytest.raises(StoreError, match="pinned to another log key"):
+        _forge_batch(keyless)  # the append checks the pins itself
     assert store.latest_tree_head().size == size  # nothing was written
 
 
@@ -151,9 +153,8 @@ def test_edited_projections_are_named_by_table_and_event(store: Store, log_signe
 
 def test_the_store_refuses_another_pseudonym_key(store: Store, keyless: Store, log_signer: Signer) -> None:
     seed(store, 2)
-    keyless.use_keys(log_signer, Pseudonymizer(b"\x07" * 32))
     with pytest.raises(StoreError, match="pinned to another pseudonym key"):
-        seed(keyless, 1)
+        keyless.use_keys(log_signer, Pseudonymizer(b"\x07" * 32))
     batch = store.create_batch(letter={}, file_digests={}, requesting_agency="ICE")
     stamped = BatchReceived(
         batch_id=batch,
@@ -172,7 +173,8 @@ def test_verify_detects_a_batch_under_a_replaced_pseudonym_key(
 ) -> None:
     seed(store, 2)
     # Recorded (and sealed) by the key holder, with the pin on leaf 0 bypassed.
-    with Store.open(db_url, signer=log_signer, pseudonyms=Pseudonymizer(b"\x07" * 32)) as other:
+    with Store.open(db_url) as other:
+        other.signer, other.pseudonyms = log_signer, Pseudonymizer(b"\x07" * 32)
         other._pins_checked = True
         seed(other, 1)
     store.sign_checkpoint(log_signer)

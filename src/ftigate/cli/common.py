@@ -82,6 +82,11 @@ def handle_error(error: BaseException) -> NoReturn:
         _plain_fail(str(error), EXIT_NOT_VERIFIED)
     if isinstance(error, IntakeError | LawError):
         _plain_fail(str(error), EXIT_BAD_INPUT)
+    declared = getattr(type(error), "ftigate_exit_code", None)
+    if isinstance(declared, int):
+        # Errors whose messages are written never to hold taxpayer data declare their
+        # code (the store's refusals: another key, unsealed leaves).
+        _plain_fail(str(error), declared)
     if os.environ.get(DEBUG_ENV):
         raise error
     if isinstance(error, MemoryError):

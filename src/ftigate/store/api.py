@@ -108,10 +108,14 @@ FINISHED_STATUSES = (*RELEASED_STATUSES, "abandoned")
 class StoreError(Exception):
     """A store operation was refused (the message never carries taxpayer data)."""
 
+    ftigate_exit_code = 2  # bad input, shown as it is by the CLI's one error path
+
 
 class UnsealedLeaves(StoreError):
     """The log holds leaves no seal of the log key covers: they were not appended
     through the authenticated path, so they are not signed."""
+
+    ftigate_exit_code = 1  # does not verify
 
 
 @dataclass(frozen=True)
@@ -303,6 +307,18 @@ class Store:
         the log's first leaf pins both keys, and an append under other keys is refused."""
         self.signer, self.pseudonyms = signer, pseudonyms
         self._pins_checked = False
+        self.check_keys()
+
+    def check_keys(self) -> None:
+        """Refuse (StoreError) when the log is pinned to other keys than the store's, before
+        any work is done under them. An empty log is pinned by its first append."""
+        if self.signer is None or self.pseudonyms is None:
+            return
+        with self.snapshot() as conn:
+            if conn.execute(select(LedgerLeaf.leaf_index).limit(1)).first() is None:
+                return
+            self._check_pins(conn, self.signer.verifier.vkey(), self.pseudonyms.fingerprint())
+        self._pins_checked = True
 
     def append_events(self, events: Iterable[LedgerEvent]) -> AppendResult:
         """Append events to the log in one transaction, with their projections.
