@@ -61,6 +61,51 @@ def test_the_jct_report_never_lists_a_forged_agency(env: Env) -> None:
     assert not folder.exists() or not any(folder.iterdir())
 
 
+def _seed_released_batch(env: Env) -> None:
+    """One ICE batch, recorded as `process` records it: decisions, disclosures, release."""
+    from ftigate.ledger.events import Decision, ResponseReleased
+    from ftigate.ledger.keys import load_pseudonymizer
+
+    pseudonyms = load_pseudonymizer()
+    letter = {"requesting_agency": "ICE", "statute": "8 U.S.C. 1253(a)(1)", "purpose": "Removal",
+              "date": "2026-03-01"}  # fmt: skip
+    with Store.open(env.url, signer=load_signer(), pseudonyms=pseudonyms) as store:
+        batch = store.create_batch(letter=letter, file_digests={}, requesting_agency="ICE")
+        events: list[object] = [
+            BatchReceived(batch_id=batch, requesting_agency="ICE", letter_digest=file_digest(b"l"), files={},
+                          record_count=4, letter_date="2026-03-01")
+        ]  # fmt: skip
+        for i in range(4):
+            taxpayer = pseudonyms.taxpayer(f"90011{i:04d}")
+            events.append(
+                Decision(batch_id=batch, request_id=f"Q{i}", decision="disclose", taxpayer=taxpayer)
+            )
+            events.append(
+                Disclosure(batch_id=batch, request_id=f"Q{i}", taxpayer=taxpayer, date="2026-03-02",
+                           recipient_agency="ICE", authority="26 U.S.C. 6103(i)(2)", purpose="Removal")
+            )  # fmt: skip
+        events.append(ResponseReleased(batch_id=batch, response_digest=file_digest(b"r")))
+        store.append_events(events)  # type: ignore[arg-type]
+        store.sign_checkpoint(load_signer())
+
+
+def test_the_transparency_report_never_publishes_an_edited_table(env: Env) -> None:
+    """Finding 4: rows of `disclosures` deleted and `decisions` flipped, which the public
+    report reads, are found by the verification the report runs first."""
+    from ftigate.cli.main import app
+
+    _seed_released_batch(env)
+    args = ["report", "transparency", "--period", "2026", "--threshold", "2"]
+    code, _, err = env.run(*args, "--out", str(env.tmp / "before"), use_app=app)
+    assert code == 0, err
+    env.sql("DELETE FROM disclosures WHERE request_id = 'Q0'")
+    env.sql("UPDATE decisions SET decision = 'refuse' WHERE request_id = 'Q1'")
+    folder = env.tmp / "public"
+    code, _, err = env.run(*args, "--out", str(folder), use_app=app)
+    assert code == 1 and "the transparency report is not produced" in err, err
+    assert not folder.exists() or not any(folder.iterdir())
+
+
 def test_no_signed_head_does_not_verify(env: Env) -> None:
     code, _, err = env.run("verify")
     assert code == 1 and "no signed head" in err

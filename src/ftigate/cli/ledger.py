@@ -727,6 +727,15 @@ def _require_verified(store: Store, verifier: Verifier, what: str) -> None:
         )
 
 
+def require_verified_store(db: str | None, log_key: str | None, what: str) -> None:
+    """`_require_verified` for a report that reads the store by URL itself."""
+    store = _open_store(db)
+    try:
+        _require_verified(store, _log_key(log_key), what)
+    finally:
+        store.close()
+
+
 @report_app.callback()
 def report_group() -> None:
     """Reports built from the ledger (a group even while it has one command)."""

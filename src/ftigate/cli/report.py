@@ -12,7 +12,7 @@ import typer
 
 from ftigate import __version__
 from ftigate.cli.common import ForceOption, check_database_url, err, fail, guarded, out
-from ftigate.cli.ledger import report_app
+from ftigate.cli.ledger import LogKeyOption, report_app, require_verified_store
 from ftigate.intake.errors import IntakeError
 from ftigate.law.loader import load_law
 from ftigate.outputs import check_output_folder
@@ -48,6 +48,7 @@ def transparency(
         str | None,
         typer.Option("--as-of", help="The 'accurate as of' date, YYYY-MM-DD (default: today, UTC)."),
     ] = None,
+    log_key: LogKeyOption = None,
     force: ForceOption = False,
 ) -> None:
     """Publish the aggregate picture of 6103(i)(2) requests for a period, small cells hidden."""
@@ -76,6 +77,9 @@ def transparency(
         )
     else:
         url = guarded(lambda: check_database_url(db))
+        # The tables are published only from a log that verifies (seals, pins, signed
+        # heads, and the tables rebuilt from it): an edited row is never published.
+        guarded(lambda: require_verified_store(url, log_key, "the transparency report"))
         try:
             records = records_from_store(url, period)
         except IntakeError as exc:
