@@ -751,12 +751,16 @@ def _apply_variations(
     )
     labels["typo_name"] = typo_name
 
-    # Given and family names swapped (each keyed into the other's field), after any typo so
-    # a swapped name can also be mistyped.
+    # Given and family names swapped (each keyed into the other's field), everything else as
+    # the person's: after any typo so a swapped name can also be mistyped, but never with
+    # another form of either name (a nickname, one surname of two, an initial, a space).
     swapped = (
         names_ok
         & in_file_target
         & ~initial
+        & ~nickname
+        & ~two
+        & ~spaced
         & (req["last_name"].str.len_chars() > 1).to_numpy()
         & draw(profile.swapped_names)
     )
