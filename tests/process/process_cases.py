@@ -100,6 +100,8 @@ PEOPLE: list[dict[str, Any]] = [
      "addresses": [("2142 Willow Blvd", "Apt 1B", "Miami", "FL", "33130", 2024)]},
     {"tin": "101010508", "first": "Marcus", "last": "Abernathy", "dob": "1979-11-11",
      "addresses": [("19 Priddle Street", "", "Fargo", "ND", "58102", 2024)]},
+    {"tin": "101010509", "first": "Antonio", "last": "Bellweather", "dob": "1961-05-17",
+     "addresses": [("308 Quarry Hill Rd", "", "Keene", "NH", "03431", 2024)]},
 ]  # fmt: skip
 
 
@@ -162,6 +164,9 @@ CASES: list[Case] = [
          "disclose", street="909 Windmere Crossing Dr"),
     Case("nickname", _req("Bill", "Hartigan", "1972-12-12", "", "61 Ravenscroft Ave", "", "Salem", "OR", "97301"),
          "disclose", street="61 Ravenscroft Ave"),
+    Case("nickname", _req("Tony", "Bellweather", "1961-05-17", "", "308 Quarry Hill Rd", "", "Keene", "NH", "03431"),
+         "disclose", street="308 Quarry Hill Rd",
+         note="Tony is a nickname of Antonio as of Anthony: the list's first formal name is not its only one"),
     Case("initial", _req("K.", "Brookshire", "1987-02-14", "101010408", "2201 Tamarack Bend Rd", "", "Duluth", "MN", "55802"),
          "disclose", street="2201 Tamarack Bend Rd"),
     Case("missing_dob", _req("Grace", "Whitcombe", "", "101010409", "14 Larkspur Hollow Ln", "", "Albany", "NY", "12207"),

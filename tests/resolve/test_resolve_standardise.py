@@ -50,6 +50,10 @@ def test_names_lose_accents_hyphens_and_nicknames() -> None:
     out = standard_requests(requests)
     assert out["first_name"].to_list() == ["JOSE", "BILL"]
     assert out["first_canon"].to_list() == ["JOSE", "WILLIAM"]
+    # every name a nickname stands for, not only the first one listed
+    assert out["first_forms"].to_list() == [["CHEPE", "PEPE"], ["WILLIAM"]]
+    tony = standard_requests(requests.with_columns(first_name=pl.lit("Tony")))
+    assert set(tony["first_forms"][0]) == {"ANTHONY", "ANTONIO"}
     assert out["last_name"].to_list() == ["GARCIA LOPEZ", "HART"]
     assert out["surname_tokens"].to_list() == [["GARCIA", "LOPEZ"], ["HART"]]
     assert out["dob"].to_list() == ["1980-01-02", None]

@@ -5,6 +5,7 @@ profile's rate and each what its label says."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import cast
 
 import polars as pl
@@ -12,6 +13,7 @@ import pytest
 
 from ftigate.facts.address import Tolerance, address_parts, corroborations
 from ftigate.facts.names import best_given_relation, given_words
+from ftigate.synth import io
 from ftigate.synth.population import Population
 from ftigate.synth.profiles import ADDRESS_FORMS, PROFILES, Profile
 from ftigate.synth.requests import RequestBatch, generate_requests
@@ -58,11 +60,26 @@ def _on_file_at(addresses: pl.DataFrame, population: Population) -> pl.DataFrame
     return pl.concat([own.select("tin", "street", "unit", "zip", "first_name", "last_name"), lent]).unique()
 
 
+@pytest.fixture(scope="module")
+def batch_from_disk(population_dir: Path) -> RequestBatch:
+    """A batch drawn from a population read back from its files (as `ftigate synth
+    requests --population` and bench/accuracy.py draw them)."""
+    return generate_requests(
+        io.read_population(population_dir), 20_000, PROFILES["adversarial"], 3, "adversarial"
+    )
+
+
+@pytest.mark.parametrize("source", ["memory", "disk"])
 def test_a_relative_or_housemate_is_named_at_a_real_home_with_a_name_no_one_there_has(
-    adversarial_batch: RequestBatch, population: Population, addresses: pl.DataFrame
+    adversarial_batch: RequestBatch,
+    batch_from_disk: RequestBatch,
+    population: Population,
+    addresses: pl.DataFrame,
+    source: str,
 ) -> None:
+    batch = adversarial_batch if source == "memory" else batch_from_disk
     # (a typo in the street line leaves it that home, but not the line on file)
-    rows = _joined(adversarial_batch).filter(
+    rows = _joined(batch).filter(
         pl.col("deficiency").is_null() & ~pl.col("hard_cases").list.contains("typo_address")
     )
     on_file = _on_file_at(addresses, population)

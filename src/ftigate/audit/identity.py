@@ -596,10 +596,11 @@ def candidates(
     )
     confirmed = (pl.col("tin_rel") == "SAME") | (pl.col("dob_rel") == "SAME")
     pairs = pairs.with_columns(on_file=corroborates(pl.col("tolerances"), confirmed).fill_null(False))
-    # The TIN and the full date of birth both agreeing outweigh a name the shared lists do
-    # not relate (a nickname they lack, a surname changed by marriage): not evidence of
-    # another person, though not a fit either (`fits` needs given names that agree).
-    tin_and_dob = (pl.col("tin_rel") == "SAME") & (pl.col("dob_rel") == "SAME")
+    # The TIN and the date of birth both agreeing (the date as written or one keying slip
+    # from it) outweigh a name the shared lists do not relate (a nickname they lack, another
+    # nickname of one name, a surname changed by marriage): not evidence of another person,
+    # though not a fit either (`fits` needs given names that agree).
+    tin_and_dob = (pl.col("tin_rel") == "SAME") & pl.col("dob_rel").is_in(["SAME", "SLIP"])
     given_conflict = pl.col("given") == GivenRelation.CONFLICT.value
     own_conflict = (
         (given_conflict & ~tin_and_dob)

@@ -105,8 +105,11 @@ FIRST_NAME_LEVELS = (
     ),
     Level(
         "nickname",
-        "one is a nickname of the other (Bill / William)",
-        cll.CustomLevel("first_canon_l = first_name_r OR first_name_l = first_canon_r"),
+        "one is a nickname of the other (Bill / William, Tony / Antonio)",
+        cll.CustomLevel(
+            "first_canon_l = first_name_r OR first_name_l = first_canon_r"
+            " OR list_contains(first_forms_r, first_name_l) OR list_contains(first_forms_l, first_name_r)"
+        ),
     ),
     Level(
         "keying_slip",

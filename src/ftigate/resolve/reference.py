@@ -190,8 +190,8 @@ def load_reference(folder: Path, *, threads: int | None = None) -> Reference:
         [
             named.select(
                 pl.col("tin").alias("unique_id"),
-                "first_name", "first_fused", "first_canon", "middle_initial", "last_name", "last_fused",
-                "surname_tokens", "dob", "tin", "prior_itin",
+                "first_name", "first_fused", "first_canon", "first_forms", "middle_initial", "last_name",
+                "last_fused", "surname_tokens", "dob", "tin", "prior_itin",
             ),
             lists,
         ],
@@ -342,7 +342,7 @@ def term_frequencies(people: pl.DataFrame, column: str) -> pl.DataFrame:
     return counts.select(column, (pl.col("n") / total).alias(f"tf_{column}"))
 
 
-PREPARED_FORMAT = 3
+PREPARED_FORMAT = 4
 """bump when the prepared frames change shape or meaning (standard forms, keys)"""
 PREPARED_FRAMES = ("people", "lent_returns", "names_per_tin")
 

@@ -26,7 +26,8 @@ from ftigate.resolve.reference import Reference, term_frequencies
 
 ARRAY_COLUMNS = ("addr_keys", "variant_keys", "near_keys", "building_keys", "zips", "surname_tokens")
 MODEL_COLUMNS = (
-    "unique_id", "first_name", "first_fused", "first_canon", "last_name", "last_fused", "surname_tokens",
+    "unique_id", "first_name", "first_fused", "first_canon", "first_forms", "last_name", "last_fused",
+    "surname_tokens",
     "dob", "tin", "prior_itin", "addr_keys", "variant_keys", "near_keys", "building_keys", "zips",
     "name_zip_keys", "house_initial_keys",
 )  # fmt: skip

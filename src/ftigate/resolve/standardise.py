@@ -7,8 +7,8 @@ values of a column (surname tokens, street lines), so 10 million reference rows
 cost a few seconds, not a Python loop per row.
 
 Output columns shared by both sides (the model's input contract):
-  first_name, first_fused, first_canon, middle_initial, last_name, last_fused, surname_tokens,
-  dob, tin, prior_itin, addr_keys, near_keys, street_keys, zips, block_name_zip,
+  first_name, first_fused, first_canon, first_forms, middle_initial, last_name, last_fused,
+  surname_tokens, dob, tin, prior_itin, addr_keys, near_keys, street_keys, zips, block_name_zip,
   block_addr.
 """
 
@@ -23,6 +23,7 @@ import jellyfish
 import polars as pl
 
 from ftigate.facts.address import COMPARED_COLUMNS, address_parts
+from ftigate.facts.names import nickname_pairs
 from ftigate.facts.text import plain_upper
 from ftigate.facts.tin import tin_digits
 
@@ -168,6 +169,22 @@ def house_initial_code(house_zip: pl.Expr, first_name: pl.Expr) -> pl.Expr:
     )
 
 
+@cache
+def nickname_forms_table() -> pl.DataFrame:
+    """name -> every name the shared list pairs it with directly (its nicknames, and the
+    formal names it is a nickname of: TONY -> ANTHONY, ANTONIO), since one nickname can
+    stand for several names and `first_canon` keeps only one of them."""
+    forms: dict[str, set[str]] = {}
+    for formal, nickname in nickname_pairs():
+        forms.setdefault(formal, set()).add(nickname)
+        forms.setdefault(nickname, set()).add(formal)
+    names = sorted(forms)
+    return pl.DataFrame(
+        {"_first": names, "_forms": [sorted(forms[n]) for n in names]},
+        schema={"_first": pl.String, "_forms": pl.List(pl.String)},
+    )
+
+
 def _first_forms(distinct: pl.DataFrame) -> pl.DataFrame:
     nick = nickname_table()
     text = name_text(pl.col("first_name"))
@@ -176,8 +193,12 @@ def _first_forms(distinct: pl.DataFrame) -> pl.DataFrame:
         # "ISAB ELLE", "MARY ANN": the given name with its spaces taken out
         _first_fused=_blank_to_null(text.str.replace_all(" ", "")),
     )
-    return first.with_columns(
-        _canon=pl.col("_first").replace_strict(nick["nickname"], nick["formal"], default=pl.col("_first"))
+    return (
+        first.with_columns(
+            _canon=pl.col("_first").replace_strict(nick["nickname"], nick["formal"], default=pl.col("_first"))
+        )
+        .join(nickname_forms_table(), on="_first", how="left", maintain_order="left")
+        .with_columns(pl.col("_forms").fill_null(pl.lit([], dtype=pl.List(pl.String))))
     )
 
 
@@ -209,11 +230,12 @@ def standard_names(frame: pl.DataFrame) -> pl.DataFrame:
         )
         .with_columns(
             first_canon=pl.col("_canon"),
+            first_forms=pl.col("_forms"),
             first_fused=pl.col("_first_fused"),
             last_fused=pl.col("_fused"),
             surname_tokens=pl.col("_tokens"),
         )
-        .drop("_first", "_first_fused", "_middle", "_last", "_canon", "_fused", "_tokens")
+        .drop("_first", "_first_fused", "_middle", "_last", "_canon", "_forms", "_fused", "_tokens")
     )
 
 
@@ -277,8 +299,8 @@ def standard_requests(requests: pl.DataFrame) -> pl.DataFrame:
         located, on=["street", "unit", "zip", "city"], how="left", nulls_equal=True, maintain_order="left"
     )
     return frame.select(
-        "unique_id", "first_name", "first_fused", "first_canon", "middle_initial", "last_name", "last_fused",
-        "surname_tokens", "dob", "tin", "prior_itin",
+        "unique_id", "first_name", "first_fused", "first_canon", "first_forms", "middle_initial", "last_name",
+        "last_fused", "surname_tokens", "dob", "tin", "prior_itin",
         pl.concat_list(pl.col("addr_key")).list.drop_nulls().alias("addr_keys"),
         pl.concat_list("form_key", "city_key").list.drop_nulls().alias("variant_keys"),
         pl.concat_list("near_a", "near_b").list.drop_nulls().alias("near_keys"),

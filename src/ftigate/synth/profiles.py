@@ -134,7 +134,8 @@ class Profile:
     """no TIN (in-file people)"""
     swapped_names: float = 0.0
     """given and family name swapped (entered in each other's fields), everything else as
-    the person's; it may come with a typo in either name"""
+    the person's; it may come with a typo in either name, never with a nickname, an
+    initial or one surname of two"""
 
     # How the request writes the person's own address (in-file requests whose address is on
     # file): each is the same home, so the lawful answer is still the address on file. At

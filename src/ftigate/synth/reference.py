@@ -224,12 +224,6 @@ def surname_hispanic_lookup() -> pl.DataFrame:
     ).unique(subset="surname_key", keep="first", maintain_order=True)
 
 
-@lru_cache(maxsize=1)
-def nickname_table() -> pl.DataFrame:
-    raw = resources.files(_DATA_PACKAGE).joinpath("nicknames.csv").read_bytes()
-    return pl.read_csv(io.BytesIO(raw))
-
-
 @dataclass(frozen=True)
 class ZipTable:
     """Active STANDARD ZIP codes with a plausible residential weight."""

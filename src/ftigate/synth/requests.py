@@ -62,9 +62,7 @@ CRIMINAL_STATUTE = "8 U.S.C. 1253(a)(1)"
 CIVIL_STATUTES = ("8 U.S.C. 1227(a)(1)(B)", "8 U.S.C. 1182", "8 U.S.C. 1229a", "8 U.S.C. 1231")
 TAX_STATUTES = ("26 U.S.C. 7201", "26 U.S.C. 7203", "26 U.S.C. 7206(1)", "26 U.S.C. 7212(a)")
 INVALID_PERIODS = ("2031", "1965", "20XX", "2023;2031", "N/A", "1899", "2099", "FY", "TBD")
-BOILERPLATE_REASON = (
-    "The subject is under criminal investigation for violation of 8 U.S.C. 1253(a)(1)."
-)
+BOILERPLATE_REASON = "The subject is under criminal investigation for violation of 8 U.S.C. 1253(a)(1)."
 
 ORDINARY = len(IDENTITY_SCENARIOS)  # scenario code for people drawn at random from the file
 _SCENARIO = {name: code for code, name in enumerate(IDENTITY_SCENARIOS)}
@@ -232,10 +230,7 @@ def _fresh_identities(
     return frame.select(
         "first_name",
         pl.when("use_middle").then("middle_name").otherwise(pl.lit("")).alias("middle_name"),
-        pl.when("two")
-        .then(pl.col("base") + " " + pl.col("second"))
-        .otherwise("base")
-        .alias("last_name"),
+        pl.when("two").then(pl.col("base") + " " + pl.col("second")).otherwise("base").alias("last_name"),
         "date_of_birth",
         "location_id",
     )
@@ -302,23 +297,21 @@ def _pick_from_lists(lists: pl.Series, draw: np.ndarray) -> pl.Series:
 
 def _names_on_file(population: Population, location: np.ndarray) -> pl.DataFrame:
     """location_id, given: every given name on file at each of `location` (residents now
-    and before, and names on W-2s filed there under a lent SSN)."""
-    wanted = pl.Series(np.unique(location)).cast(pl.Int32)
-    rows = population.address_rows.filter(pl.col("location_id").is_in(wanted.implode()))
-    own = (
-        rows.filter(pl.col("borrower") < 0).select(
-            pl.col("location_id").cast(pl.Int64),
-            given=population.taxpayers["first_name"].gather(rows.filter(pl.col("borrower") < 0)["person"]),
-        )
-        if rows.height
-        else pl.DataFrame(schema={"location_id": pl.Int64, "given": pl.String})
+    and before, and names on W-2s filed there under a lent SSN). Read from the ground truth
+    of where people live and lived, which a population read back from disk keeps too."""
+    wanted = pl.Series(np.unique(location)).cast(pl.Int64).implode()
+    people = population.people.select(
+        pl.col("location_id", "prior_location_id", "older_location_id").cast(pl.Int64),
+        given=population.taxpayers["first_name"],
     )
-    lent = rows.filter(pl.col("borrower") >= 0)
-    borrowed = lent.select(
-        pl.col("location_id").cast(pl.Int64),
-        given=population.borrowers["first_name"].gather(lent["borrower"]),
+    lived = pl.concat(
+        [
+            people.select(pl.col(column).alias("location_id"), "given")
+            for column in ("location_id", "prior_location_id", "older_location_id")
+        ]
     )
-    return pl.concat([own, borrowed]).unique()
+    lent = population.borrowers.select(pl.col("location_id").cast(pl.Int64), given=pl.col("first_name"))
+    return pl.concat([lived, lent]).filter(pl.col("location_id").is_in(wanted)).unique()
 
 
 def _related_given(name: str, other: str) -> str:
@@ -758,12 +751,16 @@ def _apply_variations(
     )
     labels["typo_name"] = typo_name
 
-    # Given and family names swapped (each keyed into the other's field), after any typo so
-    # a swapped name can also be mistyped.
+    # Given and family names swapped (each keyed into the other's field), everything else as
+    # the person's: after any typo so a swapped name can also be mistyped, but never with
+    # another form of either name (a nickname, one surname of two, an initial, a space).
     swapped = (
         names_ok
         & in_file_target
         & ~initial
+        & ~nickname
+        & ~two
+        & ~spaced
         & (req["last_name"].str.len_chars() > 1).to_numpy()
         & draw(profile.swapped_names)
     )
