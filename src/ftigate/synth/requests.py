@@ -90,6 +90,26 @@ def _choose(rng: np.random.Generator, options: tuple[str, ...], count: int) -> p
     return pl.Series(options).gather(rng.integers(0, len(options), count))
 
 
+def _draw_from_pools(
+    rng: np.random.Generator,
+    scenario: np.ndarray,
+    taken: np.ndarray,
+    pools: dict[str, np.ndarray],
+    into: np.ndarray,
+) -> None:
+    """For each scenario, draw a distinct person from its pool (people not yet taken) into
+    `into` for every request of that scenario; requests a pool cannot serve become ORDINARY."""
+    for name, mask in pools.items():
+        rows = np.flatnonzero(scenario == _SCENARIO[name])
+        pool = np.flatnonzero(mask & ~taken)
+        if len(rows) > len(pool):
+            scenario[rows[len(pool) :]] = ORDINARY
+            rows = rows[: len(pool)]
+        picked = rng.choice(pool, len(rows), replace=False) if len(rows) else rows
+        into[rows] = picked
+        taken[picked] = True
+
+
 def _assign_targets(
     rng: np.random.Generator, scenario: np.ndarray, population: Population
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -119,30 +139,14 @@ def _assign_targets(
         "shared_address": people["shared_house"].to_numpy(),
         "common_name_same_building": people["common_name_same_building"].to_numpy(),
     }
-    for name, mask in pools.items():
-        rows = np.flatnonzero(scenario == _SCENARIO[name])
-        pool = np.flatnonzero(mask & ~taken)
-        if len(rows) > len(pool):
-            scenario[rows[len(pool) :]] = ORDINARY
-            rows = rows[: len(pool)]
-        picked = rng.choice(pool, len(rows), replace=False) if len(rows) else rows
-        target[rows] = picked
-        taken[picked] = True
+    _draw_from_pools(rng, scenario, taken, pools, target)
     anchor = np.full(count, -1, dtype=np.int64)
     anchor_pools = {
         "relative_bait": ~people["shared_house"].to_numpy(),
         "housemate_ssn": (people["adults_at_address"].to_numpy() >= 2)
         & (population.taxpayers["tin_type"] == "SSN").to_numpy(),
     }
-    for name, mask in anchor_pools.items():
-        rows = np.flatnonzero(scenario == _SCENARIO[name])
-        pool = np.flatnonzero(mask & ~taken)
-        if len(rows) > len(pool):
-            scenario[rows[len(pool) :]] = ORDINARY
-            rows = rows[: len(pool)]
-        picked = rng.choice(pool, len(rows), replace=False) if len(rows) else rows
-        anchor[rows] = picked
-        taken[picked] = True
+    _draw_from_pools(rng, scenario, taken, anchor_pools, anchor)
     rows = np.flatnonzero(scenario == ORDINARY)
     pool = np.flatnonzero(~taken)
     if len(rows) <= len(pool):
