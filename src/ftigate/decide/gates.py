@@ -63,6 +63,7 @@ DISCLOSE, REFUSE, REVIEW = "disclose", "refuse", "review"
 TIN_AGREES = gammas("tin", "exact", "former_itin", "keying_slip")
 TIN_HELD = gammas("tin", "exact", "former_itin")
 DOB_AGREES = gammas("dob", "exact", "keying_slip")
+DOB_SAME = gammas("dob", "exact")
 ADDRESS_ON_FILE = gammas("address", "on_file")
 GIVEN_NAME_AGREES = gammas("first_name", "exact", "fused", "keying_slip", "initial")
 GIVEN_NAME_WITH_CONFIRMATION = gammas("first_name", "nickname")
@@ -250,7 +251,13 @@ def decide_identities(
     swapped = first.is_in(NAMES_SWAPPED) & pl.col("gamma_last_name").is_in(SURNAME_SWAPPED)
     given_name_fits = (
         first.is_in(GIVEN_NAME_AGREES)
-        | (first.is_in(GIVEN_NAME_WITH_CONFIRMATION) & pl.col("_person_confirmed"))
+        # A nickname is another person's name until something exact confirms it: a TIN that
+        # agrees, or the same date of birth. A date one keying slip off does not, since
+        # two slips at once (Kate for Catherine, 1988 for 1987) fit a sister as well.
+        | (
+            first.is_in(GIVEN_NAME_WITH_CONFIRMATION)
+            & (tin_agrees | pl.col("gamma_dob").is_in(DOB_SAME)).fill_null(False)
+        )
         | swapped
         | first.is_null()
         | (first == -1)
