@@ -120,6 +120,19 @@ def test_a_tin_that_agrees_never_excuses_a_given_name_that_conflicts(
     assert findings(result)[0][0][0] == "WRONG_PERSON_DISCLOSED"
 
 
+def test_a_tin_with_a_date_one_slip_off_never_excuses_another_given_name(
+    hand_batch: HandBatch, tmp_path: Path
+) -> None:
+    """'Melvin Lattimore' with Bobby's SSN and a date of birth one keystroke from Bobby's
+    (02-17 for 02-14): a worker under a relative's SSN, not Bobby."""
+    result = audit(
+        hand_batch,
+        tmp_path,
+        [(lattimore("Melvin", tin="100000009", date_of_birth="1981-02-17"), LATTIMORE_HOUSE)],
+    )
+    assert findings(result)[0][0][0] == "WRONG_PERSON_DISCLOSED"
+
+
 def test_a_tin_and_date_of_birth_that_agree_keep_an_unknown_name_from_excluding(
     hand_batch: HandBatch, tmp_path: Path
 ) -> None:
@@ -177,10 +190,12 @@ def test_a_unit_left_out_corroborates_only_with_a_tin_or_date_of_birth(
         [
             ({"tin": "", **without_unit}, MARIA_NOW),
             ({"tin": "", "date_of_birth": "", **without_unit}, MARIA_NOW),
+            ({"tin": "", "date_of_birth": "1984-03-05", **without_unit}, MARIA_NOW),  # one slip: agrees
         ],
     )
     assert findings(result)[0] == ([], [])
     assert "ADDRESS_NOT_CORROBORATED" in findings(result)[1][0]
+    assert findings(result)[2] == ([], [])
 
 
 def test_the_audit_reads_a_csv_reference_as_process_does(hand_batch: HandBatch, tmp_path: Path) -> None:

@@ -594,13 +594,21 @@ def candidates(
         tin_relation_expr(pl.col("req_tin"), pl.col("tin"), pl.col("prior_itin")).alias("tin_rel"),
         dob_relation_expr(pl.col("r_dob"), pl.col("c_dob")).alias("dob_rel"),
     )
-    confirmed = (pl.col("tin_rel") == "SAME") | (pl.col("dob_rel") == "SAME")
+    # A unit left out corroborates with a TIN or a date of birth that agrees, as the gate
+    # reads "agrees": the same, or one keying slip from it (decide.gates TIN_AGREES, DOB_AGREES).
+    confirmed = pl.col("tin_rel").is_in(["SAME", "SLIP"]) | pl.col("dob_rel").is_in(["SAME", "SLIP"])
     pairs = pairs.with_columns(on_file=corroborates(pl.col("tolerances"), confirmed).fill_null(False))
     # The TIN and the date of birth both agreeing (the date as written or one keying slip
     # from it) outweigh a name the shared lists do not relate (a nickname they lack, another
     # nickname of one name, a surname changed by marriage): not evidence of another person,
     # though not a fit either (`fits` needs given names that agree).
-    tin_and_dob = (pl.col("tin_rel") == "SAME") & pl.col("dob_rel").is_in(["SAME", "SLIP"])
+    # A date one slip off counts here only with the same first letter of the given name (an
+    # unlisted nickname, Tommy for Tom): a lent SSN whose holder was born a keystroke from the
+    # worker (Edgar, 02-18, working under Dorothy's SSN, 02-15) is not the holder.
+    same_initial = pl.col("r_first_name").str.slice(0, 1) == pl.col("c_first_name").str.slice(0, 1)
+    tin_and_dob = (pl.col("tin_rel") == "SAME") & (
+        (pl.col("dob_rel") == "SAME") | ((pl.col("dob_rel") == "SLIP") & same_initial.fill_null(False))
+    )
     given_conflict = pl.col("given") == GivenRelation.CONFLICT.value
     own_conflict = (
         (given_conflict & ~tin_and_dob)
