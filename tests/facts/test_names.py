@@ -43,6 +43,10 @@ GIVEN = [
     # a relative at the same home, another first name with the same initial
     ("MELVIN", "MADELINE", G.CONFLICT),
     ("AL", "AJ", G.CONFLICT),
+    # two nicknames of one formal name: neither a fit nor evidence of another person
+    ("LIZ", "BETTY", G.FORMAL),
+    ("WILL", "WILLIE", G.FORMAL),
+    ("TED", "EDDIE", G.FORMAL),
     ("", "JOHN", G.MISSING),
 ]
 

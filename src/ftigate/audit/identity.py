@@ -201,6 +201,7 @@ _GIVEN_WEIGHT = {
     GivenRelation.SLIP: 0.5,
     GivenRelation.NICKNAME: 0.5,
     GivenRelation.INITIAL: 0.5,
+    GivenRelation.FORMAL: 0.0,
     GivenRelation.MISSING: 0.0,
     GivenRelation.CONFLICT: 0.0,
 }

@@ -145,6 +145,7 @@ class GivenRelation(StrEnum):
     SLIP = "SLIP"
     NICKNAME = "NICKNAME"
     INITIAL = "INITIAL"
+    FORMAL = "FORMAL"  # two nicknames of one formal name (LIZ / BETTY, both ELIZABETH)
     CONFLICT = "CONFLICT"
     MISSING = "MISSING"
 
@@ -162,6 +163,10 @@ def given_relation(a: str, b: str) -> GivenRelation:
         return GivenRelation.SLIP
     if nicknames(a, b):
         return GivenRelation.NICKNAME
+    if nickname_forms(a) & nickname_forms(b):
+        # Not evidence of one person (the identity gate never lets a chain of nicknames
+        # count), nor of another: one name's forms (Will for Willie, Ted for Eddie).
+        return GivenRelation.FORMAL
     return GivenRelation.CONFLICT
 
 
