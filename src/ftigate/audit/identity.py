@@ -430,22 +430,6 @@ def _cheap_keys(frame: pl.DataFrame) -> pl.DataFrame:
     return _on_distinct(frame, "city", city_standard(pl.col("city")), "_c")
 
 
-def _zip_slip_expr(a: pl.Expr, b: pl.Expr) -> pl.Expr:
-    """`facts.address.zip_slipped` as an expression (a filter before the exact test)."""
-    differs = [a.str.slice(i, 1) != b.str.slice(i, 1) for i in range(5)]
-    count = pl.sum_horizontal(differs)
-    swapped = pl.any_horizontal(
-        [
-            differs[i]
-            & differs[i + 1]
-            & (a.str.slice(i, 1) == b.str.slice(i + 1, 1))
-            & (a.str.slice(i + 1, 1) == b.str.slice(i, 1))
-            for i in range(4)
-        ]
-    )
-    return (count == 1) | ((count == 2) & swapped)
-
-
 def _requested_on_file(requests: pl.DataFrame, reference: Reference) -> pl.DataFrame:
     """request_id, tin, tolerances: the taxpayers who have the requested address on file
     under their own name (any tax year), with the tolerances the best such address needed
@@ -496,7 +480,7 @@ def _requested_on_file(requests: pl.DataFrame, reference: Reference) -> pl.DataF
             # a ZIP one keystroke off is found through the city (ZIP_SLIP needs it to agree)
             blocked(
                 ["house", "city_std"],
-                numbered & (pl.col("r_city_std") != "") & _zip_slip_expr(pl.col("r_zip5"), pl.col("f_zip5")),
+                numbered & (pl.col("r_city_std") != "") & _fixed_slip(pl.col("r_zip5"), pl.col("f_zip5"), 5),
             ),
             # PO boxes and rural routes carry no house number: the same line and ZIP
             blocked(
