@@ -72,6 +72,26 @@ def test_cosigns_then_checks_consistency_from_its_own_state(env: Env, witness: t
     assert "\n17\n" in (state / "accepted.checkpoint").read_text()
 
 
+def test_the_witness_never_writes_through_a_link_planted_in_its_folder(
+    env: Env, witness: tuple[Path, str]
+) -> None:
+    """The old staging name (`.accepted.checkpoint.<pid>`) could be a link someone planted,
+    which the witness then truncated: now it writes only a new file of its own."""
+    import os
+
+    state, _ = witness
+    victim = env.tmp / "victim.txt"
+    victim.write_text("not the witness's\n")
+    (state / f".accepted.checkpoint.{os.getpid()}").symlink_to(victim)
+    code, _, err = _add(env, state, _request(env, 0, "first.req"))
+    assert code == 0, err
+    assert victim.read_text() == "not the witness's\n"
+    assert "\n12\n" in (state / "accepted.checkpoint").read_text()
+    assert not [
+        p for p in state.iterdir() if p.name.startswith(".accepted.checkpoint.") and not p.is_symlink()
+    ]
+
+
 def test_a_bad_proof_is_422_and_changes_nothing(env: Env, witness: tuple[Path, str]) -> None:
     state, _ = witness
     assert _add(env, state, _request(env, 0, "first.req"))[0] == 0

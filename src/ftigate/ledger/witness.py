@@ -23,6 +23,7 @@ import binascii
 import fcntl
 import os
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,8 +148,10 @@ class WitnessState:
     def _store(self, signed: SignedCheckpoint) -> None:
         """Replace the accepted checkpoint: write, fsync, rename (never half-written)."""
         path = self.folder / ACCEPTED_FILE
-        staging = self.folder / f".{ACCEPTED_FILE}.{os.getpid()}"
-        descriptor = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        # A new file of our own (O_EXCL, a random name, mode 0600): never a path someone
+        # placed in the folder, nor the target of a link planted there.
+        descriptor, name = tempfile.mkstemp(prefix=f".{ACCEPTED_FILE}.", dir=self.folder)
+        staging = Path(name)
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             handle.write(signed.serialize())
             handle.flush()
