@@ -179,9 +179,9 @@ def sweep(args: argparse.Namespace, profile: str) -> list[dict[str, Any]]:
     requests = pl.concat(list(read_request_chunks(batch_dir / "requests.csv")), how="diagonal_relaxed")
     standard = standard_requests(requests.join(resolved, on="request_id", how="semi"))
     candidates = rank_candidates(score_candidates(standard, reference, artefact))
-    on_file = own_address_parts(
-        reference.address_rows_of(plausible_best(candidates, Thresholds(review_floor=0.5))["tin"])
-    )
+    best_tins = plausible_best(candidates, Thresholds(review_floor=0.5))["tin"]
+    on_file = own_address_parts(reference.address_rows_of(best_tins))
+    names_on_file = reference.names_of(best_tins)
     effects = {c: law.code(c).effect.value for c in law.codes if law.code(c).scope.value == "identity"}
     truth = pl.read_parquet(batch_dir / "truth.parquet").select("request_id", "true_tin", "lawful_disclosure")
     lawful = int(truth["lawful_disclosure"].sum())
@@ -190,7 +190,7 @@ def sweep(args: argparse.Namespace, profile: str) -> list[dict[str, Any]]:
         for margin in SWEEP_MARGIN_BITS:
             thresholds = Thresholds(disclose_probability=probability, margin_bits=margin)
             identity = decide_identities(
-                candidates, standard, reference.lent_returns, effects, thresholds, on_file
+                candidates, standard, reference.lent_returns, effects, thresholds, on_file, names_on_file
             )
             frame = pl.concat(
                 [

@@ -139,10 +139,12 @@ def _ftigate_rows(
         candidates = rank_candidates(score_candidates(standard, reference, load_model()))
         law = load_law()
         effects = {c: law.code(c).effect.value for c in law.codes if law.code(c).scope.value == "identity"}
-        address_rows = reference.address_rows_of(plausible_best(candidates, thresholds)["tin"])
+        best_tins = plausible_best(candidates, thresholds)["tin"]
+        address_rows = reference.address_rows_of(best_tins)
         decided = decide_identities(
-            candidates, standard, reference.lent_returns, effects, thresholds, own_address_parts(address_rows)
-        )
+            candidates, standard, reference.lent_returns, effects, thresholds, own_address_parts(address_rows),
+            reference.names_of(best_tins),
+        )  # fmt: skip
     seconds = time.perf_counter() - started
     tin_to_a = dict(zip(a["tin"].to_list(), a["request_id"].to_list(), strict=True))
     truth = pl.DataFrame(

@@ -257,7 +257,7 @@ DOB_CASES = [
 
 @pytest.mark.parametrize(("requested", "on_file", "expected"), DOB_CASES)
 def test_dates_of_birth_that_are_one_slip_apart(requested: str, on_file: str, expected: str) -> None:
-    from ftigate.audit.identity import dob_relation, dob_relation_expr
+    from ftigate.facts.dates import dob_relation, dob_relation_expr
 
     assert dob_relation(requested, on_file) == expected
     frame = pl.DataFrame({"r": [requested], "f": [on_file]})
@@ -278,7 +278,7 @@ TIN_CASES = [
 def test_tins_that_are_one_slip_apart(
     requested: str | None, tin: str, prior: str | None, expected: str
 ) -> None:
-    from ftigate.audit.identity import tin_relation, tin_relation_expr
+    from ftigate.facts.tin import tin_relation, tin_relation_expr
 
     assert tin_relation(requested, tin, prior) == expected
     frame = pl.DataFrame({"r": [requested], "t": [tin], "p": [prior]}, schema=dict.fromkeys("rtp", pl.String))

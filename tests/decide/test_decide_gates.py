@@ -53,6 +53,7 @@ def _decide(
     lent: list[tuple[str, str]] | None = None,
     requested: tuple[str, str, str, str] | list[str] = REQUEST_ADDRESS,
     on_file: dict[str, list[list[str]]] | None = None,
+    names: dict[str, list[str | None]] | None = None,
 ) -> dict[str, Any]:
     schema: dict[str, pl.DataType | type[pl.DataType]] = {
         "request_id": pl.String, "tin": pl.String, "match_weight": pl.Float64, "match_probability": pl.Float64,
@@ -71,7 +72,17 @@ def _decide(
         ],
         schema={"tin": pl.String} | {ON_FILE_PREFIX + c: pl.String for c in COMPARED_COLUMNS},
     )
-    out = decide_identities(candidates, requests, lent_returns, EFFECTS, Thresholds(), files)
+    names_on_file = None
+    if names is not None:
+        first, last = names["request"]
+        requests = requests.with_columns(first_name=pl.lit(first), last_name=pl.lit(last))
+        on_first, on_last, *prior = names["on_file"]
+        names_on_file = pl.DataFrame(
+            {"tin": [rows[0]["tin"]], "first_name": [on_first], "last_name": [on_last],
+             "prior_itin": [prior[0] if prior else None]},
+            schema={"tin": pl.String, "first_name": pl.String, "last_name": pl.String, "prior_itin": pl.String},
+        )  # fmt: skip
+    out = decide_identities(candidates, requests, lent_returns, EFFECTS, Thresholds(), files, names_on_file)
     return out.row(0, named=True)
 
 
@@ -139,6 +150,7 @@ def test_identity_gate_case(label: str, case: dict[str, Any]) -> None:
         dob=request.get("dob", "1980-01-01"),
         requested=request.get("address", REQUEST_ADDRESS),
         on_file={"111223333": given["on_file"]} if "on_file" in given else None,
+        names=given.get("names"),
     )
     fires = case["code"] in row["reasons"]
     assert fires is case["fires"], f"{label}: reasons {row['reasons']}"
@@ -147,5 +159,5 @@ def test_identity_gate_case(label: str, case: dict[str, Any]) -> None:
 
 
 def test_every_identity_code_has_cases_that_fire_and_cases_that_must_not() -> None:
-    for code in ("GIVEN_NAME_CONFLICT", "ADDRESS_NOT_CORROBORATED", "ADDRESS_UNIT_OMITTED"):
+    for code in ("TIN_CONFLICT", "GIVEN_NAME_CONFLICT", "ADDRESS_NOT_CORROBORATED", "ADDRESS_UNIT_OMITTED"):
         assert any(c["fires"] for c in CASES[code]) and any(not c["fires"] for c in CASES[code]), code

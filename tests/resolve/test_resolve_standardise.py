@@ -81,3 +81,24 @@ def test_the_standard_line_is_its_own_standard_form(words: list[str], gap: str) 
 )
 def test_written_forms_of_one_street_reach_one_standard_line(suffix: str, direction: str) -> None:
     assert _standard_lines([f"12 {direction} Maple {suffix}"]) == ["12 W MAPLE ST"]
+
+
+def test_the_house_initials_key_meets_swapped_names_and_not_a_housemate_of_another_initial() -> None:
+    """House number x ZIP x both initials in either order: a swap still meets its record,
+    a same-surname housemate with another given initial does not (it is found, if at all,
+    by a rule that reads the names), and a missing given name gives no key."""
+    from ftigate.resolve.standardise import house_initial_code
+
+    frame = pl.DataFrame(
+        {
+            "house_zip": [7, 7, 7, 8, 7],
+            "first": ["MELVIN", "LATTIMORE", "BOBBY", "MELVIN", None],
+            "last": ["LATTIMORE", "MELVIN", "LATTIMORE", "LATTIMORE", "LATTIMORE"],
+        }
+    )
+    codes = frame.select(house_initial_code(pl.col("house_zip"), pl.col("first"), pl.col("last")))
+    melvin, swapped, bobby, elsewhere, unnamed = codes.to_series().to_list()
+    assert melvin == swapped
+    assert bobby != melvin
+    assert elsewhere != melvin
+    assert unnamed is None

@@ -54,10 +54,8 @@ Findings, each a reason code in the law's vocabulary:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from functools import lru_cache
 
-import jellyfish
 import polars as pl
 
 from ftigate.audit.reference import DISCLOSED_ADDRESS, Reference, tin_digits
@@ -69,6 +67,7 @@ from ftigate.facts.address import (
     corroborations,
     zip5,
 )
+from ftigate.facts.dates import dob_relation, dob_relation_expr
 from ftigate.facts.names import (
     GivenRelation,
     SurnameRelation,
@@ -80,6 +79,8 @@ from ftigate.facts.names import (
     surname_word_list,
     surname_words,
 )
+from ftigate.facts.text import fixed_width_slip
+from ftigate.facts.tin import tin_relation, tin_relation_expr
 
 WRONG_PERSON = "WRONG_PERSON_DISCLOSED"
 AMBIGUOUS = "AMBIGUOUS_IDENTITY"
@@ -93,107 +94,6 @@ _NAME_FIELDS = ("first_name", "middle_name", "last_name")
 
 
 # --- the evidence of one pair ---------------------------------------------------------------
-
-
-def _one_slip(a: str, b: str) -> bool:
-    """Two strings of one length, or one apart, within one keying slip."""
-    return a != b and jellyfish.damerau_levenshtein_distance(a, b) == 1
-
-
-def tin_relation(requested: str | None, tin: str | None, prior_itin: str | None) -> str:
-    """SAME (the TIN or the prior ITIN), SLIP (one digit or two neighbours off), OTHER or
-    MISSING (the request gives no TIN)."""
-    if not requested:
-        return "MISSING"
-    if requested in (tin, prior_itin):
-        return "SAME"
-    if any(t and _one_slip(requested, t) for t in (tin, prior_itin)):
-        return "SLIP"
-    return "OTHER"
-
-
-def dob_relation(requested: str | None, on_file: str | None) -> str:
-    """SAME, SLIP (day and month swapped, the year or the day one off, both at once, the day
-    before or after across a month's end, or one character of the ISO date mistyped),
-    CONFLICT or MISSING."""
-    if not requested or not on_file or len(requested) != 10 or len(on_file) != 10:
-        return "MISSING"
-    if requested == on_file:
-        return "SAME"
-    if _one_slip(requested, on_file):
-        return "SLIP"
-    try:
-        ry, rm, rd = (int(p) for p in requested.split("-"))
-        fy, fm, fd = (int(p) for p in on_file.split("-"))
-    except ValueError:
-        return "MISSING"
-    swapped = ry == fy and rm == fd and rd == fm
-    near = abs(ry - fy) <= 1 and rm == fm and abs(rd - fd) <= 1
-    try:
-        next_day = abs((date(ry, rm, rd) - date(fy, fm, fd)).days) == 1
-    except ValueError:
-        next_day = False
-    return "SLIP" if swapped or near or next_day else "CONFLICT"
-
-
-def _fixed_slip(a: pl.Expr, b: pl.Expr, length: int) -> pl.Expr:
-    """Two strings of `length` characters one keying slip apart: one character different,
-    or two neighbours swapped (`_one_slip` for fixed-width fields such as TINs and ISO
-    dates)."""
-    differs = [a.str.slice(i, 1) != b.str.slice(i, 1) for i in range(length)]
-    count = pl.sum_horizontal(differs)
-    swapped = pl.any_horizontal(
-        [
-            differs[i]
-            & differs[i + 1]
-            & (a.str.slice(i, 1) == b.str.slice(i + 1, 1))
-            & (a.str.slice(i + 1, 1) == b.str.slice(i, 1))
-            for i in range(length - 1)
-        ]
-    )
-    same_length = (a.str.len_chars() == length) & (b.str.len_chars() == length)
-    return same_length & ((count == 1) | ((count == 2) & swapped))
-
-
-def tin_relation_expr(requested: pl.Expr, tin: pl.Expr, prior_itin: pl.Expr) -> pl.Expr:
-    """`tin_relation` over columns."""
-    slip = _fixed_slip(requested, tin, 9) | (prior_itin.is_not_null() & _fixed_slip(requested, prior_itin, 9))
-    return (
-        pl.when(requested.is_null() | (requested == ""))
-        .then(pl.lit("MISSING"))
-        .when((requested == tin) | (requested == prior_itin).fill_null(False))
-        .then(pl.lit("SAME"))
-        .when(slip.fill_null(False))
-        .then(pl.lit("SLIP"))
-        .otherwise(pl.lit("OTHER"))
-    )
-
-
-def dob_relation_expr(requested: pl.Expr, on_file: pl.Expr) -> pl.Expr:
-    """`dob_relation` over columns."""
-    r = requested.str.to_date("%Y-%m-%d", strict=False)
-    f = on_file.str.to_date("%Y-%m-%d", strict=False)
-    both = (requested.str.len_chars() == 10) & (on_file.str.len_chars() == 10)
-    swapped = (r.dt.year() == f.dt.year()) & (r.dt.month() == f.dt.day()) & (r.dt.day() == f.dt.month())
-    near = (
-        ((r.dt.year().cast(pl.Int32) - f.dt.year().cast(pl.Int32)).abs() <= 1)
-        & (r.dt.month() == f.dt.month())
-        & ((r.dt.day().cast(pl.Int32) - f.dt.day().cast(pl.Int32)).abs() <= 1)
-    )
-    next_day = (r - f).dt.total_days().abs() == 1
-    return (
-        pl.when(~both.fill_null(False))
-        .then(pl.lit("MISSING"))
-        .when(requested == on_file)
-        .then(pl.lit("SAME"))
-        .when(_fixed_slip(requested, on_file, 10))
-        .then(pl.lit("SLIP"))
-        .when(r.is_null() | f.is_null())
-        .then(pl.lit("MISSING"))
-        .when((swapped | near | next_day).fill_null(False))
-        .then(pl.lit("SLIP"))
-        .otherwise(pl.lit("CONFLICT"))
-    )
 
 
 _GIVEN_WEIGHT = {
@@ -480,7 +380,9 @@ def _requested_on_file(requests: pl.DataFrame, reference: Reference) -> pl.DataF
             # a ZIP one keystroke off is found through the city (ZIP_SLIP needs it to agree)
             blocked(
                 ["house", "city_std"],
-                numbered & (pl.col("r_city_std") != "") & _fixed_slip(pl.col("r_zip5"), pl.col("f_zip5"), 5),
+                numbered
+                & (pl.col("r_city_std") != "")
+                & fixed_width_slip(pl.col("r_zip5"), pl.col("f_zip5"), 5),
             ),
             # PO boxes and rural routes carry no house number: the same line and ZIP
             blocked(

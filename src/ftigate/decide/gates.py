@@ -7,7 +7,8 @@ effect among them, as the law's rule files state it):
 
   NO_MATCH                  nobody scores above the floor
   TIN_CONFLICT              the supplied TIN belongs to someone else (or, with nobody
-                            above the floor, to a taxpayer whose name is not the request's)
+                            above the floor, to a taxpayer whose name is not the request's);
+                            the candidate's TIN or former ITIN keyed with one slip agrees
   GIVEN_NAME_CONFLICT       the given name is not the candidate's: not equal, not an initial
                             of it, not one keying slip apart, not a nickname of it with a
                             date of birth or TIN that agrees (a chain of nicknames, Joey ->
@@ -35,6 +36,15 @@ from dataclasses import asdict, dataclass
 import polars as pl
 
 from ftigate.facts.address import COMPARED_COLUMNS, Tolerance, corroborations
+from ftigate.facts.names import (
+    GivenRelation,
+    SurnameRelation,
+    best_given_relation,
+    given_words,
+    surname_relation,
+    surname_words,
+)
+from ftigate.facts.tin import tin_relation_expr
 from ftigate.resolve.model import gammas
 from ftigate.resolve.standardise import REQUEST_ADDRESS_PREFIX
 
@@ -69,6 +79,11 @@ GIVEN_NAME_AGREES = gammas("first_name", "exact", "fused", "keying_slip", "initi
 GIVEN_NAME_WITH_CONFIRMATION = gammas("first_name", "nickname")
 NAMES_SWAPPED = gammas("first_name", "swapped", "swapped_slip")
 SURNAME_SWAPPED = gammas("last_name", "swapped", "swapped_slip")
+
+FACTS_GIVEN_AGREES = (GivenRelation.SAME.value, GivenRelation.SLIP.value, GivenRelation.INITIAL.value)
+"""given-name relations (`facts.names`) that fit without anything else confirming the person;
+a NICKNAME fits only with a TIN or the same date of birth, and FORMAL (two nicknames of
+one name) or CONFLICT never"""
 
 ON_FILE_PREFIX = "f_"
 """prefix of a candidate's address parts in the `on_file` frame the gates receive"""
@@ -167,6 +182,67 @@ def address_corroboration(best: pl.DataFrame, requests: pl.DataFrame, on_file: p
     )
 
 
+def _given_relation_of(requested_first: str, requested_last: str, first: str, last: str) -> str:
+    """The given-name relation as `facts.names` reads it, with the request's two names also
+    read the other way round when its family name field holds the candidate's given name
+    and its given name field the candidate's surname ("NIETO MENDOZA" / "ROBERTO")."""
+    relation = best_given_relation(given_words(requested_first), given_words(first))
+    if surname_relation(surname_words(requested_first), surname_words(last)) is SurnameRelation.SAME:
+        swapped = best_given_relation(given_words(requested_last), given_words(first))
+        relation = min(relation, swapped, key=list(GivenRelation).index)
+    return relation.value
+
+
+def given_name_relations(pairs: pl.DataFrame) -> pl.Series:
+    """`facts.names.given_relation` of each row of `pairs` (r_first, r_last, f_first, f_last),
+    computed once per distinct four names."""
+    names = ["r_first", "r_last", "f_first", "f_last"]
+    distinct = pairs.select(names).unique()
+    related = distinct.with_columns(
+        relation=pl.struct(names).map_elements(
+            lambda row: _given_relation_of(*(row[n] or "" for n in names)), return_dtype=pl.String
+        )
+    )
+    return pairs.join(related, on=names, how="left", nulls_equal=True, maintain_order="left")["relation"]
+
+
+def _facts_relations(
+    frame: pl.DataFrame, requests: pl.DataFrame, names_on_file: pl.DataFrame | None, plausible: pl.Expr
+) -> pl.Series:
+    """The `facts.names` given-name relation of each row's best candidate, where the model's
+    first-name level does not already fit and the candidate is plausible (else null)."""
+    empty = pl.Series("_relation", [None] * frame.height, dtype=pl.String)
+    if names_on_file is None or not {"first_name", "last_name"} <= set(requests.columns):
+        return empty
+    unplaced = plausible.fill_null(False) & ~pl.col("gamma_first_name").is_in(
+        [*GIVEN_NAME_AGREES, *NAMES_SWAPPED]
+    ).fill_null(False)
+    rows = frame.with_row_index("_row").filter(unplaced).select("_row", "request_id", "tin")
+    if rows.height == 0:
+        return empty
+    pairs = rows.join(
+        requests.select(
+            pl.col("unique_id").alias("request_id"),
+            pl.col("first_name").alias("r_first"),
+            pl.col("last_name").alias("r_last"),
+        ),
+        on="request_id",
+        how="left",
+    ).join(
+        names_on_file.select(
+            "tin", pl.col("first_name").alias("f_first"), pl.col("last_name").alias("f_last")
+        ).unique("tin"),
+        on="tin",
+        how="left",
+    )
+    found = pairs.select("_row", relation=given_name_relations(pairs))
+    return (
+        pl.DataFrame({"_row": pl.int_range(0, frame.height, eager=True, dtype=pl.UInt32)})
+        .join(found, on="_row", how="left", maintain_order="left")["relation"]
+        .alias("_relation")
+    )
+
+
 def decide_identities(
     candidates: pl.DataFrame,
     requests: pl.DataFrame,
@@ -174,6 +250,7 @@ def decide_identities(
     effects: dict[str, str],
     thresholds: Thresholds,
     on_file: pl.DataFrame | None = None,
+    names_on_file: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """One decision per row of `requests` (screened sufficient): request_id, decision,
     reasons (list), gate, match_probability, match_weight, runner_weight, tin (the chosen
@@ -187,7 +264,12 @@ def decide_identities(
     `effects`: reason code -> "refuse" | "review" (from the law's rule files).
     `on_file`: tin and address parts (prefixed `f_`) of the addresses the plausible best
     candidates filed from under their own name (`plausible_best`); without it only an
-    address on file in standard form corroborates."""
+    address on file in standard form corroborates.
+    `names_on_file`: tin, first_name, last_name (standard forms) of the same candidates;
+    with it (and `requests` carrying first_name and last_name) a given name the model's
+    levels do not place is read as `facts.names` reads it, the definition the audit uses
+    (a slip of a nickname, a two-letter name one slip off, names swapped around a
+    two-word surname)."""
     ranked = candidates if "rank" in candidates.columns else rank_candidates(candidates)
     best = ranked.filter(pl.col("rank") == 0).drop("rank")
     runner = ranked.filter(pl.col("rank") == 1).select(
@@ -221,6 +303,17 @@ def decide_identities(
     p = pl.col("match_probability").fill_null(0.0)
     plausible = p >= floor
     tin_agrees = pl.col("gamma_tin").is_in(TIN_AGREES)
+    if names_on_file is not None and "prior_itin" in names_on_file.columns:
+        # The model has no level for a former ITIN keyed with a slip; `facts.tin` reads it
+        # as agreeing, as it reads a slip of the TIN itself.
+        frame = frame.join(
+            names_on_file.select("tin", pl.col("prior_itin").alias("_prior_itin")).unique("tin"),
+            on="tin",
+            how="left",
+        )
+        tin_agrees = tin_agrees | tin_relation_expr(
+            pl.col("_supplied_tin"), pl.col("tin"), pl.col("_prior_itin")
+        ).is_in(["SAME", "SLIP"])
     dob_agrees = pl.col("gamma_dob").is_in(DOB_AGREES)
     person_confirmed = (tin_agrees | dob_agrees).fill_null(False)
     frame = frame.with_columns(_person_confirmed=person_confirmed)
@@ -245,6 +338,7 @@ def decide_identities(
         .otherwise(pl.col("tolerances")),
     )
 
+    frame = frame.with_columns(_relation=_facts_relations(frame, requests, names_on_file, plausible))
     tin_given = pl.col("_supplied_tin").is_not_null()
     tin_disagrees = tin_given & ~tin_agrees
     first = pl.col("gamma_first_name")
@@ -261,6 +355,11 @@ def decide_identities(
         | swapped
         | first.is_null()
         | (first == -1)
+        | pl.col("_relation").is_in(FACTS_GIVEN_AGREES).fill_null(False)
+        | (
+            (pl.col("_relation") == GivenRelation.NICKNAME.value)
+            & (tin_agrees | pl.col("gamma_dob").is_in(DOB_SAME))
+        ).fill_null(False)
     )
     checks = {
         NO_MATCH: ~plausible & pl.col("_tin_holders").is_null(),

@@ -215,10 +215,12 @@ def run_process(
     # The addresses on file of each request's best plausible candidate, read once: the gates
     # compare them with the requested address, and the disclosed ones' last known address
     # comes from the same rows.
-    rows = reference.address_rows_of(plausible_best(candidates, options.thresholds)["tin"])
+    best_tins = plausible_best(candidates, options.thresholds)["tin"]
+    rows = reference.address_rows_of(best_tins)
     identity = decide_identities(
-        candidates, standard, reference.lent_returns, effects, options.thresholds, own_address_parts(rows)
-    )
+        candidates, standard, reference.lent_returns, effects, options.thresholds, own_address_parts(rows),
+        reference.names_of(best_tins),
+    )  # fmt: skip
     version = artefact.version
     disclosed = identity.filter(pl.col("decision") == DISCLOSE)
     disclosed = disclosed.join(last_known_from(rows), on="tin", how="left")

@@ -15,6 +15,8 @@ import re
 
 import polars as pl
 
+from ftigate.facts.text import fixed_width_slip, one_keying_slip
+
 _SEPARATORS = r"[\s-]"
 _TIN = re.compile(r"\d{9}")
 
@@ -46,4 +48,32 @@ def tin_digits_sql(column: str) -> str:
     stripped = f"regexp_replace({text}, '[\\s-]', '', 'g')"
     return (
         f"CASE WHEN {plain} THEN {text} WHEN regexp_full_match({stripped}, '[0-9]{{9}}') THEN {stripped} END"
+    )
+
+
+def tin_relation(requested: str | None, tin: str | None, prior_itin: str | None) -> str:
+    """SAME (the TIN or the prior ITIN), SLIP (one digit or two neighbours off), OTHER or
+    MISSING (the request gives no TIN)."""
+    if not requested:
+        return "MISSING"
+    if requested in (tin, prior_itin):
+        return "SAME"
+    if any(t and one_keying_slip(requested, t) for t in (tin, prior_itin)):
+        return "SLIP"
+    return "OTHER"
+
+
+def tin_relation_expr(requested: pl.Expr, tin: pl.Expr, prior_itin: pl.Expr) -> pl.Expr:
+    """`tin_relation` over columns."""
+    slip = fixed_width_slip(requested, tin, 9) | (
+        prior_itin.is_not_null() & fixed_width_slip(requested, prior_itin, 9)
+    )
+    return (
+        pl.when(requested.is_null() | (requested == ""))
+        .then(pl.lit("MISSING"))
+        .when((requested == tin) | (requested == prior_itin).fill_null(False))
+        .then(pl.lit("SAME"))
+        .when(slip.fill_null(False))
+        .then(pl.lit("SLIP"))
+        .otherwise(pl.lit("OTHER"))
     )

@@ -291,8 +291,8 @@ def blocking_rules() -> list[Any]:
         block_on("variant_keys", arrays_to_explode=["variant_keys"]),
         # a date of birth and a ZIP: names misspelt or changed, the address written anew
         block_on("dob", "zips", arrays_to_explode=["zips"]),
-        # house number, ZIP and an initial (of either name): the street name misspelt or
-        # run together, the names mistyped or swapped
+        # house number, ZIP and both initials (in either order): the street name misspelt
+        # or run together, the names mistyped or swapped
         block_on("house_initial_keys", arrays_to_explode=["house_initial_keys"]),
     ]
 

@@ -83,6 +83,12 @@ class Reference:
         """Every address row filed under the TINs in `tins` (`address_rows`)."""
         return address_rows(self.source, tins)
 
+    def names_of(self, tins: pl.Series) -> pl.DataFrame:
+        """tin, first_name, last_name (standard forms) and prior_itin of each TIN in `tins`."""
+        return self.people.filter(pl.col("unique_id").is_in(tins.implode())).select(
+            pl.col("unique_id").alias("tin"), "first_name", "last_name", "prior_itin"
+        )
+
 
 # The reading of the folder is `facts.reference`'s, shared with the audit and the replica.
 _scan = scan_table
@@ -298,12 +304,8 @@ def key_lists(own: pl.DataFrame, taxpayers: pl.DataFrame) -> pl.DataFrame:
     houses = own.select("tin_n", "house_zip").join(
         taxpayers.select("tin_n", "first_name", "last_name"), on="tin_n"
     )
-    house_initial = pl.concat(
-        [
-            houses.select("tin_n", house_initial_code(pl.col("house_zip"), pl.col(name)).alias("code"))
-            for name in ("first_name", "last_name")
-        ]
-    )
+    code = house_initial_code(pl.col("house_zip"), pl.col("first_name"), pl.col("last_name"))
+    house_initial = houses.select("tin_n", code.alias("code"))
 
     def long(*columns: str) -> pl.DataFrame:
         return pl.concat([own.select("tin_n", pl.col(c).alias("code")) for c in columns])
@@ -342,7 +344,7 @@ def term_frequencies(people: pl.DataFrame, column: str) -> pl.DataFrame:
     return counts.select(column, (pl.col("n") / total).alias(f"tf_{column}"))
 
 
-PREPARED_FORMAT = 4
+PREPARED_FORMAT = 5
 """bump when the prepared frames change shape or meaning (standard forms, keys)"""
 PREPARED_FRAMES = ("people", "lent_returns", "names_per_tin")
 
