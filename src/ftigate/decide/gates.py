@@ -214,9 +214,10 @@ def _facts_relations(
     empty = pl.Series("_relation", [None] * frame.height, dtype=pl.String)
     if names_on_file is None or not {"first_name", "last_name"} <= set(requests.columns):
         return empty
-    unplaced = plausible.fill_null(False) & ~pl.col("gamma_first_name").is_in(
-        [*GIVEN_NAME_AGREES, *NAMES_SWAPPED]
-    ).fill_null(False)
+    # a given name one slip from the candidate's surname reaches the `swapped_slip` level
+    # even when the surnames agree (Osa Sosa for Rosa Sosa): that is no swap, so read it too
+    placed = pl.col("gamma_first_name").is_in(GIVEN_NAME_AGREES).fill_null(False)
+    unplaced = plausible.fill_null(False) & ~placed
     rows = frame.with_row_index("_row").filter(unplaced).select("_row", "request_id", "tin")
     if rows.height == 0:
         return empty
