@@ -54,11 +54,14 @@ def _decide(
     requested: tuple[str, str, str, str] | list[str] = REQUEST_ADDRESS,
     on_file: dict[str, list[list[str]]] | None = None,
     names: dict[str, list[str | None]] | None = None,
+    weights: bool = False,
 ) -> dict[str, Any]:
     schema: dict[str, pl.DataType | type[pl.DataType]] = {
         "request_id": pl.String, "tin": pl.String, "match_weight": pl.Float64, "match_probability": pl.Float64,
     }  # fmt: skip
     schema |= {f"gamma_{g}": pl.Int32 for g in FIELDS}
+    if weights:
+        schema |= {f"w_{g}": pl.Float64 for g in FIELDS}
     candidates = pl.DataFrame(rows, schema=schema)
     request = {"unique_id": "R1", "tin": tin, "dob": dob, "request_addr_key": "1||78701"}
     parts = _parts(requested, REQUEST_ADDRESS_PREFIX)
@@ -114,6 +117,21 @@ def test_someone_elses_tin_conflicts_unless_a_lent_return_explains_it() -> None:
     rows = [_candidate("900112222", 30.0, tin_level="else")]
     assert _decide(rows)["reasons"] == ["TIN_CONFLICT"]
     assert _decide(rows, lent=[("111223333", "1||78701")])["decision"] == "disclose"
+
+
+def test_an_explained_tin_weighs_nothing_against_the_person() -> None:
+    """A lent SSN the returns explain, weighed -4.8 bits by the model as another person's
+    TIN, no longer holds the best candidate below the threshold (8.9 bits is p 0.998; 13.7
+    is p 0.99992); unexplained it still conflicts. The gate's rows carry the field weights
+    (`w_*`) as scoring gives them."""
+    base = _candidate("900112222", 8.9, tin_level="else")
+    row = base | {f"w_{f}": 0.0 for f in FIELDS} | {"w_tin": -4.8}
+    lent = [("111223333", "1||78701")]
+    explained = _decide([row], lent=lent, weights=True)
+    assert (explained["decision"], explained["reasons"]) == ("disclose", [])
+    assert explained["match_probability"] > 0.9999
+    assert _decide([base], lent=lent)["reasons"] == ["LOW_CONFIDENCE"]  # no weights: as scored
+    assert "TIN_CONFLICT" in _decide([row], weights=True)["reasons"]
 
 
 def test_a_contradicting_birth_date_is_refused() -> None:

@@ -301,8 +301,6 @@ def decide_identities(
         .join(explained, on=["_supplied_tin", "_addr_key"], how="left")
     )
     floor, threshold = thresholds.review_floor, thresholds.disclose_probability
-    p = pl.col("match_probability").fill_null(0.0)
-    plausible = p >= floor
     tin_agrees = pl.col("gamma_tin").is_in(TIN_AGREES)
     if names_on_file is not None and "prior_itin" in names_on_file.columns:
         # The model has no level for a former ITIN keyed with a slip; `facts.tin` reads it
@@ -315,6 +313,27 @@ def decide_identities(
         tin_agrees = tin_agrees | tin_relation_expr(
             pl.col("_supplied_tin"), pl.col("tin"), pl.col("_prior_itin")
         ).is_in(["SAME", "SLIP"])
+    if "w_tin" in frame.columns:
+        # A TIN the model weighed as another person's that agrees after all (a former ITIN
+        # keyed with a slip) or is explained (returns filed under it carry this person's
+        # name at the requested address: a lent SSN) is no evidence against the person:
+        # its negative weight is taken out of the best candidate's match weight.
+        excused = (
+            pl.col("_supplied_tin").is_not_null()
+            & ~pl.col("gamma_tin").is_in(TIN_AGREES)
+            & (tin_agrees | pl.col("_lent").is_not_null())
+            & (pl.col("w_tin") < 0)
+        ).fill_null(False)
+        weight = (
+            pl.when(excused).then(pl.col("match_weight") - pl.col("w_tin")).otherwise(pl.col("match_weight"))
+        )
+        frame = frame.with_columns(match_weight=weight).with_columns(
+            match_probability=pl.when(excused)
+            .then(1.0 / (1.0 + (2.0 ** -pl.col("match_weight"))))
+            .otherwise(pl.col("match_probability"))
+        )
+    p = pl.col("match_probability").fill_null(0.0)
+    plausible = p >= floor
     dob_agrees = pl.col("gamma_dob").is_in(DOB_AGREES)
     person_confirmed = (tin_agrees | dob_agrees).fill_null(False)
     frame = frame.with_columns(_person_confirmed=person_confirmed)
