@@ -13,6 +13,7 @@ from rich.table import Table
 from ftigate import __version__
 from ftigate.cli import audit as audit_cli
 from ftigate.cli import batch as batch_cli
+from ftigate.cli import law as law_cli
 from ftigate.cli import ledger as ledger_cli
 from ftigate.cli import report as report_cli  # noqa: F401 - adds `transparency` to `report`
 from ftigate.cli import synth as synth_cli
@@ -61,6 +62,7 @@ app.command()(process)
 app.add_typer(batch_cli.app, name="batch")
 app.add_typer(model_app, name="model")
 app.add_typer(reference_app, name="reference")
+app.add_typer(law_cli.app, name="law")
 
 PolicyOption = Annotated[
     Path | None,
