@@ -30,6 +30,13 @@ def _compact(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def _print_reference(reference: dict[str, Any] | None) -> None:
+    if reference:
+        out.print(f"  reference: {reference['citation']} <{reference['href']}>", soft_wrap=True, markup=False)
+        if reference.get("document"):
+            out.print(f"  document: {reference['document']}", soft_wrap=True, markup=False)
+
+
 @app.command("show")
 def show(
     at: Annotated[
@@ -51,11 +58,7 @@ def show(
         since = f"since {entry['since']}" if entry["since"] else "policy setting, undated"
         out.print(f"\n[bold]{name}[/]  ({since}; {entry['origin']})", soft_wrap=True)
         out.print(f"  value: {_compact(entry['value'])}", soft_wrap=True, markup=False)
-        reference = entry["reference"]
-        if reference:
-            out.print(f"  reference: {reference['citation']} <{reference['href']}>", soft_wrap=True, markup=False)
-            if reference.get("document"):
-                out.print(f"  document: {reference['document']}", soft_wrap=True, markup=False)
+        _print_reference(entry["reference"])
 
 
 @app.command("diff")
@@ -88,8 +91,4 @@ def diff(
             else:
                 line = f"  ~{where}: {_compact(change['before'])} -> {_compact(change['after'])}"
             out.print(line, soft_wrap=True, markup=False)
-        reference = after["reference"]
-        if reference:
-            out.print(f"  reference: {reference['citation']} <{reference['href']}>", soft_wrap=True, markup=False)
-            if reference.get("document"):
-                out.print(f"  document: {reference['document']}", soft_wrap=True, markup=False)
+        _print_reference(after["reference"])

@@ -27,7 +27,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     """A YAML loader that refuses duplicate mapping keys instead of keeping the last one."""
 
 
-def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+def _construct_mapping(loader: yaml.BaseLoader, node: yaml.MappingNode) -> dict[Any, Any]:
     seen: set[Any] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node)
@@ -357,6 +357,39 @@ def build_law(provisions: dict[str, Provision]) -> Law:
         except ValidationError as exc:
             raise LawError(f"rule-file parameters on {day.isoformat()}: {_validation_summary(exc)}") from None
     return law.at(date.today())
+
+
+CASES_DIR = "cases"
+
+
+class _CaseTableLoader(yaml.BaseLoader):
+    """Case tables keep every scalar a string, as a request file's fields are."""
+
+
+_CaseTableLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _read_case_table(text: str, origin: str) -> dict[str, Any]:
+    try:
+        table = yaml.load(text, Loader=_CaseTableLoader)
+    except yaml.YAMLError as exc:
+        raise LawError(f"case table {origin}: {_one_line(str(exc))}") from None
+    if not isinstance(table, dict):
+        raise LawError(f"case table {origin}: not a mapping")
+    return table
+
+
+def case_tables(code: str) -> dict[str, dict[str, Any]]:
+    """The case tables that test `code`, by stage (screen, identity, audit): each a mapping
+    with `fires` and `clears` lists (src/ftigate/law/cases/STAGE/CODE.yaml)."""
+    root = resources.files(RULES_PACKAGE).joinpath(CASES_DIR)
+    tables: dict[str, dict[str, Any]] = {}
+    for stage in sorted((c for c in root.iterdir() if c.is_dir()), key=lambda c: c.name):
+        table = stage.joinpath(f"{code}.yaml")
+        if table.is_file():
+            text = table.read_text(encoding="utf-8")
+            tables[stage.name] = _read_case_table(text, f"{stage.name}/{code}.yaml")
+    return tables
 
 
 @cache
