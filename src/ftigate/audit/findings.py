@@ -55,9 +55,11 @@ class BatchFacts:
 
 
 def split_screening(screening: pl.DataFrame, law: Law) -> pl.DataFrame:
-    """request_id, `refusals` (codes with a refuse effect) and `questions` (the rest)."""
-    refusing = sorted(code for code, rc in law.codes.items() if rc.effect == Effect.REFUSE)
-    in_refusing = pl.element().is_in(refusing)
+    """request_id, `refusals` (codes that refuse, as `ftigate.law.outcome` reads them: an
+    undeclared code refuses) and `questions` (the rest)."""
+    effects = law.effects()
+    not_refusing = sorted(code for code, effect in effects.items() if effect != Effect.REFUSE)
+    in_refusing = ~pl.element().is_in(not_refusing)
     return screening.select(
         "request_id",
         pl.col("reasons").list.eval(pl.element().filter(in_refusing)).alias("refusals"),
