@@ -147,9 +147,10 @@ class EvidenceWeights(_Strict):
 
 
 class Parameters(_Strict):
-    """Every configurable value the rules read, with the default the rule files give.
+    """Every configurable value the rules read, as in force on one date (`Law.at`).
 
-    A policy file overrides any of these by name; unknown names are an error.
+    The rule files give each a dated timeline; a policy file overrides any of these by
+    name, undated or dated; unknown names are an error.
     """
 
     officials: Officials
