@@ -168,3 +168,14 @@ def test_law_show_and_diff_commands() -> None:
         bad = runner.invoke(app, args)
         assert bad.exit_code == 2, bad.output
         assert "Traceback" not in bad.output
+
+
+def test_the_law_digest_names_the_rules_not_the_date(tmp_path: Path) -> None:
+    from ftigate.law.timeline import law_digest
+
+    law = default_law()
+    assert law_digest(law.at(date(2025, 6, 27))) == law_digest(law.at(date.today()))
+    assert law_digest(law.at(AGREEMENT)) != law_digest(law.at(date(2025, 4, 8)))
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("margin_bits: 8\n")
+    assert law_digest(load_law(policy)) != law_digest(law)

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import rfc8785
 from pydantic import BaseModel
 
 from ftigate.law.loader import InForce, Law
@@ -109,3 +111,23 @@ def law_diff(law: Law, first: date, second: date) -> dict[str, Any]:
                 }
             )
     return {"from": first.isoformat(), "to": second.isoformat(), "parameters": changes}
+
+
+def law_digest(law: Law) -> str:
+    """SHA-256 of the RFC 8785 canonical JSON of the rules that decide on `law.as_of`: every
+    parameter in force (value, the date it took effect, its reference) and every code with its effect under
+    them and its implementation. Two batches with one digest were decided by the same rules."""
+    # Neither the date asked for nor where a policy file sits changes the rules: two dates
+    # on which the same values stand give one digest.
+    standing = law_as_of(law, law.as_of)["parameters"]
+    rules = {
+        "parameters": {
+            name: {key: entry[key] for key in ("value", "since", "reference")}
+            for name, entry in standing.items()
+        },
+        "codes": {
+            code: {"effect": effect.value, "implemented_by": law.codes[code].implemented_by}
+            for code, effect in sorted(law.effects().items())
+        }
+    }
+    return hashlib.sha256(rfc8785.dumps(rules)).hexdigest()

@@ -15,6 +15,7 @@ from typing import Any
 
 from ftigate import __version__
 from ftigate.law.loader import Law, default_law
+from ftigate.law.timeline import law_digest
 from ftigate.outputs import file_sha256
 
 TABLE_SUFFIXES = (".parquet", ".pq", ".csv")
@@ -68,6 +69,7 @@ def policy_facts(
     facts: dict[str, Any] = {
         "file": describe_file(policy_file) if policy_file is not None else None,
         "law_as_of": law.as_of.isoformat(),
+        "law_sha256": law_digest(law),
         "parameters": current,
         "overridden": bool(overrides),
         "overrides": overrides,
