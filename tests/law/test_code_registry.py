@@ -95,3 +95,41 @@ def test_a_rule_whose_implementation_cannot_emit_it_is_refused(implementation: s
 def test_a_rule_without_an_implementation_is_refused() -> None:
     with pytest.raises(LawError, match="implemented_by"):
         parse([("a.yaml", RULE.replace(", implemented_by: IMPLEMENTATION", ""))])
+
+
+def test_codes_piped_are_tab_separated_and_never_cut() -> None:
+    from typer.testing import CliRunner
+
+    from ftigate.cli.main import app
+
+    result = CliRunner().invoke(app, ["codes"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].split("\t") == ["code", "scope", "effect", "citation", "implemented_by"]
+    rows = [line.split("\t") for line in lines[1:]]
+    assert all(len(row) == 5 for row in rows)
+    assert {row[0] for row in rows} == set(default_law().codes)
+
+
+def test_explain_names_the_function_and_the_case_tables() -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from ftigate.cli.main import app
+
+    runner = CliRunner()
+    shown = runner.invoke(app, ["explain", "address_not_corroborated", "--json"])
+    assert shown.exit_code == 0, shown.output
+    data = json.loads(shown.stdout)
+    assert data["implemented_by"] == [
+        "ftigate.decide.gates.decide_identities",
+        "ftigate.audit.identity.identity_findings",
+    ]
+    assert set(data["case_tables"]) == {"identity", "audit"}
+    assert data["case_tables"]["audit"]["fires"]
+    text = runner.invoke(app, ["explain", "REASON_BOILERPLATE"])
+    assert "Decided by: ftigate.screen.run._finish" in text.stdout
+    assert "ftigate/law/cases/screen/REASON_BOILERPLATE.yaml" in text.stdout
+    policy_refuses = runner.invoke(app, ["explain", "REASON_BOILERPLATE", "--json"])
+    assert json.loads(policy_refuses.stdout)["effect"] == "warn"

@@ -179,3 +179,14 @@ def test_the_law_digest_names_the_rules_not_the_date(tmp_path: Path) -> None:
     policy = tmp_path / "policy.yaml"
     policy.write_text("margin_bits: 8\n")
     assert law_digest(load_law(policy)) != law_digest(law)
+
+
+def test_a_policy_that_makes_boilerplate_refuse_refuses_the_record(screen_batch: ScreenBatch) -> None:
+    """One outcome rule for every stage: REASON_BOILERPLATE among a record's reasons (the
+    policy put it there) refuses it; before, the rule file's `warn` let the record pass."""
+    letter = merge(BASE_LETTER, {"record_count": 25, "officers": [f"A{100 + i}" for i in range(5)]})
+    rows = [record(i, list(letter["officers"]), reason="Same reason") for i in range(25)]
+    frame = screen_batch(rows, letter, {"boilerplate_effect": "refuse"})
+    assert set(frame["outcome"]) == {"refuse"}
+    assert all("REASON_BOILERPLATE" in r for r in frame["reasons"])
+    assert set(screen_batch(rows, letter)["outcome"]) == {"pass"}
