@@ -144,7 +144,7 @@ def _cases() -> list[tuple[str, dict[str, Any]]]:
 
 @pytest.mark.parametrize(("label", "case"), _cases(), ids=[label for label, _ in _cases()])
 def test_identity_gate_case(label: str, case: dict[str, Any]) -> None:
-    """tests/decide/cases/identity_gates.yaml: each identity code with cases that fire it and
+    """src/ftigate/law/cases/identity/CODE.yaml: each identity code with cases that fire it and
     cases that must not."""
     given = case["given"]
     candidate = _candidate("111223333", float(given.get("weight", 40.0)), **given.get("levels", {}))

@@ -152,6 +152,17 @@ def test_screening_one_batch_under_the_law_of_the_agreement_and_of_today(screen_
     }
 
 
+def test_law_show_with_a_policy_marks_its_settings(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("margin_bits: 8\n")
+    shown = runner.invoke(app, ["law", "show", "--policy", str(policy), "--json"])
+    assert shown.exit_code == 0, shown.output
+    margin = json.loads(shown.stdout)["parameters"]["margin_bits"]
+    assert (margin["value"], margin["since"], margin["origin"]) == (8, None, str(policy))
+    diff = runner.invoke(app, ["law", "diff", "2025-04-08", "2026-01-01", "--policy", str(policy)])
+    assert diff.exit_code == 0 and "No parameter differs" in diff.stdout
+
+
 def test_law_show_and_diff_commands() -> None:
     shown = runner.invoke(app, ["law", "show", "--at", "2025-04-07", "--json"])
     assert shown.exit_code == 0, shown.output
