@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 import yaml
 
+import ftigate.law
 from ftigate.decide.gates import ON_FILE_PREFIX, Thresholds, decide_identities
 from ftigate.facts.address import COMPARED_COLUMNS, address_parts
 from ftigate.law.loader import load_law
@@ -19,7 +20,22 @@ from ftigate.resolve.standardise import REQUEST_ADDRESS_PREFIX
 LAW = load_law()
 EFFECTS = {c: LAW.code(c).effect.value for c in LAW.codes if LAW.code(c).scope.value == "identity"}
 REQUEST_ADDRESS = ("1 Oak St", "", "78701", "Austin")
-CASES = yaml.safe_load((Path(__file__).parent / "cases" / "identity_gates.yaml").read_text("utf-8"))
+CASES_DIR = Path(ftigate.law.__file__).parent / "cases" / "identity"
+
+
+def _tables() -> dict[str, list[dict[str, Any]]]:
+    """src/ftigate/law/cases/identity/CODE.yaml: cases that fire the code, cases that clear it."""
+    tables = {}
+    for path in sorted(CASES_DIR.glob("*.yaml")):
+        table = yaml.safe_load(path.read_text("utf-8"))
+        assert table["code"] == path.stem, f"{path.name} declares {table['code']}"
+        tables[path.stem] = [c | {"fires": True} for c in table["fires"]] + [
+            c | {"fires": False} for c in table["clears"]
+        ]
+    return tables
+
+
+CASES = _tables()
 
 
 def _candidate(
@@ -157,13 +173,16 @@ def _cases() -> list[tuple[str, dict[str, Any]]]:
 
 @pytest.mark.parametrize(("label", "case"), _cases(), ids=[label for label, _ in _cases()])
 def test_identity_gate_case(label: str, case: dict[str, Any]) -> None:
-    """tests/decide/cases/identity_gates.yaml: each identity code with cases that fire it and
+    """src/ftigate/law/cases/identity/CODE.yaml: each identity code with cases that fire it and
     cases that must not."""
     given = case["given"]
     candidate = _candidate("111223333", float(given.get("weight", 40.0)), **given.get("levels", {}))
+    rows = [candidate]
+    if "runner" in given:
+        rows.append(_candidate("111223334", float(given["runner"]), **given.get("levels", {})))
     request = given.get("request", {})
     row = _decide(
-        [candidate],
+        rows,
         tin=request.get("tin", "111223333"),
         dob=request.get("dob", "1980-01-01"),
         requested=request.get("address", REQUEST_ADDRESS),
@@ -177,5 +196,8 @@ def test_identity_gate_case(label: str, case: dict[str, Any]) -> None:
 
 
 def test_every_identity_code_has_cases_that_fire_and_cases_that_must_not() -> None:
-    for code in ("TIN_CONFLICT", "GIVEN_NAME_CONFLICT", "ADDRESS_NOT_CORROBORATED", "ADDRESS_UNIT_OMITTED"):
+    gate_codes = {c for c, rc in LAW.codes.items() if "ftigate.decide.gates.decide_identities" in rc.implemented_by}
+    assert gate_codes - set(CASES) == set(), "identity codes without a case table"
+    assert set(CASES) - gate_codes == set(), "case tables for codes the gates do not decide"
+    for code in gate_codes:
         assert any(c["fires"] for c in CASES[code]) and any(not c["fires"] for c in CASES[code]), code

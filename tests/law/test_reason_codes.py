@@ -1,4 +1,4 @@
-"""Every screening reason code, driven by the case tables in tests/law/cases/.
+"""Every screening reason code, driven by the case tables in src/ftigate/law/cases/screen/.
 
 Each table has examples that must fire the code and near-misses that must
 not. Record-level cases run together in one batch; letter- and batch-level
@@ -14,11 +14,12 @@ import polars as pl
 import pytest
 import yaml
 
+import ftigate.law
 from ftigate.law.loader import default_law
 from ftigate.law.model import Scope
 from ftigate_testkit import BASE_LETTER, ScreenBatch, merge, record
 
-CASES_DIR = Path(__file__).parent / "cases"
+CASES_DIR = Path(ftigate.law.__file__).parent / "cases" / "screen"
 BATCH_KEYS = {"letter", "records", "policy", "record"}
 
 

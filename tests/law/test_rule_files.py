@@ -69,7 +69,7 @@ text: x
 source: {title: s, href: "https://example.org"}
 last_checked: 2026-11-25
 rules:
-  - {code: SOME_CODE, scope: record, effect: refuse, message: m}
+  - {code: SOME_CODE, scope: record, effect: refuse, message: m, implemented_by: ftigate.screen.record.screen_chunk}
 """
 
 

@@ -35,7 +35,6 @@ from ftigate.law.model import Effect
 AUTHORITY = "26 U.S.C. 6103(i)(2)"
 NOT_ESTABLISHED = "IDENTITY_NOT_ESTABLISHED"
 NOT_CORROBORATED = "ADDRESS_NOT_CORROBORATED"
-DAMAGES_PER_ACT = 1_000
 FINDINGS_COLUMNS = ("request_id", "lawful", "reasons", "citations", "primary_reason", "notes")
 
 
@@ -56,9 +55,11 @@ class BatchFacts:
 
 
 def split_screening(screening: pl.DataFrame, law: Law) -> pl.DataFrame:
-    """request_id, `refusals` (codes with a refuse effect) and `questions` (the rest)."""
-    refusing = sorted(code for code, rc in law.codes.items() if rc.effect == Effect.REFUSE)
-    in_refusing = pl.element().is_in(refusing)
+    """request_id, `refusals` (codes that refuse, as `ftigate.law.outcome` reads them: an
+    undeclared code refuses) and `questions` (the rest)."""
+    effects = law.effects()
+    not_refusing = sorted(code for code, effect in effects.items() if effect != Effect.REFUSE)
+    in_refusing = ~pl.element().is_in(not_refusing)
     return screening.select(
         "request_id",
         pl.col("reasons").list.eval(pl.element().filter(in_refusing)).alias("refusals"),
@@ -230,16 +231,22 @@ def batch_findings(facts: BatchFacts, law: Law) -> list[dict[str, Any]]:
     ]
 
 
-def damages_estimate(unlawful: int) -> dict[str, Any]:
+def damages_estimate(unlawful: int, law: Law) -> dict[str, Any]:
+    """The 7431(c) floor times the count, at the figure in force on the letter's date."""
+    per_act = law.parameters.damages_per_act_usd
+    entry = law.in_force(law.as_of)["damages_per_act_usd"]
     return {
         "unlawful_disclosures": unlawful,
-        "per_act_usd": DAMAGES_PER_ACT,
-        "statutory_minimum_usd": unlawful * DAMAGES_PER_ACT,
+        "per_act_usd": per_act,
+        "statutory_minimum_usd": unlawful * per_act,
+        "law_as_of": law.as_of.isoformat(),
+        "in_force_since": entry.since.isoformat() if entry.since else None,
+        "citation": entry.reference.citation if entry.reference else f"policy {entry.origin}",
         "label": "estimate",
         "note": (
-            "26 U.S.C. 7431(c): the greater of $1,000 for each act of unauthorized disclosure "
+            f"26 U.S.C. 7431(c): the greater of ${per_act:,} for each act of unauthorized disclosure "
             "or the taxpayer's actual damages (plus punitive damages for a wilful or grossly "
-            "negligent disclosure, and costs). This is a count times $1,000, not a finding of "
+            f"negligent disclosure, and costs). This is a count times ${per_act:,}, not a finding of "
             "liability: under 7431(b) there is no liability for a disclosure that results from "
             "a good-faith but erroneous interpretation of section 6103, and each claim is "
             "brought by the taxpayer concerned within the limitation period of 7431(d)."

@@ -28,9 +28,10 @@ address of `facts.reference`.
   (a nickname the list lacks, a surname changed by marriage), but such a candidate does
   not fit either.
 * A candidate that is not excluded **fits** when its given name does not conflict and
-  its evidence score (`score_expr`) is at least 2: TIN +2 (one slip +1), date of birth +2
-  (a slip +1), requested address on file +1, given name the same +1 (a slip, a nickname
-  or an initial +0.5).
+  its evidence score (`score_expr`) reaches the fit score: as shipped (the law's
+  `audit_evidence_weights`, rules/audit/findings.yaml) at least 2, with TIN +2 (one slip
+  +1), date of birth +2 (a slip +1), requested address on file +1, given name the same +1
+  (a slip, a nickname or an initial +0.5).
 
 Findings, each a reason code in the law's vocabulary:
 
@@ -81,6 +82,7 @@ from ftigate.facts.names import (
 )
 from ftigate.facts.text import fixed_width_slip
 from ftigate.facts.tin import tin_relation, tin_relation_expr
+from ftigate.law.model import EvidenceWeights
 
 WRONG_PERSON = "WRONG_PERSON_DISCLOSED"
 AMBIGUOUS = "AMBIGUOUS_IDENTITY"
@@ -88,7 +90,6 @@ NOT_ESTABLISHED = "IDENTITY_NOT_ESTABLISHED"
 NOT_CORROBORATED = "ADDRESS_NOT_CORROBORATED"
 IDENTITY_CODES = (WRONG_PERSON, AMBIGUOUS, NOT_ESTABLISHED, NOT_CORROBORATED)
 
-FIT_SCORE = 2.0
 _ADDRESS_PARTS = ("street", "unit", "zip", "city")
 _NAME_FIELDS = ("first_name", "middle_name", "last_name")
 
@@ -96,15 +97,6 @@ _NAME_FIELDS = ("first_name", "middle_name", "last_name")
 # --- the evidence of one pair ---------------------------------------------------------------
 
 
-_GIVEN_WEIGHT = {
-    GivenRelation.SAME: 1.0,
-    GivenRelation.SLIP: 0.5,
-    GivenRelation.NICKNAME: 0.5,
-    GivenRelation.INITIAL: 0.5,
-    GivenRelation.FORMAL: 0.0,
-    GivenRelation.MISSING: 0.0,
-    GivenRelation.CONFLICT: 0.0,
-}
 _SURNAME_ORDER = list(SurnameRelation)
 _GIVEN_ORDER = list(GivenRelation)
 
@@ -440,7 +432,10 @@ def released_holders(disclosures: pl.DataFrame, reference: Reference) -> pl.Data
 
 
 def candidates(
-    requests: pl.DataFrame, reference: Reference, holders: pl.DataFrame | None = None
+    requests: pl.DataFrame,
+    reference: Reference,
+    weights: EvidenceWeights,
+    holders: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Every (request, taxpayer) pair worth weighing, with its evidence, exclusion and
     score: request_id, tin, tin_rel, dob_rel, given, surname, on_file, tolerances,
@@ -518,8 +513,8 @@ def candidates(
         )
     )
     pairs = pairs.with_columns(excluded=pl.col("own_conflict") | pl.col("tin_elsewhere"))
-    pairs = pairs.with_columns(score=score_expr())
-    fits = ~pl.col("excluded") & ~given_conflict & (pl.col("score") >= FIT_SCORE)
+    pairs = pairs.with_columns(score=score_expr(weights))
+    fits = ~pl.col("excluded") & ~given_conflict & (pl.col("score") >= weights.fit_score)
     return pairs.with_columns(fits=fits).select(
         "request_id",
         "tin",
@@ -535,23 +530,30 @@ def candidates(
     )
 
 
-def score_expr() -> pl.Expr:
-    """Evidence that a candidate is the person the request means (see the module doc)."""
+def score_expr(weights: EvidenceWeights) -> pl.Expr:
+    """Evidence that a candidate is the person the request means (see the module doc); the
+    weights are the law's `audit_evidence_weights` on the letter's date."""
+    given_weight = {
+        GivenRelation.SAME: weights.given_same,
+        GivenRelation.SLIP: weights.given_slip,
+        GivenRelation.NICKNAME: weights.given_nickname,
+        GivenRelation.INITIAL: weights.given_initial,
+    }
     given = pl.col("given").replace_strict(
-        {k.value: v for k, v in _GIVEN_WEIGHT.items()}, default=0.0, return_dtype=pl.Float64
+        {k.value: v for k, v in given_weight.items()}, default=0.0, return_dtype=pl.Float64
     )
     return (
         pl.when(pl.col("tin_rel") == "SAME")
-        .then(2.0)
+        .then(weights.tin_same)
         .when(pl.col("tin_rel") == "SLIP")
-        .then(1.0)
+        .then(weights.tin_slip)
         .otherwise(0.0)
         + pl.when(pl.col("dob_rel") == "SAME")
-        .then(2.0)
+        .then(weights.dob_same)
         .when(pl.col("dob_rel") == "SLIP")
-        .then(1.0)
+        .then(weights.dob_slip)
         .otherwise(0.0)
-        + pl.when(pl.col("on_file")).then(1.0).otherwise(0.0)
+        + pl.when(pl.col("on_file")).then(weights.address_on_file).otherwise(0.0)
         + given
     )
 
@@ -560,7 +562,7 @@ def score_expr() -> pl.Expr:
 
 
 def identity_findings(
-    disclosures: pl.DataFrame, requests: pl.DataFrame, reference: Reference
+    disclosures: pl.DataFrame, requests: pl.DataFrame, reference: Reference, weights: EvidenceWeights
 ) -> pl.DataFrame:
     """One row per disclosure: request_id, `identity_reasons` (findings that make it
     unlawful, in the order WRONG_PERSON_DISCLOSED, AMBIGUOUS_IDENTITY,
@@ -572,7 +574,7 @@ def identity_findings(
     disclosed = disclosures.select("request_id", *DISCLOSED_ADDRESS)
     req = requests.join(disclosed.select("request_id"), on="request_id", how="semi")
     holders = released_holders(disclosed, reference)
-    scored = candidates(req, reference, holders)
+    scored = candidates(req, reference, weights, holders)
     at_released = scored.join(holders, on=["request_id", "tin"], how="inner")
     released_view = at_released.group_by("request_id").agg(
         pl.len().alias("holders"),

@@ -322,6 +322,8 @@ def audit_batch(
     `policy_file` and `policy_note` say where `law`'s policy came from (its digest and who
     overrode what go into the summary); `pseudonymise` replaces the examples' keyed hash."""
     letter = read_letter(letter_path)
+    # A past batch is judged under the law as it stood on its letter's date.
+    law = law.at(letter.date)
     requests = read_requests(requests_path)
     disclosures = read_disclosures(disclosed_path, requests["request_id"])
     work = Path(tempfile.mkdtemp(prefix="ftigate-audit-"))
@@ -333,7 +335,12 @@ def audit_batch(
         shutil.rmtree(work, ignore_errors=True)
     reference = read_reference(reference_path) if reference_path is not None else None
     identity = (
-        identity_findings(disclosures.select("request_id", *DISCLOSED_ADDRESS), requests, reference)
+        identity_findings(
+            disclosures.select("request_id", *DISCLOSED_ADDRESS),
+            requests,
+            reference,
+            law.parameters.audit_evidence_weights,
+        )
         if reference is not None
         else None
     )
@@ -369,7 +376,7 @@ def audit_batch(
         )
         if findings.height
         else {},
-        "damages_7431": damages_estimate(unlawful),
+        "damages_7431": damages_estimate(unlawful, law),
         "identity_codes": list(IDENTITY_CODES),
         "identity_not_established": {
             "disclosures": unestablished_count(findings),

@@ -251,7 +251,8 @@ def compare_with_2025(
         rows["wrong person (audit)"].append(f"{wrong_person:,}")
         lawful_given = int(joined["lawful_disclosure"].fill_null(False).sum())
         rows[f"lawful answers given (of {lawful_total})"].append(f"{lawful_given:,}")
-        rows["damages exposure, 7431 estimate"].append(f"${totals['unlawful'] * 1000:,}")
+        damages = audited.summary["damages_7431"]["statutory_minimum_usd"]
+        rows["damages exposure, 7431 estimate"].append(f"${damages:,}")
     for label, values in rows.items():
         table.add_row(label, *values)
     out.print(table)

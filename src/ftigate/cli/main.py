@@ -13,6 +13,7 @@ from rich.table import Table
 from ftigate import __version__
 from ftigate.cli import audit as audit_cli
 from ftigate.cli import batch as batch_cli
+from ftigate.cli import law as law_cli
 from ftigate.cli import ledger as ledger_cli
 from ftigate.cli import report as report_cli  # noqa: F401 - adds `transparency` to `report`
 from ftigate.cli import synth as synth_cli
@@ -22,7 +23,7 @@ from ftigate.cli.process import model_app, process, reference_app
 from ftigate.cli.views import print_screen_summary
 from ftigate.intake.letter import read_letter
 from ftigate.intake.requests import DEFAULT_CHUNK_ROWS, DEFAULT_MAX_FIELD_BYTES, ReadOptions
-from ftigate.law.loader import load_law
+from ftigate.law.loader import case_tables, load_law
 from ftigate.outputs import check_output_file
 from ftigate.screen.run import screen_files
 
@@ -61,6 +62,7 @@ app.command()(process)
 app.add_typer(batch_cli.app, name="batch")
 app.add_typer(model_app, name="model")
 app.add_typer(reference_app, name="reference")
+app.add_typer(law_cli.app, name="law")
 
 PolicyOption = Annotated[
     Path | None,
@@ -114,34 +116,71 @@ def screen(
 def explain(
     code: Annotated[str, typer.Argument(help="A reason code, e.g. ADDRESS_PLACEHOLDER.")],
     policy: PolicyOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON, case tables included.")] = False,
 ) -> None:
-    """Print what a reason code means and the law it cites."""
+    """Print what a reason code means, the law it cites, the function that decides it and
+    the case table that tests it."""
     law = guarded(lambda: load_law(policy))
     rc = law.codes.get(code.strip().upper())
     if rc is None:
         fail(f"unknown reason code {code!r}; `ftigate codes` lists them all")
-    out.print(f"[bold]{rc.code}[/]  ({rc.scope.value}, {rc.effect.value})")
+    tables = guarded(lambda: case_tables(rc.code))
+    effect = law.effects()[rc.code]
+    if as_json:
+        shown = rc.model_dump(mode="json") | {
+            "effect": effect.value,
+            "case_tables": {
+                stage: {"file": f"ftigate/law/cases/{stage}/{rc.code}.yaml", **table}
+                for stage, table in tables.items()
+            },
+        }
+        out.print_json(json.dumps(shown))
+        return
+    out.print(f"[bold]{rc.code}[/]  ({rc.scope.value}, {effect.value})")
     out.print(rc.message)
     out.print(f"\n[bold]Cites:[/] {rc.citation} - {rc.provision_title}")
     out.print(f"[italic]{rc.provision_text}[/]")
     out.print(f"\nSource: {rc.source.title} <{rc.source.href}>")
     out.print(f"Rule file: ftigate/law/rules/{rc.rule_file}")
+    out.print("Decided by: " + ", ".join(rc.implemented_by), markup=False)
+    for stage, table in tables.items():
+        out.print(
+            f"Case table: ftigate/law/cases/{stage}/{rc.code}.yaml "
+            f"({len(table.get('fires', []))} cases that fire it, {len(table.get('clears', []))} that do not)",
+            markup=False,
+        )
+    if not tables:
+        out.print("Case table: none", markup=False)
+
+
+CODE_COLUMNS = ("code", "scope", "effect", "citation", "implemented_by")
 
 
 @app.command()
 def codes(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
-    """List every reason code with its class, effect and citation."""
+    """List every reason code with its class, effect, citation and the function deciding it
+    (a table on a terminal; tab-separated lines, never cut, when piped or redirected)."""
     law = load_law()
     if as_json:
         out.print_json(json.dumps([rc.model_dump(mode="json") for rc in law.codes.values()]))
         return
+    ordered = sorted(law.codes.values(), key=lambda r: (r.scope.value, r.code))
+    rows = [
+        (rc.code, rc.scope.value, rc.effect.value, rc.citation, ",".join(rc.implemented_by)) for rc in ordered
+    ]
+    if not sys.stdout.isatty():
+        # A table fitted to no terminal truncates codes; a file or a pipe gets every field.
+        typer.echo("\t".join(CODE_COLUMNS))
+        for row in rows:
+            typer.echo("\t".join(row))
+        return
     table = Table(title="Reason codes")
-    for col in ("code", "scope", "effect", "citation"):
-        table.add_column(col)
-    for rc in sorted(law.codes.values(), key=lambda r: (r.scope.value, r.code)):
-        table.add_row(rc.code, rc.scope.value, rc.effect.value, rc.citation)
+    for col in CODE_COLUMNS[:4]:
+        table.add_column(col, no_wrap=col == "code")
+    for row in rows:
+        table.add_row(*row[:4])
     out.print(table)
 
 

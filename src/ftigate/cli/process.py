@@ -102,9 +102,20 @@ def process(
         Path | None, typer.Option("--policy", help="YAML file overriding law parameters.")
     ] = None,
     model: Annotated[Path | None, typer.Option(help="A model artefact (default: the packaged one).")] = None,
-    disclose_probability: Annotated[float, typer.Option(min=0.0, max=1.0)] = Thresholds.disclose_probability,
-    review_floor: Annotated[float, typer.Option(min=0.0, max=1.0)] = Thresholds.review_floor,
-    margin_bits: Annotated[float, typer.Option(min=0.0)] = Thresholds.margin_bits,
+    disclose_probability: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0, max=1.0, help="Match probability to disclose (default: the law's on the letter's date)."
+        ),
+    ] = None,
+    review_floor: Annotated[
+        float | None,
+        typer.Option(min=0.0, max=1.0, help="Below it, NO_MATCH (default: the law's on the letter's date)."),
+    ] = None,
+    margin_bits: Annotated[
+        float | None,
+        typer.Option(min=0.0, help="Lead over a runner-up, bits (default: the law's on the letter's date)."),
+    ] = None,
     reference_cache: Annotated[
         Path | None,
         typer.Option(
@@ -144,8 +155,6 @@ def process(
 
     Every step is recorded in the ledger as it happens (README: "What the ledger records of a
     batch"); `--no-ledger` processes without a record and says so."""
-    if review_floor > disclose_probability:
-        fail("--review-floor must not exceed --disclose-probability")
     if no_ledger and (db or supersede):
         fail("--no-ledger records nothing: it takes neither --db nor --supersede")
     # Where the outputs go is checked first: a batch must not be recorded and then fail to
@@ -153,8 +162,18 @@ def process(
     output_problem = _output_problem(out_dir, force)
     if output_problem is not None and (no_ledger or not (out_dir / RESPONSE_FILE).is_file()):
         guarded(lambda: _raise(output_problem))
-    law = guarded(lambda: load_law(policy))
+    shipped = guarded(lambda: load_law(policy))
     parsed_letter = guarded(lambda: read_letter(letter))
+    # The law, thresholds included, as it stood on the letter's date.
+    law = guarded(lambda: shipped.at(parsed_letter.date))
+    in_force = Thresholds.of(law.parameters)
+    thresholds = Thresholds(
+        in_force.disclose_probability if disclose_probability is None else disclose_probability,
+        in_force.review_floor if review_floor is None else review_floor,
+        in_force.margin_bits if margin_bits is None else margin_bits,
+    )
+    if thresholds.review_floor > thresholds.disclose_probability:
+        fail("--review-floor must not exceed --disclose-probability")
     artefact = guarded(lambda: _load_model(model))
     guarded(lambda: check_reference_folder(reference))
     # Open the store and the keys, and look for earlier batches of these files, before
@@ -176,7 +195,6 @@ def process(
         )
     if output_problem is not None:
         guarded(lambda: _raise(output_problem))
-    thresholds = Thresholds(disclose_probability, review_floor, margin_bits)
     options = ProcessOptions(
         thresholds=thresholds,
         scoring=ScoringOptions(work_dir=work_dir),
@@ -200,7 +218,7 @@ def process(
             "ftigate_version": __version__,
             "inputs": guarded(digests.result),
             "policy": policy_facts(
-                law, policy, thresholds=thresholds.as_dict(), default_thresholds=Thresholds().as_dict()
+                law, policy, thresholds=thresholds.as_dict(), default_thresholds=in_force.as_dict()
             ),
         }
     finally:

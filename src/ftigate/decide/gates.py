@@ -31,7 +31,8 @@ Levels are read by name (`resolve.model.gammas`), never by number.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 
 import polars as pl
 
@@ -45,6 +46,9 @@ from ftigate.facts.names import (
     surname_words,
 )
 from ftigate.facts.tin import tin_relation_expr
+from ftigate.law.loader import default_law
+from ftigate.law.model import Parameters
+from ftigate.law.outcome import Outcome, outcomes
 from ftigate.resolve.model import gammas
 from ftigate.resolve.standardise import REQUEST_ADDRESS_PREFIX
 
@@ -89,35 +93,29 @@ ON_FILE_PREFIX = "f_"
 """prefix of a candidate's address parts in the `on_file` frame the gates receive"""
 
 
+def _in_force_today(name: str) -> Callable[[], float]:
+    def read() -> float:
+        return float(getattr(default_law().parameters, name))
+
+    return read
+
+
 @dataclass(frozen=True)
 class Thresholds:
-    """Decision settings, chosen from measurement.
+    """Decision settings: law parameters (rules/identity/6103_a_identity.yaml, where the
+    measurement that chose them is given), settable in a policy file and on the command
+    line. `Thresholds()` holds today's; `Thresholds.of(law.parameters)` a letter date's."""
 
-    Held-out sweep (`bench/accuracy.py --sweep --people 1000000 --requests 100000 --seed 4242
-    --profiles adversarial`; the model was trained on seed 20250807, the accuracy bench uses
-    2025): 100,000 adversarial requests, 61,451 with a lawful answer, review_floor 0.5.
-    Wrong = disclosed to the wrong person; no setting disclosed anything the statute does
-    not allow (not_allowed 0 throughout).
-
-      p \\ margin   0 bits              2-4 bits            6 bits (default)    10 bits
-      0.99      55 wrong 99.11% 0.04%   0  99.02% 0.15%     0  99.01% 0.15%     0  99.01% 0.15%
-      0.995     55 wrong 99.09% 0.05%   0  99.00% 0.16%     0  99.00% 0.16%     0  98.99% 0.16%
-      0.999     52 wrong 98.97% 0.12%   0  98.88% 0.23%     0  98.88% 0.23%     0  98.88% 0.23%
-      0.9995    49 wrong 98.90% 0.17%   0  98.82% 0.27%     0  98.82% 0.27%     0  98.82% 0.27%
-      0.9999    43 wrong 98.69% 0.31%   0  98.62% 0.39%     0  98.62% 0.39%     0  98.62% 0.39%
-      (wrong-person disclosures, recall, review rate)
-
-    The margin does the work: without one, ~50 near-ties are disclosed to the wrong
-    person at every probability; any margin of 2 bits or more removes all of them here.
-    A wrong-person disclosure is an unlawful disclosure of return information; a refusal
-    or a review is not. So the defaults stay: 0.999 and 6 bits."""
-
-    disclose_probability: float = 0.999
+    disclose_probability: float = field(default_factory=_in_force_today("disclose_probability"))
     """the best candidate's match probability needed to disclose"""
-    review_floor: float = 0.5
+    review_floor: float = field(default_factory=_in_force_today("review_floor"))
     """below this nobody matches (NO_MATCH); between it and the threshold, review"""
-    margin_bits: float = 6.0
+    margin_bits: float = field(default_factory=_in_force_today("margin_bits"))
     """match-weight lead (log2 odds) the best candidate needs over a runner-up above the floor"""
+
+    @classmethod
+    def of(cls, parameters: Parameters) -> Thresholds:
+        return cls(parameters.disclose_probability, parameters.review_floor, parameters.margin_bits)
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -397,13 +395,11 @@ def decide_identities(
     codes = pl.concat_list(
         [pl.when(cond.fill_null(False)).then(pl.lit(code)).otherwise(None) for code, cond in checks.items()]
     ).list.drop_nulls()
-    refusing = [c for c in GATE_ORDER if effects.get(c, REFUSE) == REFUSE]
-    decided = frame.with_columns(reasons=codes).with_columns(
-        decision=pl.when(pl.col("reasons").list.set_intersection(pl.lit(refusing)).list.len() > 0)
-        .then(pl.lit(REFUSE))
-        .when(pl.col("reasons").list.len() > 0)
-        .then(pl.lit(REVIEW))
-        .otherwise(pl.lit(DISCLOSE)),
+    decided = frame.with_columns(reasons=codes)
+    decided = decided.with_columns(
+        decision=outcomes(decided["reasons"], effects).replace_strict(
+            {Outcome.REFUSE.value: REFUSE, Outcome.REVIEW.value: REVIEW, Outcome.PASS.value: DISCLOSE}
+        ),
         gate=pl.col("reasons").list.first().fill_null(pl.lit(DISCLOSED_GATE)),
     )
     return decided.select(

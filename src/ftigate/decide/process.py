@@ -41,6 +41,7 @@ from ftigate.decide.gates import (
 from ftigate.intake.letter import Letter
 from ftigate.intake.requests import ReadOptions, read_request_chunks
 from ftigate.law.loader import Law
+from ftigate.law.model import Scope
 from ftigate.outputs import OutputFolder
 from ftigate.resolve.model import FIELDS, ModelArtefact
 from ftigate.resolve.reference import (
@@ -92,7 +93,8 @@ class ProcessResult:
 
 @dataclass(frozen=True)
 class ProcessOptions:
-    thresholds: Thresholds = field(default_factory=Thresholds)
+    thresholds: Thresholds | None = None
+    """None: the thresholds of the law in force on the letter's date"""
     scoring: ScoringOptions = field(default_factory=ScoringOptions)
     read: ReadOptions = field(default_factory=ReadOptions)
     workers: int | None = None
@@ -134,6 +136,8 @@ def run_process(
     the wait for it afterwards. `progress` receives screened record counts, `scoring`
     (requests scored so far, requests to score) after each chunk of scoring."""
     options = options or ProcessOptions()
+    law = law.at(letter.date)
+    thresholds = options.thresholds or Thresholds.of(law.parameters)
     timings: dict[str, float] = {}
     mark = time.perf_counter()
 
@@ -209,16 +213,16 @@ def run_process(
         candidates = empty_candidates()
     done("score")
     effects = {
-        code: law.code(code).effect.value for code in law.codes if law.code(code).scope.value == "identity"
+        code: effect.value for code, effect in law.effects().items() if law.code(code).scope == Scope.IDENTITY
     }
     candidates = rank_candidates(candidates)
     # The addresses on file of each request's best plausible candidate, read once: the gates
     # compare them with the requested address, and the disclosed ones' last known address
     # comes from the same rows.
-    best_tins = plausible_best(candidates, options.thresholds)["tin"]
+    best_tins = plausible_best(candidates, thresholds)["tin"]
     rows = reference.address_rows_of(best_tins)
     identity = decide_identities(
-        candidates, standard, reference.lent_returns, effects, options.thresholds, own_address_parts(rows),
+        candidates, standard, reference.lent_returns, effects, thresholds, own_address_parts(rows),
         reference.names_of(best_tins),
     )  # fmt: skip
     version = artefact.version
@@ -282,7 +286,8 @@ def run_process(
     inspected = candidates.select("request_id", "tin").unique()
     done("assemble")
 
-    summary = summarise(decisions, identity, screen_summary.as_dict(), artefact, options, timings)
+    summary = summarise(decisions, identity, screen_summary.as_dict(), artefact, thresholds, timings)
+    summary["law_as_of"] = law.as_of.isoformat()
     summary["records_resolved"] = standard.height
     summary["taxpayer_records_inspected"] = inspected.height
     return ProcessResult(summary, decisions, disclosures, explanations, inspected)
@@ -293,7 +298,7 @@ def summarise(
     identity: pl.DataFrame,
     screen: dict[str, Any],
     artefact: ModelArtefact,
-    options: ProcessOptions,
+    thresholds: Thresholds,
     timings: dict[str, float],
 ) -> dict[str, Any]:
     by_decision = {d: 0 for d in (DISCLOSE, REFUSE, REVIEW)}
@@ -328,7 +333,7 @@ def summarise(
         "model": {
             k: artefact.metadata.get(k) for k in ("name", "splink_version", "trained_at", "training_data")
         },
-        "thresholds": options.thresholds.as_dict(),
+        "thresholds": thresholds.as_dict(),
         "screen": screen,
         "timings_seconds": timings,
     }

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Scope(StrEnum):
@@ -35,16 +35,57 @@ class Source(_Strict):
     href: str
 
 
+class Reference(_Strict):
+    """What grounds one dated value: the citation, a link, and for a fact (a safeguard review,
+    an agreement) the document that establishes it."""
+
+    citation: str
+    href: str = Field(pattern=r"^https://")
+    document: str | None = None
+
+
+IMPLEMENTATION = r"^ftigate(\.[a-z_][a-z0-9_]*)+(\.[A-Za-z_][A-Za-z0-9_]*)?$"
+
+
 class RuleSpec(_Strict):
     code: str = Field(pattern=r"^[A-Z][A-Z0-9_]+$")
     scope: Scope
     effect: Effect
     message: str
+    implemented_by: list[Annotated[str, Field(pattern=IMPLEMENTATION)]] = Field(min_length=1)
+    """dotted path of each function that decides whether the code fires (the gate's and the
+    audit's, for a code both use)"""
+
+    @field_validator("implemented_by", mode="before")
+    @classmethod
+    def _one_or_more(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class DatedValue(_Strict):
+    value: Any
+    reference: Reference
 
 
 class ParameterSpec(_Strict):
+    """A parameter as OpenFisca and PolicyEngine write one: values keyed by the date each
+    took effect, each with its reference. A value is in force from its date until the next."""
+
     description: str
-    value: Any
+    values: dict[date, DatedValue] = Field(min_length=1)
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _dates_only(cls, values: Any) -> Any:
+        # pydantic would read "2025" or a datetime as a date; the files give days.
+        if isinstance(values, dict):
+            for key in values:
+                if not isinstance(key, date) or isinstance(key, datetime):
+                    raise ValueError(f"{key!r} is not a date (YYYY-MM-DD)")
+        return values
+
+    def first_date(self) -> date:
+        return min(self.values)
 
 
 class Provision(_Strict):
@@ -71,6 +112,7 @@ class ReasonCode(_Strict):
     provision_text: str
     source: Source
     rule_file: str
+    implemented_by: list[str]
 
 
 class Officials(_Strict):
@@ -87,10 +129,28 @@ class StatuteTable(_Strict):
     ina_sections: dict[str, str]
 
 
-class Parameters(_Strict):
-    """Every configurable value the rules read, with the default the rule files give.
+class EvidenceWeights(_Strict):
+    """How much each piece of evidence counts, in the audit, towards a candidate being the
+    person a request means (`ftigate.audit.identity.score_expr`)."""
 
-    A policy file overrides any of these by name; unknown names are an error.
+    tin_same: float = Field(ge=0)
+    tin_slip: float = Field(ge=0)
+    dob_same: float = Field(ge=0)
+    dob_slip: float = Field(ge=0)
+    address_on_file: float = Field(ge=0)
+    given_same: float = Field(ge=0)
+    given_slip: float = Field(ge=0)
+    given_nickname: float = Field(ge=0)
+    given_initial: float = Field(ge=0)
+    fit_score: float = Field(gt=0)
+    """the least score at which a candidate fits the request"""
+
+
+class Parameters(_Strict):
+    """Every configurable value the rules read, as in force on one date (`Law.at`).
+
+    The rule files give each a dated timeline; a policy file overrides any of these by
+    name, undated or dated; unknown names are an error.
     """
 
     officials: Officials
@@ -105,4 +165,9 @@ class Parameters(_Strict):
     boilerplate_min_records: int = Field(ge=2)
     boilerplate_effect: Effect
     audit_unestablished_effect: Effect
+    audit_evidence_weights: EvidenceWeights
     itin_group_ranges: list[tuple[int, int]]
+    disclose_probability: float = Field(ge=0.0, le=1.0)
+    review_floor: float = Field(ge=0.0, le=1.0)
+    margin_bits: float = Field(ge=0.0)
+    damages_per_act_usd: int = Field(gt=0)

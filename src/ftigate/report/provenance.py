@@ -15,6 +15,7 @@ from typing import Any
 
 from ftigate import __version__
 from ftigate.law.loader import Law, default_law
+from ftigate.law.timeline import law_digest
 from ftigate.outputs import file_sha256
 
 TABLE_SUFFIXES = (".parquet", ".pq", ".csv")
@@ -50,7 +51,9 @@ def policy_facts(
 ) -> dict[str, Any]:
     """The policy in force and every override of the shipped law (and of the default
     thresholds, when given). `note` says who overrode what and why (e.g. the demo)."""
-    shipped = default_law().parameters.model_dump(mode="json")
+    # Compared with the shipped law on the same date: a value the rule files date differently
+    # in 2025 is the law of 2025, not an override.
+    shipped = default_law().at(law.as_of).parameters.model_dump(mode="json")
     current = law.parameters.model_dump(mode="json")
     overrides = [
         {"setting": name, "shipped": shipped[name], "in_force": current[name]}
@@ -65,6 +68,8 @@ def policy_facts(
         ]
     facts: dict[str, Any] = {
         "file": describe_file(policy_file) if policy_file is not None else None,
+        "law_as_of": law.as_of.isoformat(),
+        "law_sha256": law_digest(law),
         "parameters": current,
         "overridden": bool(overrides),
         "overrides": overrides,

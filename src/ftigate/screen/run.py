@@ -27,6 +27,7 @@ from ftigate.intake.letter import Letter
 from ftigate.intake.requests import ReadOptions, read_request_chunks
 from ftigate.law.loader import Law
 from ftigate.law.model import Effect
+from ftigate.law.outcome import outcomes
 from ftigate.outputs import OutputFile
 from ftigate.outputs.safecsv import write_csv as write_safe_csv
 from ftigate.screen.address import parser_pool
@@ -81,6 +82,8 @@ def screen_files(
     beside it, 0600, renamed into place; an existing file is replaced only with `force`
     (the default for callers that screen into a private folder of their own)."""
     out_format = "parquet" if out.suffix.lower() in {".parquet", ".pq"} else "csv"
+    # The letter is judged under the law as it stood on its date, not as it stands today.
+    law = law.at(letter.date)
     ctx = ScreenContext(
         params=law.parameters,
         letter_year=letter.date.year,
@@ -164,7 +167,7 @@ def _finish(
     batch_codes = letter_codes(letter, params, facts)
     summary.letter_codes = batch_codes
     summary.letter_warnings = letter_warnings(letter, facts)
-    effects = {code: rc.effect.value for code, rc in law.codes.items()}
+    effects = law.effects()
     boilerplate_refuses = params.boilerplate_effect == Effect.REFUSE
 
     writer = _Writer(partial, out_format)
@@ -190,7 +193,7 @@ def _finish(
                     "warnings"
                 ),
             )
-            frame = frame.with_columns(outcome=_outcomes(frame["reasons"], effects)).with_columns(
+            frame = frame.with_columns(outcome=outcomes(frame["reasons"], effects)).with_columns(
                 (pl.col("outcome") == "pass").alias("sufficient")
             )
             _tally(summary, frame)
@@ -198,21 +201,6 @@ def _finish(
     finally:
         writer.close()
     return summary
-
-
-def _outcomes(reasons: pl.Series, effects: dict[str, str]) -> pl.Series:
-    """refuse, review or pass per list of reason codes: a refusing code outranks a reviewing
-    one (an unknown code refuses). A batch holds a few hundred distinct code lists at most,
-    so each is judged once and mapped back."""
-    keys = reasons.list.join(_SEPARATOR).fill_null("")
-    verdicts = {}
-    for key in keys.unique().to_list():
-        found = {effects.get(code, "refuse") for code in (key.split(_SEPARATOR) if key else [])}
-        verdicts[key] = "refuse" if "refuse" in found else "review" if "review" in found else "pass"
-    return keys.replace_strict(verdicts, return_dtype=pl.String)
-
-
-_SEPARATOR = "\x1f"
 
 
 def _tally(summary: ScreenSummary, frame: pl.DataFrame) -> None:
