@@ -153,3 +153,17 @@ def test_explanations_say_which_tolerance_corroborated_the_address(
     best = explanations.filter((pl.col("request_id") == request_id) & (pl.col("candidate_rank") == 1))
     assert best["chosen"].to_list() == [True]
     assert best["address_tolerances"].to_list() == [tolerances]
+
+
+def test_chosen_marks_only_the_disclosed_candidate_of_a_disclosed_request(hard_case_run: ProcessRun) -> None:
+    # README, "How to read an explanation": `chosen` is the candidate whose address was
+    # disclosed, false on every refused or reviewed request (even on its best candidate).
+    explanations = pl.read_parquet(hard_case_run.out / "explanations.parquet")
+    chosen = explanations.filter(pl.col("chosen"))
+    disclosed = _decisions(hard_case_run).filter(pl.col("decision") == "disclose")["request_id"]
+    assert sorted(chosen["request_id"]) == sorted(disclosed)
+    assert set(chosen["decision"]) == {"disclose"}
+    assert chosen["candidate_rank"].to_list() == [1] * chosen.height
+    not_disclosed = explanations.filter(pl.col("decision") != "disclose")
+    assert not_disclosed.filter(pl.col("candidate_rank") == 1).height > 0
+    assert not not_disclosed["chosen"].any()
