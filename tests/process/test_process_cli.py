@@ -109,7 +109,7 @@ def test_a_missing_reference_is_a_one_line_error(
 def test_reference_prepared_ahead_gives_the_same_decisions(hard_case_run: ProcessRun, tmp_path: Path) -> None:
     root = hard_case_run.out.parent
     cache = tmp_path / "prepared"
-    prepare = ["reference", "prepare", "--reference", str(root / "reference"), "--cache", str(cache), "--json"]
+    prepare = ["reference", "prepare", "--reference", str(root / "reference"), "--reference-cache", str(cache), "--json"]
     first = CliRunner().invoke(cli_app(), prepare)
     assert first.exit_code == 0, first.output
     assert json.loads(first.output)["reused"] is False and json.loads(first.output)["taxpayers"] > 0
@@ -128,7 +128,7 @@ def test_reference_prepared_ahead_gives_the_same_decisions(hard_case_run: Proces
 
 def test_preparing_a_missing_reference_is_a_one_line_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(
-        cli_app(), ["reference", "prepare", "--reference", str(tmp_path / "nowhere"), "--cache", str(tmp_path / "c")]
+        cli_app(), ["reference", "prepare", "--reference", str(tmp_path / "nowhere"), "--reference-cache", str(tmp_path / "c")]
     )
     assert result.exit_code == 2
     assert "reference" in result.output

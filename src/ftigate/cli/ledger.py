@@ -34,9 +34,12 @@ from ftigate.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_NOT_VERIFIED,
     ForceOption,
+    JsonOption,
     VerificationFailed,
     check_database_url,
     new_app,
+    print_json,
+    renamed_option,
 )
 from ftigate.intake.errors import IntakeError
 from ftigate.law.loader import LawError
@@ -749,20 +752,22 @@ def report_jct(
         Path | None,
         typer.Option(
             "--out",
-            "--out-dir",
             help="Folder for jct-YEAR.csv, .html and .json (default: jct-YEAR); new or empty, "
             "or --force to replace ftigate's own earlier report.",
         ),
     ] = None,
+    old_out_dir: Annotated[Path | None, typer.Option("--out-dir", hidden=True)] = None,
     log_key: LogKeyOption = None,
     db: DbOption = None,
+    as_json: JsonOption = False,
     force: ForceOption = False,
 ) -> None:
     """Counts per recipient agency for the Joint Committee on Taxation (6103(p)(3)(B)).
 
     The log is verified first (seals, pins, signed heads, tables); a log that does not
     verify gives no report (exit 1), so unsealed leaves never reach the Committee."""
-    folder_path = out_dir or Path(f"jct-{year}")
+    # `--out-dir`, its first spelling, still works (every other command writes to --out).
+    folder_path = renamed_option("--out", out_dir, "--out-dir", old_out_dir, default=Path(f"jct-{year}"))
     check_output_folder(folder_path, force=force)
     store = _open_store(db)
     try:
@@ -791,4 +796,7 @@ def report_jct(
         folder.write_json(f"jct-{year}.json", summary)
         folder.prepare()
         written = folder.commit()
+    if as_json:
+        print_json({**summary, "wrote": [str(p) for p in written]})
+        return
     typer.echo(f"wrote {', '.join(str(p) for p in written)} ({len(rows)} agencies)")

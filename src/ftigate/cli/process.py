@@ -15,14 +15,20 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ftigate import __version__
 from ftigate.cli.common import (
+    EncodingOption,
     ForceOption,
+    JsonOption,
+    QuietOption,
     check_database_url,
     err,
     fail,
     guarded,
     new_app,
     out,
+    print_json,
     progress_bar,
+    read_options,
+    renamed_option,
 )
 from ftigate.decide.gates import Thresholds
 from ftigate.decide.process import ProcessOptions, ProcessResult, run_process, write_outputs
@@ -60,22 +66,28 @@ reference_app = new_app(
 @reference_app.command("prepare")
 def reference_prepare(
     reference: Annotated[Path, typer.Option(help="Folder holding taxpayers and addresses (CSV or Parquet).")],
-    cache: Annotated[
-        Path,
+    reference_cache: Annotated[
+        Path | None,
         typer.Option(
-            help="Folder to keep the prepared file in (the --reference-cache of `ftigate process`); "
-            "it holds taxpayer data: keep it on the reference's protected storage."
+            "--reference-cache",
+            help="Folder to keep the prepared file in, the --reference-cache that `ftigate process` then "
+            "reads (required); it holds taxpayer data: keep it on the reference's protected storage.",
         ),
-    ],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    ] = None,
+    old_cache: Annotated[Path | None, typer.Option("--cache", hidden=True)] = None,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Prepare the taxpayer file for matching once, so that batches start from it."""
     from ftigate.resolve.reference import check_reference_folder, is_prepared, prepared_reference
 
+    # One name for the cache on the command that fills it and on the one that reads it;
+    # `--cache`, its first spelling here, still works.
+    cache = guarded(lambda: renamed_option("--reference-cache", reference_cache, "--cache", old_cache))
     guarded(lambda: check_reference_folder(reference))
     reused = is_prepared(reference, cache)
     started = time.perf_counter()
-    if not as_json and not reused:
+    if not (as_json or quiet) and not reused:
         err.print(f"preparing {reference} (about 4 s per million taxpayers)")
     prepared = guarded(lambda: prepared_reference(reference, cache))
     result = {
@@ -85,7 +97,7 @@ def reference_prepare(
         "seconds": round(time.perf_counter() - started, 1),
     }
     if as_json:
-        out.print_json(json.dumps(result))
+        print_json(result)
         return
     state = "already prepared for this version of the file" if reused else "prepared"
     out.print(f"{prepared.size:,} taxpayers {state} in {cache} ({result['seconds']} s)")
@@ -102,9 +114,31 @@ def process(
         Path | None, typer.Option("--policy", help="YAML file overriding law parameters.")
     ] = None,
     model: Annotated[Path | None, typer.Option(help="A model artefact (default: the packaged one).")] = None,
-    disclose_probability: Annotated[float, typer.Option(min=0.0, max=1.0)] = Thresholds.disclose_probability,
-    review_floor: Annotated[float, typer.Option(min=0.0, max=1.0)] = Thresholds.review_floor,
-    margin_bits: Annotated[float, typer.Option(min=0.0)] = Thresholds.margin_bits,
+    disclose_probability: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Match probability the best candidate needs for its address to be disclosed.",
+        ),
+    ] = Thresholds.disclose_probability,
+    review_floor: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Below this probability nobody matches (NO_MATCH); from it up to --disclose-probability, "
+            "review.",
+        ),
+    ] = Thresholds.review_floor,
+    margin_bits: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            help="Match-weight lead (bits, log2 odds) the best candidate needs over a runner-up above "
+            "--review-floor (else AMBIGUOUS_IDENTITY).",
+        ),
+    ] = Thresholds.margin_bits,
     reference_cache: Annotated[
         Path | None,
         typer.Option(
@@ -112,6 +146,7 @@ def process(
             "unchanged (it holds taxpayer data: keep it on the reference's protected storage)."
         ),
     ] = None,
+    encoding: EncodingOption = "utf-8",
     work_dir: Annotated[
         Path | None, typer.Option(help="Folder for a file-backed DuckDB database (large batches).")
     ] = None,
@@ -137,13 +172,14 @@ def process(
             "new batch supersedes it and each disclosure counts once across the two."
         ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
     force: ForceOption = False,
 ) -> None:
     """Screen every request, resolve identity for sufficient ones, decide, and write the response.
 
-    Every step is recorded in the ledger as it happens (README: "What the ledger records of a
-    batch"); `--no-ledger` processes without a record and says so."""
+    Every step is recorded in the ledger as it happens (README: "What the ledger records of a batch");
+    `--no-ledger` processes without a record and says so."""
     if review_floor > disclose_probability:
         fail("--review-floor must not exceed --disclose-probability")
     if no_ledger and (db or supersede):
@@ -181,6 +217,7 @@ def process(
         thresholds=thresholds,
         scoring=ScoringOptions(work_dir=work_dir),
         reference_cache=reference_cache,
+        read=read_options(encoding),
     )
     # The inputs' digests are read on a second thread while the batch is processed (the
     # taxpayer file can be gigabytes; hashing releases the GIL).
@@ -188,12 +225,13 @@ def process(
     inputs = {"letter": letter, "requests": requests, "reference": reference}
     digests = hashing.submit(input_digests, {**inputs, "model": model or default_model_path()})
     try:
-        with progress_bar("screening", parsed_letter.record_count or None, enabled=not as_json) as advance:
+        quiet = quiet or as_json
+        with progress_bar("screening", parsed_letter.record_count or None, enabled=not quiet) as advance:
             result = guarded(
                 lambda: run_process(
                     parsed_letter, requests, reference, law, artefact, options,
-                    progress=advance, stage=None if as_json else _stage_line,
-                    scoring=None if as_json else _scoring_line, recording=recorder,
+                    progress=advance, stage=None if quiet else _stage_line,
+                    scoring=None if quiet else _scoring_line, recording=recorder,
                 )
             )  # fmt: skip
         result.summary["provenance"] = {
