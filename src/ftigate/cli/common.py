@@ -92,6 +92,11 @@ def print_json(document: Any) -> None:
     out.print_json(json.dumps(document, default=str))
 
 
+def deprecated_spelling(old: str, new: str) -> Any:
+    """The hidden option an old spelling of `new` stays as (see `renamed_option`)."""
+    return typer.Option(old, hidden=True, help=f"Deprecated spelling of {new}.")
+
+
 def renamed_option(new: str, value: T | None, old: str, old_value: T | None, default: T | None = None) -> T:
     """The value of an option given by its name or by the old spelling it replaced (hidden,
     still working, with a warning on stderr); both at once must agree. Without a `default`

@@ -20,6 +20,7 @@ from ftigate.cli.common import (
     JsonOption,
     QuietOption,
     check_database_url,
+    deprecated_spelling,
     err,
     fail,
     guarded,
@@ -74,7 +75,7 @@ def reference_prepare(
             "reads (required); it holds taxpayer data: keep it on the reference's protected storage.",
         ),
     ] = None,
-    old_cache: Annotated[Path | None, typer.Option("--cache", hidden=True)] = None,
+    old_cache: Annotated[Path | None, deprecated_spelling("--cache", "--reference-cache")] = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -436,6 +437,7 @@ def train(
             help="Save the model even when training observed no example of some level (they are floored)."
         ),
     ] = False,
+    as_json: JsonOption = False,
     force: ForceOption = False,
 ) -> None:
     """Retrain the identity model on synthetic data, save the artefact and print its m/u table."""
@@ -443,13 +445,17 @@ def train(
 
     target = out_path or default_model_path()
     guarded(lambda: check_output_file(target, force=force))
-    err.print(f"training on {people:,} synthetic people and {requests:,} requests, seed {seed}")
+    if not as_json:
+        err.print(f"training on {people:,} synthetic people and {requests:,} requests, seed {seed}")
     plan = TrainingPlan(people=people, requests=requests, seed=seed, allow_unobserved=allow_unobserved)
     try:
         with output_file(target, force=force) as staging:
             settings = train_model(plan, staging)
     except TrainingError as exc:
         fail(f"model not saved: {exc}")
+    if as_json:
+        print_json({"out": str(target), "version": load_model(target).version, "levels": m_u_table(settings)})
+        return
     _print_m_u(settings)
     err.print(f"wrote {target} ({load_model(target).version})")
 
@@ -457,9 +463,19 @@ def train(
 @model_app.command("show")
 def show(
     model: Annotated[Path | None, typer.Option(help="A model artefact (default: the packaged one).")] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Print the model's version and m/u table."""
     artefact = guarded(lambda: load_model(model or default_model_path()))
+    if as_json:
+        print_json(
+            {
+                "version": artefact.version,
+                "splink_version": artefact.metadata.get("splink_version"),
+                "levels": m_u_table(artefact.settings),
+            }
+        )
+        return
     out.print(f"{artefact.version}  (Splink {artefact.metadata.get('splink_version')})")
     _print_m_u(artefact.settings)
 

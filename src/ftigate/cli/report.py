@@ -15,6 +15,7 @@ from ftigate.cli.common import (
     ForceOption,
     JsonOption,
     check_database_url,
+    deprecated_spelling,
     err,
     fail,
     guarded,
@@ -36,7 +37,7 @@ def transparency(
     year: Annotated[
         int | None, typer.Option("--year", help="Calendar year of the letters to report (required).")
     ] = None,
-    old_period: Annotated[int | None, typer.Option("--period", hidden=True)] = None,
+    old_period: Annotated[int | None, deprecated_spelling("--period", "--year")] = None,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the HTML, CSV and CSV schema.")] = Path(
         "transparency"
     ),
