@@ -446,3 +446,24 @@ def test_bad_input_exits_2_with_one_line_and_no_traceback(world: World, case: st
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1, result.stderr
     assert result.stdout.strip() == "", result.stdout
+
+
+# --- the README states the conventions -------------------------------------------------
+
+
+def _conventions_section() -> str:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    start = readme.index("### Conventions")
+    return " ".join(readme[start : readme.index("\n### ", start + 1)].split())
+
+
+@pytest.mark.parametrize("path", sorted(set(JSON_RUNS) | SHOWS_PROGRESS | set(READS_REQUESTS)))
+def test_the_readme_conventions_name_every_command_they_cover(path: str) -> None:
+    section = _conventions_section()
+    # "batch list, show, abandon" names the group once, its subcommands after it
+    assert f"`{path}`" in section or f"`{path.split()[-1]}`" in section, path
+
+
+@pytest.mark.parametrize(("command", "old"), sorted(DEPRECATED))
+def test_the_readme_names_every_deprecated_spelling(command: str, old: str) -> None:
+    assert f"`{command} {old}`" in _conventions_section()
