@@ -137,16 +137,27 @@ def _is_cli_control(error: BaseException) -> bool:
     return isinstance(error, typer.Exit | typer.Abort | TyperException)
 
 
-def handle_error(error: BaseException) -> NoReturn:
-    """Turn any exception into one line on stderr and its exit code."""
+def handle_error(
+    error: BaseException,
+    *,
+    bad_input: tuple[type[BaseException], ...] = (),
+    not_verified: tuple[type[BaseException], ...] = (),
+) -> NoReturn:
+    """Turn any exception into one line on stderr and its exit code.
+
+    `bad_input` and `not_verified` name further errors a command group raises only with
+    messages written for the user (the ledger's refusals of a key, a checkpoint, a proof):
+    shown as they are, with exit code 2 or 1."""
     if _is_cli_control(error) or isinstance(error, SystemExit):
         raise error
     if isinstance(error, KeyboardInterrupt):
         _plain_fail("interrupted; outputs not completed were removed", EXIT_INTERRUPTED)
-    if isinstance(error, VerificationFailed):
+    if isinstance(error, (VerificationFailed, *not_verified)):
         _plain_fail(str(error), EXIT_NOT_VERIFIED)
     if isinstance(error, IntakeError | LawError):
         _plain_fail(str(error), EXIT_BAD_INPUT)
+    if isinstance(error, bad_input):
+        _plain_fail(_one_line(error), EXIT_BAD_INPUT)
     declared = getattr(type(error), "ftigate_exit_code", None)
     if isinstance(declared, int):
         # Errors whose messages are written never to hold taxpayer data declare their
@@ -166,6 +177,17 @@ def handle_error(error: BaseException) -> NoReturn:
         f"Set {DEBUG_ENV}=1 to see the traceback.",
         EXIT_INTERNAL,
     )
+
+
+def _one_line(error: BaseException) -> str:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if isinstance(error, SQLAlchemyError):
+        # The first line names the driver's error; the SQL and its parameters follow it.
+        return f"database error: {type(error).__name__}: {str(error).splitlines()[0]}"
+    if isinstance(error, OSError):
+        return f"{error.strerror or error}: {error.filename or ''}".rstrip(": ")
+    return str(error)
 
 
 def guarded(action: Callable[[], T]) -> T:

@@ -24,26 +24,23 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from ftigate import __version__
 from ftigate.cli.common import (
-    EXIT_BAD_INPUT,
-    EXIT_NOT_VERIFIED,
     ForceOption,
     JsonOption,
     VerificationFailed,
     check_database_url,
     deprecated_spelling,
+    handle_error,
     new_app,
     print_json,
     renamed_option,
 )
-from ftigate.intake.errors import IntakeError
-from ftigate.law.loader import LawError
 from ftigate.ledger.accounting import (
     LIFECYCLE_KINDS,
     AccountingError,
@@ -138,37 +135,30 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def _fail(message: str, code: int) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
+# The ledger's own refusals, raised with messages written for the user (never holding
+# taxpayer data): bad input, shown as they are by the one error path.
+LEDGER_INPUT_ERRORS: tuple[type[BaseException], ...] = (
+    KeyFileError,
+    StoreError,
+    CheckpointError,
+    ProofError,
+    ValueError,
+    WitnessStateError,
+    OSError,
+    SQLAlchemyError,
+)
 
 
 def _clean_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """One line on stderr and a chosen exit code instead of a traceback."""
+    """The one error path (`common.handle_error`) with the ledger's refusals as bad input
+    (exit code 2) and unsealed leaves as a log that does not verify (1)."""
 
     @functools.wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return command(*args, **kwargs)
-        except typer.Exit:
-            raise
-        except (VerificationFailed, UnsealedLeaves) as error:
-            _fail(str(error), EXIT_NOT_VERIFIED)
-        except (IntakeError, LawError):
-            raise  # the one error path (exit code 2, the message as it is)
-        except (
-            KeyFileError,
-            StoreError,
-            CheckpointError,
-            ProofError,
-            ValueError,
-            WitnessStateError,
-        ) as error:
-            _fail(str(error), EXIT_BAD_INPUT)
-        except OSError as error:
-            _fail(f"{error.strerror or error}: {error.filename or ''}".rstrip(": "), 2)
-        except SQLAlchemyError as error:
-            _fail(f"database error: {type(error).__name__}: {str(error).splitlines()[0]}", 2)
+        except BaseException as error:
+            handle_error(error, bad_input=LEDGER_INPUT_ERRORS, not_verified=(UnsealedLeaves,))
 
     return wrapper
 
