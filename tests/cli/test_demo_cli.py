@@ -50,3 +50,11 @@ def test_demo_rejects_an_unknown_profile(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path / "d"), "--profile", "nope"])
     assert result.exit_code == 2
     assert "unknown profile" in result.output
+
+
+def test_demo_runs_at_the_smallest_population_its_help_allows(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["demo", "--out", str(tmp_path / "d"), "--people", "200", "--requests", "10"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "The same batch, two processes" in result.output

@@ -110,7 +110,7 @@ def test_force_replaces_ftigates_own_report_and_nothing_else(tmp_path: Path) -> 
     "command",
     [
         ["synth", "population", "--people", "200", "--quiet"],
-        ["report", "transparency", "--period", "2025", "--db", "none.db"],
+        ["report", "transparency", "--year", "2025", "--db", "none.db"],
         ["report", "jct", "--year", "2025", "--db", "none.db"],
         ["demo", "--people", "200", "--requests", "20"],
     ],

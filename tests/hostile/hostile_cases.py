@@ -165,7 +165,7 @@ def audit_unwritable_out(tmp: Path) -> list[str]:
 def transparency_unwritable_out(tmp: Path) -> list[str]:
     decisions = tmp / "decisions.csv"
     decisions.write_text("request_id,decision,reasons\nR1,refuse,ADDRESS_MISSING\n")
-    return ["report", "transparency", "--period", "2025", "--decisions", str(decisions),
+    return ["report", "transparency", "--year", "2025", "--decisions", str(decisions),
             "--letter", str(_letter(tmp)), "--out", str(UNWRITABLE)]  # fmt: skip
 
 
@@ -178,7 +178,7 @@ def mysql_database(tmp: Path) -> list[str]:
 
 
 def transparency_mysql_database(tmp: Path) -> list[str]:
-    return ["report", "transparency", "--period", "2025", "--db", "mysql://x", "--out", str(tmp / "t")]
+    return ["report", "transparency", "--year", "2025", "--db", "mysql://x", "--out", str(tmp / "t")]
 
 
 def ledger_leaf_stored_as_text(tmp: Path) -> list[str]:

@@ -1,4 +1,4 @@
-"""One bad input per failure mode: a one-line error naming file, row/line and column,
+"""One bad input per failure mode: a one-line error naming file, row (or header) and column,
 exit code 2, no traceback, no output left behind, and no field value in the message."""
 
 from __future__ import annotations
@@ -133,22 +133,44 @@ def nul_bytes(tmp: Path) -> Path:
     return path
 
 
+def undecodable_after_a_multiline_record(tmp: Path) -> Path:
+    # Row 1 spans three lines and a blank line follows it: the bad byte is on line 6 of
+    # the file and in its row 2, which is what the error names (README: "Conventions").
+    rows = _rows(3)
+    rows[0]["reason"] = "first line\nsecond line\nthird line"
+    rows[1]["last_name"] = "PLACEHOLDER"
+    data = _csv(rows).replace(b"PLACEHOLDER", b"Pe\xf1a" + SECRET.encode())
+    first_end = data.index(b"third line")
+    first_end = data.index(b"\n", first_end) + 1
+    path = tmp / "r.csv"
+    path.write_bytes(data[:first_end] + b"\n" + data[first_end:])
+    return path
+
+
+def duplicate_header_column(tmp: Path) -> Path:
+    path = tmp / "r.csv"
+    path.write_bytes(_csv(_rows(2)).replace(b"request_id,", b"zip,", 1).replace(b"request_id", b"zip"))
+    return path
+
+
 BAD_REQUESTS: list[tuple[Callable[[Path], Path], list[str]]] = [
+    (undecodable_after_a_multiline_record, ["not valid utf-8", "row 2,", "'last_name'"]),
+    (duplicate_header_column, ["header", "column 'zip'", "appears twice"]),
     (missing_column, ["missing required column", "zip"]),
     (duplicate_ids, ["duplicate request_id", "row 4", "'request_id'"]),
     (empty_request_id, ["request_id is empty", "row 3"]),
     (not_csv, ["must be CSV"]),
     (zip_renamed_csv, ["ZIP archive", "not a CSV"]),
-    (undecodable, ["not valid utf-8", "line 4", "'last_name'", "--encoding"]),
+    (undecodable, ["not valid utf-8", "row 3", "'last_name'", "--encoding"]),
     (huge_field, ["row 2", "'reason'", "bytes"]),
-    (huge_field_100mb, ["line 4", "longer than"]),
+    (huge_field_100mb, ["row 3", "longer than"]),
     (empty_file, ["empty"]),
-    (too_many_fields, ["fields but the header has", "row 2", "line 3"]),
+    (too_many_fields, ["fields but the header has", "row 2"]),
     (unclosed_quote, ["malformed CSV"]),
     (bad_parquet, ["Parquet"]),
     (parquet_missing_column, ["missing required column", "statute"]),
     (parquet_duplicate_ids, ["duplicate request_id", "row 5"]),
-    (nul_bytes, ["NUL", "line 4"]),
+    (nul_bytes, ["NUL", "row 3"]),
 ]
 
 
@@ -168,6 +190,7 @@ def test_bad_request_file(tmp_path: Path, make: Callable[[Path], Path], expected
     assert requests.name in flat
     for part in expected:
         assert part.lower() in flat.lower(), flat
+    assert ", line " not in flat, "a request file is a table: its positions are rows"
     assert SECRET not in flat
     assert not out.exists()
     assert not list(out.parent.glob("*")) if out.parent.exists() else True

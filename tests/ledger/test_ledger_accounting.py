@@ -111,8 +111,10 @@ def test_each_disclosure_counts_once_and_only_once_released(env: Env) -> None:
     made = json.loads(out)["disclosures"]
     assert [(d["batch_id"], d["batch_status"]) for d in made] == [(first, "superseded")]
     folder = env.tmp / "jct"
+    # --out-dir, the first spelling of --out here, still works and says it is deprecated
     code, _, err = env.run("jct", "--year", "2026", "--out-dir", str(folder), use_app=report_app)
     assert code == 0, err
+    assert "--out-dir is deprecated; use --out" in err
     rows = list(csv.DictReader(io.StringIO((folder / "jct-2026.csv").read_text())))
     row = {r["recipient_agency"]: r for r in rows}["ICE"]  # the fixture's own records: no agency
     assert (row["requests"], row["disclosures"], row["taxpayers"]) == ("2", "2", "2")
@@ -155,7 +157,7 @@ def test_accounting_bad_tin_is_not_echoed(env: Env) -> None:
 def test_jct_report_counts_by_agency(env: Env) -> None:
     seed_disclosures(env)
     folder = env.tmp / "jct"  # an output folder is new or empty (or --force)
-    code, _, err = env.run("jct", "--year", "2026", "--out-dir", str(folder), use_app=report_app)
+    code, _, err = env.run("jct", "--year", "2026", "--out", str(folder), use_app=report_app)
     assert code == 0, err
     rows = list(csv.DictReader(io.StringIO((folder / "jct-2026.csv").read_text())))
     by_agency = {row["recipient_agency"]: row for row in rows}

@@ -95,7 +95,7 @@ def test_the_transparency_report_never_publishes_an_edited_table(env: Env) -> No
     from ftigate.cli.main import app
 
     _seed_released_batch(env)
-    args = ["report", "transparency", "--period", "2026", "--threshold", "2"]
+    args = ["report", "transparency", "--year", "2026", "--threshold", "2"]
     code, _, err = env.run(*args, "--out", str(env.tmp / "before"), use_app=app)
     assert code == 0, err
     env.sql("DELETE FROM disclosures WHERE request_id = 'Q0'")

@@ -91,7 +91,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     _run(["audit", *common, "--disclosed", str(root / "out" / "response.csv"), "--reference", str(reference),
           "--out", str(root / "audit"), "--workers", "1"], env)  # fmt: skip
     _run(["baseline", "irs-2025", *common, "--reference", str(reference), "--out", str(root / "replica.csv")], env)
-    _run(["report", "transparency", "--period", "2025", "--decisions", str(root / "out" / "decisions.csv"),
+    _run(["report", "transparency", "--year", "2025", "--decisions", str(root / "out" / "decisions.csv"),
           "--letter", str(letter), "--out", str(root / "transparency"), "--threshold", "2"], env)  # fmt: skip
     year = 2025  # the letter's year: the JCT report counts a batch under its letter's date
     _run(["report", "jct", "--year", str(year), "--db", str(db), "--out", str(root / "jct")], env)

@@ -109,7 +109,7 @@ def test_a_missing_reference_is_a_one_line_error(
 def test_reference_prepared_ahead_gives_the_same_decisions(hard_case_run: ProcessRun, tmp_path: Path) -> None:
     root = hard_case_run.out.parent
     cache = tmp_path / "prepared"
-    prepare = ["reference", "prepare", "--reference", str(root / "reference"), "--cache", str(cache), "--json"]
+    prepare = ["reference", "prepare", "--reference", str(root / "reference"), "--reference-cache", str(cache), "--json"]
     first = CliRunner().invoke(cli_app(), prepare)
     assert first.exit_code == 0, first.output
     assert json.loads(first.output)["reused"] is False and json.loads(first.output)["taxpayers"] > 0
@@ -128,7 +128,7 @@ def test_reference_prepared_ahead_gives_the_same_decisions(hard_case_run: Proces
 
 def test_preparing_a_missing_reference_is_a_one_line_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(
-        cli_app(), ["reference", "prepare", "--reference", str(tmp_path / "nowhere"), "--cache", str(tmp_path / "c")]
+        cli_app(), ["reference", "prepare", "--reference", str(tmp_path / "nowhere"), "--reference-cache", str(tmp_path / "c")]
     )
     assert result.exit_code == 2
     assert "reference" in result.output
@@ -153,3 +153,17 @@ def test_explanations_say_which_tolerance_corroborated_the_address(
     best = explanations.filter((pl.col("request_id") == request_id) & (pl.col("candidate_rank") == 1))
     assert best["chosen"].to_list() == [True]
     assert best["address_tolerances"].to_list() == [tolerances]
+
+
+def test_chosen_marks_only_the_disclosed_candidate_of_a_disclosed_request(hard_case_run: ProcessRun) -> None:
+    # README, "How to read an explanation": `chosen` is the candidate whose address was
+    # disclosed, false on every refused or reviewed request (even on its best candidate).
+    explanations = pl.read_parquet(hard_case_run.out / "explanations.parquet")
+    chosen = explanations.filter(pl.col("chosen"))
+    disclosed = _decisions(hard_case_run).filter(pl.col("decision") == "disclose")["request_id"]
+    assert sorted(chosen["request_id"]) == sorted(disclosed)
+    assert set(chosen["decision"]) == {"disclose"}
+    assert chosen["candidate_rank"].to_list() == [1] * chosen.height
+    not_disclosed = explanations.filter(pl.col("decision") != "disclose")
+    assert not_disclosed.filter(pl.col("candidate_rank") == 1).height > 0
+    assert not not_disclosed["chosen"].any()

@@ -101,7 +101,7 @@ def test_transparency_names_its_version_and_inputs(batch: dict[str, Path], tmp_p
     decisions.write_text("request_id,decision,reasons\nR1,refuse,ADDRESS_MISSING\nR2,disclose,\n")
     out = tmp_path / "public"
     result = runner.invoke(
-        app, ["report", "transparency", "--period", "2025", "--decisions", str(decisions),
+        app, ["report", "transparency", "--year", "2025", "--decisions", str(decisions),
               "--letter", str(batch["letter"]), "--out", str(out), "--threshold", "3"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output

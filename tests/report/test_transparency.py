@@ -323,7 +323,7 @@ def test_cli(batches: list[tuple[Path, Path]], tmp_path: Path) -> None:
     app = typer.Typer()
     app.command("transparency")(transparency)
     app.command("noop")(lambda: None)
-    args = ["transparency", "--period", "2025", "--out", str(tmp_path / "t"), "--as-of", "2026-01-31"]
+    args = ["transparency", "--year", "2025", "--out", str(tmp_path / "t"), "--as-of", "2026-01-31"]
     for letter, decisions in batches:
         args += ["--letter", str(letter), "--decisions", str(decisions)]
     result = runner.invoke(app, args)
@@ -331,7 +331,7 @@ def test_cli(batches: list[tuple[Path, Path]], tmp_path: Path) -> None:
     assert (tmp_path / "t" / "transparency-2025.html").exists()
     mismatched = runner.invoke(
         app,
-        ["transparency", "--period", "2025", "--out", str(tmp_path / "u"), "--letter", str(batches[0][0])],
+        ["transparency", "--year", "2025", "--out", str(tmp_path / "u"), "--letter", str(batches[0][0])],
     )
     assert mismatched.exit_code == 2 and not (tmp_path / "u").exists()
     bad = tmp_path / "bad.csv"
@@ -340,7 +340,7 @@ def test_cli(batches: list[tuple[Path, Path]], tmp_path: Path) -> None:
         app,
         [
             "transparency",
-            "--period",
+            "--year",
             "2025",
             "--out",
             str(tmp_path / "v"),
@@ -353,7 +353,7 @@ def test_cli(batches: list[tuple[Path, Path]], tmp_path: Path) -> None:
     assert wrong.exit_code == 2 and "decision must be" in wrong.output and not (tmp_path / "v").exists()
     no_db = runner.invoke(
         app,
-        ["transparency", "--period", "2025", "--out", str(tmp_path / "w"), "--db", str(tmp_path / "none.db")],
+        ["transparency", "--year", "2025", "--out", str(tmp_path / "w"), "--db", str(tmp_path / "none.db")],
     )
     assert no_db.exit_code == 2 and not (tmp_path / "w").exists()
 

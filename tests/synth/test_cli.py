@@ -110,3 +110,22 @@ def test_rates_lists_every_profile_rate() -> None:
     result = runner.invoke(app, ["rates"])
     assert result.exit_code == 0
     assert "address_placeholder" in result.output and "court-2025" in result.output
+
+
+@pytest.mark.parametrize("people", [1, 2, 200])
+def test_a_small_population_lends_no_ssn_and_still_writes(people: int, tmp_path: Path) -> None:
+    # 200 people lend no SSN at all; the address table once gathered a borrower's name from
+    # the empty list of borrowers and crashed with a Polars traceback.
+    out = tmp_path / "pop"
+    result = runner.invoke(app, ["population", "--people", str(people), "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    taxpayers = pl.read_parquet(out / "taxpayers.parquet")
+    addresses = pl.read_parquet(out / "addresses.parquet")
+    assert taxpayers.height == people
+    assert addresses["tin"].is_in(taxpayers["tin"].implode()).all()
+    batch = tmp_path / "batch"
+    requested = runner.invoke(
+        app, ["requests", "--population", str(out), "--count", "20", "--out", str(batch), "--quiet"]
+    )
+    assert requested.exit_code == 0, requested.output
+    assert pl.read_csv(batch / "requests.csv").height == 20

@@ -50,6 +50,7 @@ from ftigate.audit.reference import (
     tin_digits,
 )
 from ftigate.intake.letter import read_letter
+from ftigate.intake.requests import ReadOptions
 from ftigate.outputs import OutputFile, write_csv
 
 BASELINE_COLUMNS = ("request_id", "route", "street", "unit", "city", "state", "zip")
@@ -127,18 +128,26 @@ def irs_2025_disclosures(requests: pl.DataFrame, reference: Reference) -> pl.Dat
 
 
 def write_baseline(
-    letter: Path, requests: Path, reference: Path, out: Path, *, force: bool = True
+    letter: Path,
+    requests: Path,
+    reference: Path,
+    out: Path,
+    *,
+    force: bool = True,
+    read: ReadOptions | None = None,
 ) -> pl.DataFrame:
     """Read the inputs, run the replica, write `out` (CSV or Parquet) atomically."""
-    disclosed = baseline_disclosures(letter, requests, reference)
+    disclosed = baseline_disclosures(letter, requests, reference, read=read)
     write_frame_atomically(disclosed, out, force=force)
     return disclosed
 
 
-def baseline_disclosures(letter: Path, requests: Path, reference: Path) -> pl.DataFrame:
+def baseline_disclosures(
+    letter: Path, requests: Path, reference: Path, *, read: ReadOptions | None = None
+) -> pl.DataFrame:
     """Read the inputs and run the replica (writes nothing)."""
     read_letter(letter)  # the 2025 process ignored the letter's content; it must still be one
-    return irs_2025_disclosures(read_requests(requests), read_reference(reference))
+    return irs_2025_disclosures(read_requests(requests, read), read_reference(reference))
 
 
 def write_frame_atomically(frame: pl.DataFrame, out: Path, *, force: bool = True) -> None:

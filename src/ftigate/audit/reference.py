@@ -21,7 +21,7 @@ from ftigate.facts.reference import ReferenceTables as Reference
 from ftigate.facts.text import plain_upper
 from ftigate.facts.tin import tin_digits
 from ftigate.intake.errors import IntakeError
-from ftigate.intake.requests import REQUEST_COLUMNS, read_request_chunks
+from ftigate.intake.requests import REQUEST_COLUMNS, ReadOptions, read_request_chunks
 
 DISCLOSED_ADDRESS = DISCLOSED_COLUMNS
 
@@ -53,9 +53,9 @@ def exact_address_keys(prefix: str = "") -> list[pl.Expr]:
     ]
 
 
-def read_requests(path: Path) -> pl.DataFrame:
+def read_requests(path: Path, options: ReadOptions | None = None) -> pl.DataFrame:
     """The whole request file as String columns ('' for missing), with `_line`."""
-    chunks = list(read_request_chunks(path))
+    chunks = list(read_request_chunks(path, options))
     if not chunks:
         return pl.DataFrame(
             {c: pl.Series([], dtype=pl.String) for c in REQUEST_COLUMNS}

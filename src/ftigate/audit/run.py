@@ -34,6 +34,7 @@ from ftigate.audit.identity import IDENTITY_CODES, identity_findings
 from ftigate.audit.reference import DISCLOSED_ADDRESS, read_reference, read_requests
 from ftigate.intake.errors import IntakeError
 from ftigate.intake.letter import Letter, read_letter
+from ftigate.intake.requests import ReadOptions
 from ftigate.law.loader import Law
 from ftigate.law.model import Effect
 from ftigate.outputs import restore
@@ -316,6 +317,8 @@ def audit_batch(
     policy_file: Path | None = None,
     policy_note: str | None = None,
     pseudonymise: ExamplePseudonym | None = None,
+    read: ReadOptions | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> AuditResult:
     """Judge every disclosure in `disclosed_path`. Raises IntakeError on bad input.
 
@@ -324,11 +327,14 @@ def audit_batch(
     letter = read_letter(letter_path)
     # A past batch is judged under the law as it stood on its letter's date.
     law = law.at(letter.date)
-    requests = read_requests(requests_path)
+    requests = read_requests(requests_path, read)
     disclosures = read_disclosures(disclosed_path, requests["request_id"])
     work = Path(tempfile.mkdtemp(prefix="ftigate-audit-"))
     try:
-        screen_summary = screen_files(letter, requests_path, work / "screening.parquet", law, workers=workers)
+        screen_summary = screen_files(
+            letter, requests_path, work / "screening.parquet", law,
+            read=read, workers=workers, progress=progress,
+        )  # fmt: skip
         screening = pl.read_parquet(work / "screening.parquet")
     finally:
         # `work` is this audit's own mkdtemp folder (the screening output), never a user path.

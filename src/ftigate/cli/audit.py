@@ -16,7 +16,20 @@ import typer
 
 from ftigate.audit.baseline import write_baseline
 from ftigate.audit.run import audit_batch
-from ftigate.cli.common import ForceOption, err, fail, guarded, new_app, out
+from ftigate.cli.common import (
+    EncodingOption,
+    ForceOption,
+    JsonOption,
+    QuietOption,
+    err,
+    fail,
+    guarded,
+    new_app,
+    out,
+    print_json,
+    progress_bar,
+    read_options,
+)
 from ftigate.law.loader import load_law
 from ftigate.ledger.keys import KeyFileError, load_pseudonymizer, read_secret_file
 from ftigate.outputs import check_output_file, check_output_folder
@@ -68,6 +81,9 @@ def audit(
         Path | None, typer.Option(help="Hex key file for the report's pseudonymised examples.")
     ] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="Processes for the address parser.")] = None,
+    encoding: EncodingOption = "utf-8",
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
     force: ForceOption = False,
 ) -> None:
     """Say, disclosure by disclosure, which disclosures of a past batch were lawful."""
@@ -75,23 +91,30 @@ def audit(
     guarded(lambda: check_output_folder(out_dir, force=force))
     law = guarded(lambda: load_law(policy))
     key, key_note = _example_key(pseudonym_key)
-    result = guarded(
-        lambda: audit_batch(
-            letter,
-            requests,
-            disclosed,
-            law,
-            reference_path=reference,
-            example_key=key,
-            key_note=key_note,
-            workers=workers,
-            policy_file=policy,
+    quiet = quiet or as_json
+    with progress_bar("screening", None, enabled=not quiet) as advance:
+        result = guarded(
+            lambda: audit_batch(
+                letter,
+                requests,
+                disclosed,
+                law,
+                reference_path=reference,
+                example_key=key,
+                key_note=key_note,
+                workers=workers,
+                policy_file=policy,
+                read=read_options(encoding),
+                progress=advance,
+            )
         )
-    )
     try:
         written = guarded(lambda: write_audit_outputs(result, out_dir, pdf=pdf, force=force))
     except ReportError as exc:
         fail(f"{exc}; nothing was written")
+    if as_json:
+        print_json(result.summary)
+        return
     totals = result.summary["totals"]
     out.print(
         f"{totals['disclosures']:,} disclosures audited: {totals['unlawful']:,} unlawful, "
@@ -99,7 +122,8 @@ def audit(
     )
     for row in result.summary["by_primary_reason"]:
         out.print(f"  {row['code']}: {row['count']:,}")
-    err.print("wrote " + ", ".join(str(p) for p in written))
+    if not quiet:
+        err.print("wrote " + ", ".join(str(p) for p in written))
 
 
 @baseline_app.callback()
@@ -119,12 +143,27 @@ def baseline_irs_2025(
     out_path: Annotated[
         Path, typer.Option("--out", help="Where to write the disclosures (.csv or .parquet).")
     ],
+    encoding: EncodingOption = "utf-8",
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
     force: ForceOption = False,
 ) -> None:
     """BASELINE ONLY: what the unlawful August 2025 process would have disclosed."""
     guarded(lambda: check_output_file(out_path, force=force))
-    disclosed = guarded(lambda: write_baseline(letter, requests, reference, out_path, force=force))
+    quiet = quiet or as_json
+    # The replica reads the whole request file and the reference at once: no count to show.
+    with progress_bar("replicating the 2025 process", None, enabled=not quiet):
+        disclosed = guarded(
+            lambda: write_baseline(
+                letter, requests, reference, out_path, force=force, read=read_options(encoding)
+            )
+        )
     routes = disclosed.group_by("route").len().sort("route")
-    detail = ", ".join(f"{r}: {n:,}" for r, n in routes.iter_rows())
+    by_route = {str(route): int(n) for route, n in routes.iter_rows()}
+    if as_json:
+        print_json({"disclosures": disclosed.height, "by_route": by_route, "out": str(out_path)})
+        return
+    detail = ", ".join(f"{r}: {n:,}" for r, n in by_route.items())
     out.print(f"baseline irs-2025: {disclosed.height:,} disclosures ({detail or 'none'})")
+    # A warning, not progress: it shows under --quiet too.
     err.print(f"wrote {out_path} (a measurement baseline; never send it to anyone)")

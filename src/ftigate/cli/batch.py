@@ -26,7 +26,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import func, select
 
-from ftigate.cli.common import check_database_url, err, fail, guarded, new_app, out
+from ftigate.cli.common import JsonOption, check_database_url, err, fail, guarded, new_app, out, print_json
 from ftigate.intake.errors import IntakeError
 from ftigate.ledger.events import BatchAbandoned, BatchVoided, LedgerEvent
 from ftigate.ledger.keys import KeyFileError, load_pseudonymizer, load_signer
@@ -46,7 +46,6 @@ DbOption = Annotated[
     str | None,
     typer.Option("--db", help="Database URL or SQLite path (default: $FTIGATE_DB, ftigate.db)."),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 ReasonOption = Annotated[
     str, typer.Option("--reason", help="Why (recorded in the ledger; no taxpayer data).")
 ]
@@ -161,6 +160,7 @@ def abandon(
     reason: ReasonOption,
     by: ByOption = None,
     db: DbOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Record that an incomplete batch (a run that stopped) will not be finished.
 
@@ -175,6 +175,9 @@ def abandon(
         lambda actor: BatchAbandoned(batch_id=batch_id, reason=reason, actor=actor),
         by,
     )  # fmt: skip
+    if as_json:
+        print_json({"batch_id": batch_id, "status": "abandoned", "disclosures_count": False})
+        return
     out.print(f"batch {batch_id} abandoned: nothing of it counts as disclosed")
 
 
@@ -184,6 +187,7 @@ def void(
     reason: ReasonOption,
     by: ByOption = None,
     db: DbOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Record that a released batch is withdrawn (for example sent under a wrong letter).
 
@@ -198,6 +202,9 @@ def void(
         lambda actor: BatchVoided(batch_id=batch_id, reason=reason, actor=actor),
         by,
     )  # fmt: skip
+    if as_json:
+        print_json({"batch_id": batch_id, "status": "voided", "disclosures_count": True})
+        return
     out.print(f"batch {batch_id} voided: its disclosures were made and still count")
 
 

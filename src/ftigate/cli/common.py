@@ -1,5 +1,6 @@
 """What every command shares: the one error path and its exit codes, consoles, progress
-bars, the `--force` and `--db` options.
+bars, the options every command spells the same way (`--force`, `--json`, `-q/--quiet`,
+`--encoding`) and the deprecated spellings kept working (README: "Conventions").
 
 Exit codes (README: "Exit codes"), the same for every command:
 
@@ -14,7 +15,9 @@ variables and messages, which may hold taxpayer data.
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,10 +25,13 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from typer import rich_utils
 from typer.core import TyperGroup
 
 from ftigate.intake.errors import IntakeError
+from ftigate.intake.requests import ReadOptions
 from ftigate.law.loader import LawError
 
 out = Console(highlight=False)
@@ -50,12 +56,71 @@ ForceOption = Annotated[
 ]
 
 
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print the result as one JSON document on stdout (nothing else there).")
+]
+QuietOption = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No progress on stderr (errors and warnings still show).")
+]
+EncodingOption = Annotated[
+    str,
+    typer.Option(
+        "--encoding", help="Text encoding of a CSV request file (utf-8, cp1252, latin-1); Parquet has none."
+    ),
+]
+
+# Rich lays the option names out in a column that an 80-column terminal (and any pipe,
+# which Rich treats as 80 columns) squeezes until `--disclose-probability` loses its end.
+HELP_MIN_WIDTH = 100
+
+
+def _widen_help() -> None:
+    width = rich_utils.MAX_WIDTH or shutil.get_terminal_size(fallback=(80, 24)).columns
+    rich_utils.MAX_WIDTH = max(width, HELP_MIN_WIDTH)
+
+
+_widen_help()
+
+
+def read_options(encoding: str, **limits: int) -> ReadOptions:
+    """The one way a command turns its `--encoding` (and any limits) into ReadOptions."""
+    return ReadOptions(encoding=encoding, **limits)
+
+
+def print_json(document: Any) -> None:
+    """A `--json` result: one document on stdout, which carries nothing else."""
+    out.print_json(json.dumps(document, default=str))
+
+
+def deprecated_spelling(old: str, new: str) -> Any:
+    """The hidden option an old spelling of `new` stays as (see `renamed_option`)."""
+    return typer.Option(old, hidden=True, help=f"Deprecated spelling of {new}.")
+
+
+def renamed_option(new: str, value: T | None, old: str, old_value: T | None, default: T | None = None) -> T:
+    """The value of an option given by its name or by the old spelling it replaced (hidden,
+    still working, with a warning on stderr); both at once must agree. Without a `default`
+    the option is required: Typer cannot require one of two options, so the absence of both
+    is refused here (exit code 2)."""
+    if old_value is not None:
+        err.print(f"warning: {old} is deprecated; use {new}", markup=False, highlight=False)
+        if value is not None and value != old_value:
+            raise IntakeError(old, f"gives another value than {new}; give {new} alone")
+        return old_value
+    if value is not None:
+        return value
+    if default is None:
+        raise IntakeError(new, "is required")
+    return default
+
+
 class VerificationFailed(Exception):
     """The data was read and does not verify: exit code 1."""
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True, highlight=False)
+    # escaped: a message naming a path or an option value with [brackets] prints as it is
+    err.print(f"[bold red]error:[/] {escape(message)}", markup=True, soft_wrap=True, highlight=False)
     raise typer.Exit(code)
 
 
@@ -72,16 +137,27 @@ def _is_cli_control(error: BaseException) -> bool:
     return isinstance(error, typer.Exit | typer.Abort | TyperException)
 
 
-def handle_error(error: BaseException) -> NoReturn:
-    """Turn any exception into one line on stderr and its exit code."""
+def handle_error(
+    error: BaseException,
+    *,
+    bad_input: tuple[type[BaseException], ...] = (),
+    not_verified: tuple[type[BaseException], ...] = (),
+) -> NoReturn:
+    """Turn any exception into one line on stderr and its exit code.
+
+    `bad_input` and `not_verified` name further errors a command group raises only with
+    messages written for the user (the ledger's refusals of a key, a checkpoint, a proof):
+    shown as they are, with exit code 2 or 1."""
     if _is_cli_control(error) or isinstance(error, SystemExit):
         raise error
     if isinstance(error, KeyboardInterrupt):
         _plain_fail("interrupted; outputs not completed were removed", EXIT_INTERRUPTED)
-    if isinstance(error, VerificationFailed):
+    if isinstance(error, (VerificationFailed, *not_verified)):
         _plain_fail(str(error), EXIT_NOT_VERIFIED)
     if isinstance(error, IntakeError | LawError):
         _plain_fail(str(error), EXIT_BAD_INPUT)
+    if isinstance(error, bad_input):
+        _plain_fail(_one_line(error), EXIT_BAD_INPUT)
     declared = getattr(type(error), "ftigate_exit_code", None)
     if isinstance(declared, int):
         # Errors whose messages are written never to hold taxpayer data declare their
@@ -101,6 +177,17 @@ def handle_error(error: BaseException) -> NoReturn:
         f"Set {DEBUG_ENV}=1 to see the traceback.",
         EXIT_INTERNAL,
     )
+
+
+def _one_line(error: BaseException) -> str:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if isinstance(error, SQLAlchemyError):
+        # The first line names the driver's error; the SQL and its parameters follow it.
+        return f"database error: {type(error).__name__}: {str(error).splitlines()[0]}"
+    if isinstance(error, OSError):
+        return f"{error.strerror or error}: {error.filename or ''}".rstrip(": ")
+    return str(error)
 
 
 def guarded(action: Callable[[], T]) -> T:

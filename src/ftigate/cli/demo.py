@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import polars as pl
 import typer
@@ -22,7 +23,7 @@ from rich.table import Table
 from ftigate import __version__
 from ftigate.audit.baseline import baseline_disclosures
 from ftigate.audit.run import AuditResult, audit_batch
-from ftigate.cli.common import ForceOption, err, fail, guarded, out
+from ftigate.cli.common import ForceOption, JsonOption, QuietOption, err, fail, guarded, out, print_json
 from ftigate.cli.views import print_screen_summary
 from ftigate.decide.gates import Thresholds
 from ftigate.decide.process import run_process, write_outputs
@@ -55,15 +56,45 @@ def demo(
         str, typer.Option(help="Request profile: clean, court-2025 or adversarial.")
     ] = "court-2025",
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same files).")] = 7,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
     force: ForceOption = False,
 ) -> None:
     """Generate a synthetic batch, screen it, and compare with the ground truth."""
+    step = _silent if quiet or as_json else _say
+    if as_json:
+        # The tour's tables are the result in words; --json gives the same figures instead.
+        with out.capture():
+            result = _tour(out_dir, people, requests, profile, seed, step, force=force)
+        print_json(result)
+        return
+    _tour(out_dir, people, requests, profile, seed, step, force=force)
+
+
+def _say(heading: str) -> None:
+    err.print(heading)
+
+
+def _silent(_heading: str) -> None:
+    pass
+
+
+def _tour(
+    out_dir: Path,
+    people: int,
+    requests: int,
+    profile: str,
+    seed: int,
+    step: Callable[[str], None],
+    *,
+    force: bool,
+) -> dict[str, Any]:
     if profile not in PROFILES:
         fail(f"unknown profile {profile!r}; choose one of {', '.join(sorted(PROFILES))}")
     # Every output is checked before the first is written: a refused --out is left untouched.
     guarded(lambda: check_demo_folder(out_dir, force=force))
     started = time.perf_counter()
-    err.print(f"[bold]1. Synthetic data[/] (seed {seed}; all of it invented)")
+    step(f"[bold]1. Synthetic data[/] (seed {seed}; all of it invented)")
     population = generate_population(people, seed=seed)
     batch = generate_requests(population, requests, PROFILES[profile], seed=seed, profile_name=profile)
     guarded(lambda: make_private_dirs(out_dir))
@@ -75,14 +106,14 @@ def demo(
         f"   {people:,} taxpayers in {out_dir / 'population'}; {requests:,} requests in {out_dir / 'batch'}"
     )
 
-    err.print("[bold]2. Screening under 26 U.S.C. 6103(i)(2)[/] (no taxpayer record is touched)")
+    step("[bold]2. Screening under 26 U.S.C. 6103(i)(2)[/] (no taxpayer record is touched)")
     law = load_law()
     letter = guarded(lambda: read_letter(letter_path))
     screened_path = out_dir / "screened.csv"
     summary = guarded(lambda: screen_files(letter, requests_path, screened_path, law, force=force))
     print_screen_summary(summary, law)
 
-    err.print("[bold]3. Screening against the ground truth[/]")
+    step("[bold]3. Screening against the ground truth[/]")
     screened = restore(pl.read_csv(screened_path, infer_schema=False))
     truth = pl.read_parquet(out_dir / "batch" / "truth.parquet")
     joined = screened.join(truth.select("request_id", "deficiency"), on="request_id")
@@ -122,8 +153,15 @@ def demo(
             "As the letter stands, nothing is disclosed."
         )
 
-    compare_with_2025(out_dir, letter, law, summary.letter_codes, force=force)
+    verdicts = compare_with_2025(out_dir, letter, law, summary.letter_codes, step, force=force)
     out.print(f"Files are in {out_dir}/ ({time.perf_counter() - started:.1f}s).")
+    return {
+        "out": str(out_dir),
+        "seed": seed,
+        "screening": summary.as_dict(),
+        "screening_agrees_with_truth": {"records": joined.height, "agree": agree},
+        "two_processes": verdicts,
+    }
 
 
 DEMO_FOLDERS = ("population", "batch", "ftigate", "irs-2025")
@@ -167,8 +205,14 @@ def check_output_folder_shape(folder: Path, allowed: tuple[str, ...], *, force: 
 
 
 def compare_with_2025(
-    out_dir: Path, letter: Letter, law: Law, letter_codes: list[str], *, force: bool = False
-) -> None:
+    out_dir: Path,
+    letter: Letter,
+    law: Law,
+    letter_codes: list[str],
+    step: Callable[[str], None] = _say,
+    *,
+    force: bool = False,
+) -> dict[str, dict[str, int]]:
     """Run ftigate and the 2025 replica on the same batch, audit both, show them side by side."""
     batch_dir, population_dir = out_dir / "batch", out_dir / "population"
     requests_path = batch_dir / "requests.csv"
@@ -178,9 +222,9 @@ def compare_with_2025(
         # enough officers; every other rule stays as the law has it. The reports say so.
         law = law.with_policy({"cases_per_officer_ceiling": 10**9}, "demo: officers ceiling lifted")
         note = LIFTED_CEILING_NOTE
-        err.print("[bold]4. Identity resolution[/] (as if the letter had named enough officers)")
+        step("[bold]4. Identity resolution[/] (as if the letter had named enough officers)")
     else:
-        err.print("[bold]4. Identity resolution[/]")
+        step("[bold]4. Identity resolution[/]")
     artefact = load_model()
     result = guarded(lambda: run_process(letter, requests_path, population_dir, law, artefact))
     policy = policy_facts(
@@ -202,12 +246,12 @@ def compare_with_2025(
     if sentence := override_sentence(policy):
         err.print(sentence, markup=False)
 
-    err.print("[bold]5. The 2025 process, replicated[/] (TIN + name match, ZIP-shaped address field)")
+    step("[bold]5. The 2025 process, replicated[/] (TIN + name match, ZIP-shaped address field)")
     replica_path = out_dir / "irs-2025" / "disclosed.csv"
     replica = guarded(lambda: baseline_disclosures(batch_dir / "letter.yaml", requests_path, population_dir))
     guarded(lambda: _write_replica(replica, out_dir / "irs-2025", force=force))
 
-    err.print("[bold]6. Auditing both the way a court would[/]")
+    step("[bold]6. Auditing both the way a court would[/]")
     key = os.urandom(32)
     verdicts: dict[str, AuditResult] = {}
     answers = {"ftigate": out_dir / "ftigate" / "response.csv", "2025 replica": replica_path}
@@ -227,6 +271,7 @@ def compare_with_2025(
     table.add_column("")
     table.add_column("ftigate", justify="right")
     table.add_column("2025 replica", justify="right")
+    figures: dict[str, dict[str, int]] = {}
     rows: dict[str, list[str]] = {
         "disclosed": [],
         "unlawful (audit)": [],
@@ -235,7 +280,7 @@ def compare_with_2025(
         f"lawful answers given (of {lawful_total})": [],
         "damages exposure, 7431 estimate": [],
     }
-    for audited in verdicts.values():
+    for name, audited in verdicts.items():
         released = audited.findings.select("request_id")
         joined = released.join(truth, on="request_id", how="left")
         unlawful_truth = int((~joined["lawful_disclosure"].fill_null(False)).sum())
@@ -253,6 +298,14 @@ def compare_with_2025(
         rows[f"lawful answers given (of {lawful_total})"].append(f"{lawful_given:,}")
         damages = audited.summary["damages_7431"]["statutory_minimum_usd"]
         rows["damages exposure, 7431 estimate"].append(f"${damages:,}")
+        figures[name] = {
+            "disclosed": totals["disclosures"],
+            "unlawful_audit": totals["unlawful"],
+            "unlawful_truth": unlawful_truth,
+            "wrong_person_audit": wrong_person,
+            "lawful_answers_given": lawful_given,
+            "lawful_answers_in_truth": lawful_total,
+        }
     for label, values in rows.items():
         table.add_row(label, *values)
     out.print(table)
@@ -264,6 +317,7 @@ def compare_with_2025(
             "Both audits ran with the cases-per-officer ceiling lifted (the reports say so): "
             "as the letter stands, the law refuses the whole batch."
         )
+    return figures
 
 
 def _write_replica(replica: pl.DataFrame, folder_path: Path, *, force: bool) -> None:

@@ -22,24 +22,25 @@ import functools
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from ftigate import __version__
 from ftigate.cli.common import (
-    EXIT_BAD_INPUT,
-    EXIT_NOT_VERIFIED,
     ForceOption,
+    JsonOption,
     VerificationFailed,
     check_database_url,
+    deprecated_spelling,
+    handle_error,
     new_app,
+    print_json,
+    renamed_option,
 )
-from ftigate.intake.errors import IntakeError
-from ftigate.law.loader import LawError
 from ftigate.ledger.accounting import (
     LIFECYCLE_KINDS,
     AccountingError,
@@ -134,37 +135,30 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def _fail(message: str, code: int) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
+# The ledger's own refusals, raised with messages written for the user (never holding
+# taxpayer data): bad input, shown as they are by the one error path.
+LEDGER_INPUT_ERRORS: tuple[type[BaseException], ...] = (
+    KeyFileError,
+    StoreError,
+    CheckpointError,
+    ProofError,
+    ValueError,
+    WitnessStateError,
+    OSError,
+    SQLAlchemyError,
+)
 
 
 def _clean_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """One line on stderr and a chosen exit code instead of a traceback."""
+    """The one error path (`common.handle_error`) with the ledger's refusals as bad input
+    (exit code 2) and unsealed leaves as a log that does not verify (1)."""
 
     @functools.wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return command(*args, **kwargs)
-        except typer.Exit:
-            raise
-        except (VerificationFailed, UnsealedLeaves) as error:
-            _fail(str(error), EXIT_NOT_VERIFIED)
-        except (IntakeError, LawError):
-            raise  # the one error path (exit code 2, the message as it is)
-        except (
-            KeyFileError,
-            StoreError,
-            CheckpointError,
-            ProofError,
-            ValueError,
-            WitnessStateError,
-        ) as error:
-            _fail(str(error), EXIT_BAD_INPUT)
-        except OSError as error:
-            _fail(f"{error.strerror or error}: {error.filename or ''}".rstrip(": "), 2)
-        except SQLAlchemyError as error:
-            _fail(f"database error: {type(error).__name__}: {str(error).splitlines()[0]}", 2)
+        except BaseException as error:
+            handle_error(error, bad_input=LEDGER_INPUT_ERRORS, not_verified=(UnsealedLeaves,))
 
     return wrapper
 
@@ -201,9 +195,19 @@ def keygen(
     origin: Annotated[
         str, typer.Option(help="Log name, used as the checkpoint origin line.")
     ] = DEFAULT_ORIGIN,
+    as_json: JsonOption = False,
 ) -> None:
     """Create the pseudonym key and the Ed25519 log signing key (mode 0600)."""
     keys = generate_keys(origin)
+    if as_json:
+        print_json(
+            {
+                "pseudonym_key_file": str(keys.pseudonym_key_file),
+                "signing_key_file": str(keys.signing_key_file),
+                "verification_key": keys.verification_key,
+            }
+        )
+        return
     typer.echo(f"pseudonym key: {keys.pseudonym_key_file}")
     typer.echo(f"signing key:   {keys.signing_key_file}")
     typer.echo(f"verification key (give it to overseers): {keys.verification_key}")
@@ -214,6 +218,7 @@ def keygen(
 def checkpoint(
     out: Annotated[Path, typer.Option("--out", help="File the overseer keeps.")],
     db: DbOption = None,
+    as_json: JsonOption = False,
     force: ForceOption = False,
 ) -> None:
     """Sign the current tree head and write it to FILE."""
@@ -225,6 +230,10 @@ def checkpoint(
     finally:
         store.close()
     write_output_text(out, signed.serialize(), force=force)
+    if as_json:
+        root = base64.b64encode(signed.checkpoint.root_hash).decode()
+        print_json({"out": str(out), "size": signed.checkpoint.size, "root": root})
+        return
     typer.echo(f"signed checkpoint at size {signed.checkpoint.size} written to {out}")
 
 
@@ -248,6 +257,7 @@ def verify(
     ] = False,
     log_key: LogKeyOption = None,
     db: DbOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Recompute the log, its seals and the tables the reports read, and check them against
     every signed head (exit 1 if anything differs, if nothing is signed, or if leaves lie
@@ -269,11 +279,26 @@ def verify(
         report = store.verify(verifier, outside, witness, pending=pending)
     finally:
         store.close()
+    if as_json:
+        # Printed whether or not the log verifies: the exit code (0 or 1) says which.
+        print_json(
+            {
+                "verified": report.ok,
+                "size": report.size,
+                "root": base64.b64encode(report.root_hash).decode(),
+                "signed_checkpoints": report.checked_checkpoints,
+                "sealed_appends": report.sealed_ranges,
+                "pending": report.pending,
+                "findings": [str(finding) for finding in report.findings],
+            }
+        )
     if not report.ok:
         first = report.first
         more = len(report.findings) - 1
         suffix = f" ({more} more finding{'s' if more != 1 else ''})" if more else ""
         raise VerificationFailed(f"verification failed: {first}{suffix}")
+    if as_json:
+        return
     root = base64.b64encode(report.root_hash).decode()
     waiting = f", {report.pending} pending beyond the last signed head" if report.pending else ""
     typer.echo(
@@ -389,19 +414,33 @@ def check_proof(
         list[str] | None,
         typer.Option("--witness-key", help="Require this witness's cosignature (repeatable)."),
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Check an inclusion proof or proof bundle offline: needs only the file and the keys."""
     verifier = _log_key(vkey or log_key)
     witnesses = tuple(_witness_key(text) for text in witness_key or ())
+    checked = []
+    for path, result in _checked_proofs(file, verifier, witnesses):
+        # Each proof as it is checked; the first that does not verify exits 1.
+        checked.append({"file": path.name, "result": result})
+        if not as_json:
+            typer.echo(f"{path.name}: {result}" if file.is_dir() else result)
+    if as_json:
+        print_json({"verified": True, "checked": checked})
+
+
+def _checked_proofs(
+    file: Path, verifier: Verifier, witnesses: tuple[Verifier, ...]
+) -> Iterator[tuple[Path, str]]:
     if file.is_dir():
         bundles = sorted(file.glob(f"*{BUNDLE_SUFFIX}"))
         if not bundles:
             raise ValueError(f"{file} holds no {BUNDLE_SUFFIX} files")
         for bundle in bundles:
-            typer.echo(f"{bundle.name}: {_check_bundle_file(bundle, verifier, witnesses)}")
+            yield bundle, _check_bundle_file(bundle, verifier, witnesses)
         return
     if file.read_bytes().startswith(BUNDLE_HEADER.encode()):
-        typer.echo(_check_bundle_file(file, verifier, witnesses))
+        yield file, _check_bundle_file(file, verifier, witnesses)
         return
     if witnesses:
         raise ValueError("--witness-key applies to .tlog-proof bundles")
@@ -409,7 +448,7 @@ def check_proof(
         document = json.loads(_read_text(file))
     except json.JSONDecodeError as error:
         raise ValueError(f"{file} is not JSON: {error.msg}") from None
-    typer.echo(check_inclusion_document(document, verifier))
+    yield file, check_inclusion_document(document, verifier)
 
 
 def _witness_key(text: str) -> Verifier:
@@ -439,6 +478,7 @@ def witness_init(
     state: StateOption,
     name: Annotated[str, typer.Option(help="Witness key name, e.g. oversight.example/w1.")],
     log_key: Annotated[str, typer.Option("--log-key", help="The log's verification key.")],
+    as_json: JsonOption = False,
 ) -> None:
     """Create the witness key (cosignature/v1) and remember which log it watches."""
     parse_vkey(log_key)
@@ -447,6 +487,9 @@ def witness_init(
     write_secret_file(state / "witness.key", signer.skey() + "\n")
     # Created like the key beside it (0600, never replacing a file): the witness's trust root.
     write_secret_file(state / "log.vkey", log_key.strip() + "\n")
+    if as_json:
+        print_json({"state": str(state), "witness_key": signer.verifier.vkey()})
+        return
     typer.echo(f"witness key (give it to verifiers): {signer.verifier.vkey()}")
 
 
@@ -749,20 +792,22 @@ def report_jct(
         Path | None,
         typer.Option(
             "--out",
-            "--out-dir",
             help="Folder for jct-YEAR.csv, .html and .json (default: jct-YEAR); new or empty, "
             "or --force to replace ftigate's own earlier report.",
         ),
     ] = None,
+    old_out_dir: Annotated[Path | None, deprecated_spelling("--out-dir", "--out")] = None,
     log_key: LogKeyOption = None,
     db: DbOption = None,
+    as_json: JsonOption = False,
     force: ForceOption = False,
 ) -> None:
     """Counts per recipient agency for the Joint Committee on Taxation (6103(p)(3)(B)).
 
     The log is verified first (seals, pins, signed heads, tables); a log that does not
     verify gives no report (exit 1), so unsealed leaves never reach the Committee."""
-    folder_path = out_dir or Path(f"jct-{year}")
+    # `--out-dir`, its first spelling, still works (every other command writes to --out).
+    folder_path = renamed_option("--out", out_dir, "--out-dir", old_out_dir, default=Path(f"jct-{year}"))
     check_output_folder(folder_path, force=force)
     store = _open_store(db)
     try:
@@ -791,4 +836,7 @@ def report_jct(
         folder.write_json(f"jct-{year}.json", summary)
         folder.prepare()
         written = folder.commit()
+    if as_json:
+        print_json({**summary, "wrote": [str(p) for p in written]})
+        return
     typer.echo(f"wrote {', '.join(str(p) for p in written)} ({len(rows)} agencies)")

@@ -17,12 +17,26 @@ from ftigate.cli import law as law_cli
 from ftigate.cli import ledger as ledger_cli
 from ftigate.cli import report as report_cli  # noqa: F401 - adds `transparency` to `report`
 from ftigate.cli import synth as synth_cli
-from ftigate.cli.common import ForceOption, err, fail, guarded, handle_error, new_app, out, progress_bar
+from ftigate.cli.common import (
+    EncodingOption,
+    ForceOption,
+    JsonOption,
+    QuietOption,
+    err,
+    fail,
+    guarded,
+    handle_error,
+    new_app,
+    out,
+    print_json,
+    progress_bar,
+    read_options,
+)
 from ftigate.cli.demo import demo
 from ftigate.cli.process import model_app, process, reference_app
 from ftigate.cli.views import print_screen_summary
 from ftigate.intake.letter import read_letter
-from ftigate.intake.requests import DEFAULT_CHUNK_ROWS, DEFAULT_MAX_FIELD_BYTES, ReadOptions
+from ftigate.intake.requests import DEFAULT_CHUNK_ROWS, DEFAULT_MAX_FIELD_BYTES
 from ftigate.law.loader import case_tables, load_law
 from ftigate.outputs import check_output_file
 from ftigate.screen.run import screen_files
@@ -78,10 +92,9 @@ def screen(
         Path, typer.Option("--out", help="Where to write one row per request (.csv or .parquet).")
     ],
     policy: PolicyOption = None,
-    encoding: Annotated[
-        str, typer.Option(help="Text encoding of a CSV request file (utf-8, cp1252, latin-1).")
-    ] = "utf-8",
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    encoding: EncodingOption = "utf-8",
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
     chunk_rows: Annotated[
         int, typer.Option(min=1, help="Records held in memory at once.")
     ] = DEFAULT_CHUNK_ROWS,
@@ -97,8 +110,9 @@ def screen(
     law = guarded(lambda: load_law(policy))
     guarded(lambda: check_output_file(out_path, force=force))
     parsed_letter = guarded(lambda: read_letter(letter))
-    options = ReadOptions(encoding=encoding, chunk_rows=chunk_rows, max_field_bytes=max_field_bytes)
-    with progress_bar("screening", parsed_letter.record_count or None, enabled=not as_json) as advance:
+    options = read_options(encoding, chunk_rows=chunk_rows, max_field_bytes=max_field_bytes)
+    quiet = quiet or as_json
+    with progress_bar("screening", parsed_letter.record_count or None, enabled=not quiet) as advance:
         summary = guarded(
             lambda: screen_files(
                 parsed_letter, requests, out_path, law, read=options, workers=workers, progress=advance,
@@ -106,9 +120,10 @@ def screen(
             )
         )  # fmt: skip
     if as_json:
-        out.print_json(json.dumps(summary.as_dict()))
-    else:
-        print_screen_summary(summary, law)
+        print_json(summary.as_dict())
+        return
+    print_screen_summary(summary, law)
+    if not quiet:
         err.print(f"wrote {out_path}")
 
 

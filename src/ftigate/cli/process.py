@@ -15,14 +15,21 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ftigate import __version__
 from ftigate.cli.common import (
+    EncodingOption,
     ForceOption,
+    JsonOption,
+    QuietOption,
     check_database_url,
+    deprecated_spelling,
     err,
     fail,
     guarded,
     new_app,
     out,
+    print_json,
     progress_bar,
+    read_options,
+    renamed_option,
 )
 from ftigate.decide.gates import Thresholds
 from ftigate.decide.process import ProcessOptions, ProcessResult, run_process, write_outputs
@@ -60,22 +67,28 @@ reference_app = new_app(
 @reference_app.command("prepare")
 def reference_prepare(
     reference: Annotated[Path, typer.Option(help="Folder holding taxpayers and addresses (CSV or Parquet).")],
-    cache: Annotated[
-        Path,
+    reference_cache: Annotated[
+        Path | None,
         typer.Option(
-            help="Folder to keep the prepared file in (the --reference-cache of `ftigate process`); "
-            "it holds taxpayer data: keep it on the reference's protected storage."
+            "--reference-cache",
+            help="Folder to keep the prepared file in, the --reference-cache that `ftigate process` then "
+            "reads (required); it holds taxpayer data: keep it on the reference's protected storage.",
         ),
-    ],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    ] = None,
+    old_cache: Annotated[Path | None, deprecated_spelling("--cache", "--reference-cache")] = None,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Prepare the taxpayer file for matching once, so that batches start from it."""
     from ftigate.resolve.reference import check_reference_folder, is_prepared, prepared_reference
 
+    # One name for the cache on the command that fills it and on the one that reads it;
+    # `--cache`, its first spelling here, still works.
+    cache = guarded(lambda: renamed_option("--reference-cache", reference_cache, "--cache", old_cache))
     guarded(lambda: check_reference_folder(reference))
     reused = is_prepared(reference, cache)
     started = time.perf_counter()
-    if not as_json and not reused:
+    if not (as_json or quiet) and not reused:
         err.print(f"preparing {reference} (about 4 s per million taxpayers)")
     prepared = guarded(lambda: prepared_reference(reference, cache))
     result = {
@@ -85,7 +98,7 @@ def reference_prepare(
         "seconds": round(time.perf_counter() - started, 1),
     }
     if as_json:
-        out.print_json(json.dumps(result))
+        print_json(result)
         return
     state = "already prepared for this version of the file" if reused else "prepared"
     out.print(f"{prepared.size:,} taxpayers {state} in {cache} ({result['seconds']} s)")
@@ -105,16 +118,28 @@ def process(
     disclose_probability: Annotated[
         float | None,
         typer.Option(
-            min=0.0, max=1.0, help="Match probability to disclose (default: the law's on the letter's date)."
+            min=0.0,
+            max=1.0,
+            help="Match probability the best candidate needs for its address to be disclosed "
+            "(default: the law's on the letter's date).",
         ),
     ] = None,
     review_floor: Annotated[
         float | None,
-        typer.Option(min=0.0, max=1.0, help="Below it, NO_MATCH (default: the law's on the letter's date)."),
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Below this probability nobody matches (NO_MATCH); from it up to --disclose-probability, "
+            "review (default: the law's on the letter's date).",
+        ),
     ] = None,
     margin_bits: Annotated[
         float | None,
-        typer.Option(min=0.0, help="Lead over a runner-up, bits (default: the law's on the letter's date)."),
+        typer.Option(
+            min=0.0,
+            help="Match-weight lead (bits, log2 odds) the best candidate needs over a runner-up above "
+            "--review-floor, else AMBIGUOUS_IDENTITY (default: the law's on the letter's date).",
+        ),
     ] = None,
     reference_cache: Annotated[
         Path | None,
@@ -123,6 +148,7 @@ def process(
             "unchanged (it holds taxpayer data: keep it on the reference's protected storage)."
         ),
     ] = None,
+    encoding: EncodingOption = "utf-8",
     work_dir: Annotated[
         Path | None, typer.Option(help="Folder for a file-backed DuckDB database (large batches).")
     ] = None,
@@ -148,7 +174,8 @@ def process(
             "new batch supersedes it and each disclosure counts once across the two."
         ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
     force: ForceOption = False,
 ) -> None:
     """Screen every request, resolve identity for sufficient ones, decide, and write the response.
@@ -199,6 +226,7 @@ def process(
         thresholds=thresholds,
         scoring=ScoringOptions(work_dir=work_dir),
         reference_cache=reference_cache,
+        read=read_options(encoding),
     )
     # The inputs' digests are read on a second thread while the batch is processed (the
     # taxpayer file can be gigabytes; hashing releases the GIL).
@@ -206,12 +234,13 @@ def process(
     inputs = {"letter": letter, "requests": requests, "reference": reference}
     digests = hashing.submit(input_digests, {**inputs, "model": model or default_model_path()})
     try:
-        with progress_bar("screening", parsed_letter.record_count or None, enabled=not as_json) as advance:
+        quiet = quiet or as_json
+        with progress_bar("screening", parsed_letter.record_count or None, enabled=not quiet) as advance:
             result = guarded(
                 lambda: run_process(
                     parsed_letter, requests, reference, law, artefact, options,
-                    progress=advance, stage=None if as_json else _stage_line,
-                    scoring=None if as_json else _scoring_line, recording=recorder,
+                    progress=advance, stage=None if quiet else _stage_line,
+                    scoring=None if quiet else _scoring_line, recording=recorder,
                 )
             )  # fmt: skip
         result.summary["provenance"] = {
@@ -416,6 +445,7 @@ def train(
             help="Save the model even when training observed no example of some level (they are floored)."
         ),
     ] = False,
+    as_json: JsonOption = False,
     force: ForceOption = False,
 ) -> None:
     """Retrain the identity model on synthetic data, save the artefact and print its m/u table."""
@@ -423,13 +453,17 @@ def train(
 
     target = out_path or default_model_path()
     guarded(lambda: check_output_file(target, force=force))
-    err.print(f"training on {people:,} synthetic people and {requests:,} requests, seed {seed}")
+    if not as_json:
+        err.print(f"training on {people:,} synthetic people and {requests:,} requests, seed {seed}")
     plan = TrainingPlan(people=people, requests=requests, seed=seed, allow_unobserved=allow_unobserved)
     try:
         with output_file(target, force=force) as staging:
             settings = train_model(plan, staging)
     except TrainingError as exc:
         fail(f"model not saved: {exc}")
+    if as_json:
+        print_json({"out": str(target), "version": load_model(target).version, "levels": m_u_table(settings)})
+        return
     _print_m_u(settings)
     err.print(f"wrote {target} ({load_model(target).version})")
 
@@ -437,9 +471,19 @@ def train(
 @model_app.command("show")
 def show(
     model: Annotated[Path | None, typer.Option(help="A model artefact (default: the packaged one).")] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Print the model's version and m/u table."""
     artefact = guarded(lambda: load_model(model or default_model_path()))
+    if as_json:
+        print_json(
+            {
+                "version": artefact.version,
+                "splink_version": artefact.metadata.get("splink_version"),
+                "levels": m_u_table(artefact.settings),
+            }
+        )
+        return
     out.print(f"{artefact.version}  (Splink {artefact.metadata.get('splink_version')})")
     _print_m_u(artefact.settings)
 

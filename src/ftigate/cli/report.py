@@ -11,7 +11,18 @@ from typing import Annotated, Any
 import typer
 
 from ftigate import __version__
-from ftigate.cli.common import ForceOption, check_database_url, err, fail, guarded, out
+from ftigate.cli.common import (
+    ForceOption,
+    JsonOption,
+    check_database_url,
+    deprecated_spelling,
+    err,
+    fail,
+    guarded,
+    out,
+    print_json,
+    renamed_option,
+)
 from ftigate.cli.ledger import LogKeyOption, report_app, require_verified_store
 from ftigate.intake.errors import IntakeError
 from ftigate.law.loader import load_law
@@ -23,7 +34,10 @@ from ftigate.report.transparency import records_from_decision_files, records_fro
 
 
 def transparency(
-    period: Annotated[int, typer.Option("--period", help="Calendar year of the letters to report.")],
+    year: Annotated[
+        int | None, typer.Option("--year", help="Calendar year of the letters to report (required).")
+    ] = None,
+    old_period: Annotated[int | None, deprecated_spelling("--period", "--year")] = None,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the HTML, CSV and CSV schema.")] = Path(
         "transparency"
     ),
@@ -49,9 +63,13 @@ def transparency(
         typer.Option("--as-of", help="The 'accurate as of' date, YYYY-MM-DD (default: today, UTC)."),
     ] = None,
     log_key: LogKeyOption = None,
+    as_json: JsonOption = False,
     force: ForceOption = False,
 ) -> None:
-    """Publish the aggregate picture of 6103(i)(2) requests for a period, small cells hidden."""
+    """Publish the aggregate picture of 6103(i)(2) requests for a year, small cells hidden."""
+    # `--year` as in `report jct` (a "period" is a taxable period everywhere else in ftigate);
+    # `--period`, its first spelling here, still works.
+    period = guarded(lambda: renamed_option("--year", year, "--period", old_period))
     decision_files = decisions or []
     letter_files = letters or []
     if len(decision_files) != len(letter_files):
@@ -112,9 +130,12 @@ def transparency(
         )
     except ReportError as exc:
         fail(f"{exc}; nothing was written")
-    out.print(
-        f"transparency {period}: {records.height:,} records from {records['agency'].n_unique()} agencies"
-    )
+    agencies = records["agency"].n_unique()
+    if as_json:
+        wrote = [str(p) for p in written]
+        print_json({"year": period, "records": records.height, "agencies": agencies, "wrote": wrote})
+        return
+    out.print(f"transparency {period}: {records.height:,} records from {agencies} agencies")
     err.print("wrote " + ", ".join(str(p) for p in written))
 
 

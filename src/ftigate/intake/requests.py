@@ -3,14 +3,15 @@
 Accepted as they come: a UTF-8 byte-order mark, Windows line endings, blank
 lines, quoted fields with embedded newlines, header names in any case or
 spacing ("Request ID"), and columns beyond the schema (kept out of the way and
-ignored). Refused with one line naming the file, line/row and column: a file
+ignored). Refused with one line naming the file, row and column: a file
 that is not CSV or Parquet, missing required columns, duplicate columns, an
 undecodable byte (with a hint at the likely encoding), a NUL byte, a field over the
 size limit, an empty request_id, a Parquet column of lists, structs or maps.
 
 Each chunk is a Polars frame of String columns (empty string for a missing
-value) plus `_line`: the physical line (CSV) or row number (Parquet) where
-the record starts, so later errors can point at it.
+value) plus `_line`: the record's row (1 for the first record after the header,
+blank lines not counted), so later errors can point at it as every error does
+(`ftigate.intake.errors`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import polars as pl
 import pyarrow as pa
@@ -113,28 +114,31 @@ def read_request_chunks(path: Path, options: ReadOptions | None = None) -> Itera
         yield from _parquet_chunks(path, options)
 
 
-def _header_map(path: Path, header: list[str], *, line: int | None) -> dict[str, int]:
+def _header_map(path: Path, header: list[str], *, csv_header: bool) -> dict[str, int]:
     positions: dict[str, int] = {}
     for index, raw in enumerate(header):
         name = canonical_column(raw)
         if not name:
             continue
         if name in positions:
-            raise IntakeError(path, f"column {name!r} appears twice in the header", line=line)
+            raise IntakeError(path, f"column {name!r} appears twice", header=csv_header, column=name)
         positions[name] = index
     missing = [c for c in REQUIRED_COLUMNS if c not in positions]
     if missing:
         raise IntakeError(
             path,
             f"missing required column(s): {', '.join(missing)}",
-            line=line,
+            header=csv_header,
             hint="expected columns: " + ", ".join(REQUEST_COLUMNS),
         )
     return positions
 
 
 class _LineSource:
-    """Decoded lines of a binary file, with the physical line number and a length cap."""
+    """Decoded lines of a binary file, with the physical line number and a length cap.
+
+    A line it refuses is named by the row of the record it belongs to (`next_row`, which
+    the reader sets before each record) or as the header: a record may span lines."""
 
     def __init__(self, path: Path, stream: BinaryIO, options: ReadOptions) -> None:
         self.path = path
@@ -142,7 +146,11 @@ class _LineSource:
         self.encoding = options.encoding
         self.max_line = max(options.max_field_bytes * 4, 1 << 20)
         self.line_no = 0
+        self.next_row = 0
         self.header: list[str] = []
+
+    def _position(self) -> dict[str, Any]:
+        return {"row": self.next_row} if self.header else {"header": True}
 
     def __iter__(self) -> Iterator[str]:
         return self
@@ -156,7 +164,7 @@ class _LineSource:
             raise IntakeError(
                 self.path,
                 f"line is longer than {self.max_line} bytes; no request field is that large",
-                line=self.line_no,
+                **self._position(),
                 column=self._column_at(raw),
             )
         if self.line_no == 1 and raw.startswith(b"\xef\xbb\xbf"):
@@ -165,7 +173,7 @@ class _LineSource:
             raise IntakeError(
                 self.path,
                 "contains a NUL byte; refused (a request is evidence: ftigate does not alter it)",
-                line=self.line_no,
+                **self._position(),
                 column=self._column_at(raw, b"\x00"),
             )
         try:
@@ -174,7 +182,7 @@ class _LineSource:
             raise IntakeError(
                 self.path,
                 f"bytes that are not valid {self.encoding}",
-                line=self.line_no,
+                **self._position(),
                 column=self._column_at(raw),
                 hint=_encoding_hint(raw, self.encoding),
             ) from None
@@ -242,7 +250,7 @@ def _arrow_csv_chunks(path: Path, options: ReadOptions) -> Iterator[pl.DataFrame
     header = _read_header(path, options)
     if not header or any(not canonical_column(h) for h in header):
         raise _NeedsPreciseReader
-    positions = _header_map(path, header, line=1)
+    positions = _header_map(path, header, csv_header=True)
     reader = pacsv.open_csv(
         path,
         read_options=pacsv.ReadOptions(
@@ -348,18 +356,16 @@ def _precise_csv_chunks(path: Path, options: ReadOptions, skip: int = 0) -> Iter
         source = _LineSource(path, stream, options)
         reader = csv.reader(source, strict=True)
         header: list[str] | None = None
-        header_line = 0
         try:
             for fields in reader:
                 if fields and any(f.strip() for f in fields):
                     header = fields
-                    header_line = source.line_no
                     break
         except csv.Error as exc:
-            raise IntakeError(path, f"unreadable header: {exc}", line=source.line_no) from None
+            raise IntakeError(path, f"malformed CSV ({_csv_problem(exc)})", header=True) from None
         if header is None:
             raise IntakeError(path, "the file is empty: no header row")
-        positions = _header_map(path, header, line=header_line)
+        positions = _header_map(path, header, csv_header=True)
         source.header = [canonical_column(h) or f"#{i + 1}" for i, h in enumerate(header)]
         wanted = [(c, positions.get(c)) for c in REQUEST_COLUMNS]
         width = len(header)
@@ -368,8 +374,8 @@ def _precise_csv_chunks(path: Path, options: ReadOptions, skip: int = 0) -> Iter
         held = 0
         row = 0
         first_row = 1
-        previous_end = source.line_no
         while True:
+            source.next_row = row + 1
             try:
                 fields = next(reader)
             except StopIteration:
@@ -379,12 +385,9 @@ def _precise_csv_chunks(path: Path, options: ReadOptions, skip: int = 0) -> Iter
                     path,
                     f"malformed CSV ({_csv_problem(exc)})",
                     row=row + 1,
-                    line=previous_end + 1,
                     hint="a quoted field may not be closed, or a field exceeds "
                     f"{options.max_field_bytes} bytes",
                 ) from None
-            start = previous_end + 1
-            previous_end = source.line_no
             if not fields or not any(f.strip() for f in fields):
                 continue  # blank lines are formatting, not records
             row += 1
@@ -393,7 +396,6 @@ def _precise_csv_chunks(path: Path, options: ReadOptions, skip: int = 0) -> Iter
                     path,
                     f"row has {len(fields)} fields but the header has {width}",
                     row=row,
-                    line=start,
                     hint="an unquoted comma inside a field?",
                 )
             if row <= skip:
@@ -444,7 +446,7 @@ def _parquet_chunks(path: Path, options: ReadOptions) -> Iterator[pl.DataFrame]:
     except (pa.ArrowException, OSError) as exc:
         raise IntakeError(path, f"unreadable Parquet file ({exc.__class__.__name__})") from None
     names = parquet.schema_arrow.names
-    positions = _header_map(path, names, line=None)
+    positions = _header_map(path, names, csv_header=False)
     source_names = {c: names[i] for c, i in positions.items()}
     present = [c for c in REQUEST_COLUMNS if c in source_names]
     for c in present:

@@ -750,11 +750,16 @@ def address_chunks(population: Population, chunk_rows: int = 2_000_000) -> Itera
         chunk = rows.slice(start, chunk_rows)
         location = chunk["location_id"].to_numpy()
         borrower = chunk["borrower"].to_numpy()
-        name = pl.select(
-            pl.when(pl.lit(pl.Series(borrower >= 0)))
-            .then(pl.lit(borrower_name.gather(np.maximum(borrower, 0))))
-            .otherwise(None)
-        ).to_series()
+        if borrower_name.is_empty():
+            # A small population may lend no SSN at all: no index can point into the empty
+            # list, and every return carries its filer's own name (null here).
+            name = pl.Series(values=[None] * len(chunk), dtype=pl.String)
+        else:
+            name = pl.select(
+                pl.when(pl.lit(pl.Series(borrower >= 0)))
+                .then(pl.lit(borrower_name.gather(np.maximum(borrower, 0))))
+                .otherwise(None)
+            ).to_series()
         yield pl.DataFrame(
             {
                 "tin": population.taxpayers["tin"].gather(chunk["person"].to_numpy()),
