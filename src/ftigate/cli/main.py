@@ -14,6 +14,7 @@ from ftigate import __version__
 from ftigate.cli import audit as audit_cli
 from ftigate.cli import batch as batch_cli
 from ftigate.cli import ledger as ledger_cli
+from ftigate.cli import serve as serve_cli
 from ftigate.cli import report as report_cli  # noqa: F401 - adds `transparency` to `report`
 from ftigate.cli import synth as synth_cli
 from ftigate.cli.common import ForceOption, err, fail, guarded, handle_error, new_app, out, progress_bar
@@ -61,6 +62,9 @@ app.command()(process)
 app.add_typer(batch_cli.app, name="batch")
 app.add_typer(model_app, name="model")
 app.add_typer(reference_app, name="reference")
+app.command()(serve_cli.serve)
+app.add_typer(serve_cli.users_app, name="users")
+app.add_typer(serve_cli.token_app, name="token")
 
 PolicyOption = Annotated[
     Path | None,
