@@ -136,9 +136,15 @@ def serve(
         ),
     ] = False,
     max_upload_mb: Annotated[int, typer.Option(min=1, help="Largest request file accepted, in MiB.")] = 512,
-    workers: Annotated[
-        int, typer.Option(min=0, help="Worker threads processing jobs beside the server (0: none).")
-    ] = 1,
+    worker: Annotated[
+        bool, typer.Option("--worker/--no-worker", help="Process jobs in a worker thread beside the server.")
+    ] = True,
+    stale_after: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Seconds without a heartbeat after which a running job's worker is taken to have died."
+        ),
+    ] = 60,
 ) -> None:
     """Start the disclosure office's service: the agencies' API (OpenAPI at /docs), the
     review queue with two-person approval, and the pages."""
@@ -158,7 +164,8 @@ def serve(
         reference_cache=reference_cache,
         secure_cookies=not insecure_cookies,
         max_requests_bytes=max_upload_mb * MiB,
-        worker=workers > 0,
+        worker=worker,
+        stale_after_seconds=stale_after,
     )
     app = guarded(lambda: build_app(settings))
     scheme = "http" if insecure_cookies else "https (behind a TLS proxy)"

@@ -175,6 +175,9 @@ class JobRunner:
         job = self.service.claim(self.worker_id)
         if job is None:
             return False
+        beating = threading.Event()
+        beat = threading.Thread(target=self._beat, args=(job["id"], beating), daemon=True)
+        beat.start()
         try:
             if job["stage"] == "releasing":
                 self.release(job)
@@ -185,7 +188,16 @@ class JobRunner:
         except Exception as problem:  # a bug: its message may quote data, so only its type
             log.exception("job %s failed", job["id"])
             self._fail(job, f"internal error ({problem.__class__.__name__})")
+        finally:
+            beating.set()
+            beat.join()
         return True
+
+    def _beat(self, job_id: str, done: threading.Event) -> None:
+        """Beat while the job runs, whatever step it is in (one step can take minutes)."""
+        every = max(self.settings.stale_after_seconds / 4, 0.5)
+        while not done.wait(every):
+            self.service.update_job(job_id, self.worker_id)
 
     def run_until_idle(self) -> int:
         ran = 0
@@ -253,6 +265,8 @@ class JobRunner:
         save_result(result, job_dir(self.settings, job["id"]) / RESULT)
         pending = int(result.decisions.filter(pl.col("decision") == REVIEW).height)
         if pending:
+            # Signed now: the batch may wait days for its review, its record checkable meanwhile.
+            self.store.sign_checkpoint(self.signer)
             self.service.update_job(job["id"], self.worker_id, stage="review", progress=100)
             self.service.set_state(job["id"], ("running",), "review", claimed_by=None)
             return
