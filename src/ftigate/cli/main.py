@@ -14,8 +14,8 @@ from ftigate import __version__
 from ftigate.cli import audit as audit_cli
 from ftigate.cli import batch as batch_cli
 from ftigate.cli import ledger as ledger_cli
-from ftigate.cli import serve as serve_cli
 from ftigate.cli import report as report_cli  # noqa: F401 - adds `transparency` to `report`
+from ftigate.cli import serve as serve_cli
 from ftigate.cli import synth as synth_cli
 from ftigate.cli.common import ForceOption, err, fail, guarded, handle_error, new_app, out, progress_bar
 from ftigate.cli.demo import demo

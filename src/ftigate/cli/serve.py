@@ -142,7 +142,7 @@ def serve(
     stale_after: Annotated[
         int,
         typer.Option(
-            min=1, help="Seconds without a heartbeat after which a running job's worker is taken to have died."
+            min=1, help="Seconds without a heartbeat after which a running job's worker is taken as dead."
         ),
     ] = 60,
 ) -> None:
