@@ -166,7 +166,9 @@ def create_app(settings: ServiceSettings, runner: JobRunner) -> FastAPI:
         response.headers.setdefault("Cache-Control", "no-store")
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "no-referrer"
+        # "no-referrer" would make browsers send `Origin: null` on form posts, which the
+        # origin check refuses; same-origin keeps the Origin and leaks nothing to other sites.
+        response.headers["Referrer-Policy"] = "same-origin"
         if not request.url.path.startswith("/docs"):
             response.headers["Content-Security-Policy"] = "default-src 'self'; frame-ancestors 'none'"
         return response
