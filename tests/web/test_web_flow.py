@@ -89,6 +89,8 @@ def test_two_officers_approve_and_the_response_is_released(service: Service) -> 
     ids = {r["request_id"] for r in rows}
     assert first in ids and not ids & set(others)
     disclosed = [d for d in service.runner.store.disclosures() if d["batch_id"] == status["batch_id"]]
+    counts = a.get(f"/api/batches/{job_id}/counts").json()["decisions"]
+    assert "review" not in counts and counts["disclose"][""] == len(rows)
     assert len(disclosed) == len(rows)
     _verifies(service)
 
@@ -130,5 +132,6 @@ def test_letter_level_review_is_the_privacy_officers(service: Service) -> None:
     assert _status(service, job_id)["state"] == "releasing"
     service.runner.run_until_idle()
     assert _status(service, job_id)["state"] == "released"
-    assert privacy.get(f"/api/batches/{job_id}/counts").json()["letter_review"] == "refuse"
+    counts = privacy.get(f"/api/batches/{job_id}/counts").json()
+    assert counts["letter_review"] == "refuse" and set(counts["decisions"]) == {"refuse"}
     _verifies(service)

@@ -359,13 +359,24 @@ class ServiceStore:
         ]
 
     def decision_counts(self, batch_id: str) -> dict[str, dict[str, int]]:
-        """{decision: {reason: count}} and totals under "" of the batch's decisions."""
+        """{decision: {reason: count}} and totals under "" of the batch's decisions, a
+        reviewed request counted under the decision its review reached (as the reports do)."""
         with self.store.snapshot() as conn:
             rows = conn.execute(
-                select(DecisionRow.decision, DecisionRow.reasons).where(DecisionRow.batch_id == batch_id)
+                select(DecisionRow.request_id, DecisionRow.decision, DecisionRow.reasons).where(
+                    DecisionRow.batch_id == batch_id
+                )
             ).all()
+            reviewed = dict(
+                conn.execute(
+                    select(Review.request_id, Review.decision)
+                    .where(Review.batch_id == batch_id)
+                    .order_by(Review.id)
+                ).all()
+            )
         counts: dict[str, dict[str, int]] = {}
-        for decision, reasons in rows:
+        for request_id, decided, reasons in rows:
+            decision = reviewed.get(request_id, decided)
             bucket = counts.setdefault(decision, {"": 0})
             bucket[""] += 1
             for reason in reasons or ():

@@ -26,7 +26,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
-from ftigate.decide.gates import REVIEW
+from ftigate.decide.gates import REFUSE, REVIEW
 from ftigate.decide.record import RESPONSE_FILE, BatchFiles
 from ftigate.facts.reference import TAXPAYER_COLUMNS, find_table, scan_table
 from ftigate.facts.tin import tin_digits
@@ -359,7 +359,16 @@ def create_app(settings: ServiceSettings, runner: JobRunner) -> FastAPI:
             raise HTTPException(
                 422, "the reason holds something shaped like a TIN; write it without one"
             ) from None
-        runner.store.append_events([event])
+        # A refused letter refuses each of its requests: recorded per request, so that the
+        # accounting and the reports count them as refused, not as pending review.
+        refusals = [
+            review_action(
+                job["batch_id"], item["request_id"], principal.id, "refuse", "refuse", reason.strip()
+            )
+            for item in service.pending_decisions(job["batch_id"])
+            if action == "refuse"
+        ]
+        runner.store.append_events([event, *refusals])
         if runner.final_decisions(job) is not None:
             service.set_state(job["id"], ("review",), "releasing", stage="releasing")
 
