@@ -363,7 +363,7 @@ def create_app(settings: ServiceSettings, runner: JobRunner) -> FastAPI:
         # accounting and the reports count them as refused, not as pending review.
         refusals = [
             review_action(
-                job["batch_id"], item["request_id"], principal.id, "refuse", "refuse", reason.strip()
+                job["batch_id"], item["request_id"], principal.id, rules.REFUSE_ACTION, REFUSE, reason.strip()
             )
             for item in service.pending_decisions(job["batch_id"])
             if action == "refuse"
