@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -201,3 +202,41 @@ def test_a_server_killed_mid_job_resumes_it_and_records_nothing_twice(
 
 def _signer(env: dict[str, str]) -> object:
     return load_signer(Path(env["FTIGATE_SIGNING_KEY_FILE"])).verifier
+
+
+def test_demo_serve_starts_the_service_with_the_demo_batch_and_two_officers(tmp_path: Path) -> None:
+    port = _free_port()
+    log = tmp_path / "demo.log"
+    env = {**os.environ, "COLUMNS": "200"}
+    with log.open("wb") as stream:
+        process = subprocess.Popen(
+            [FTIGATE, "demo", "--out", str(tmp_path / "demo"), "--people", "2000", "--requests", "200",
+             "--profile", "adversarial", "--serve", "--port", str(port)],
+            env=env, stdout=stream, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+    try:
+        _wait(lambda: "agency token" in log.read_text() or process.poll() is not None, "the demo to start")
+        text = log.read_text()
+        assert f"http://127.0.0.1:{port}/" in text, text
+        passwords = dict(re.findall(r"sign in as (\S+)\s+\(\w+\) with password (\S+)", text))
+        assert {"officer-a", "officer-b"} <= set(passwords)
+        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", follow_redirects=True)
+        _wait(lambda: _reachable(client), "the server to listen")
+        signed = client.post("/login", data={"user_id": "officer-a", "password": passwords["officer-a"]})
+        assert signed.status_code == 200 and "Oversight dashboard" in signed.text
+        _wait(lambda: _settled(client), "the demo batch to be processed")
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=60)
+
+
+def _reachable(client: httpx.Client) -> bool:
+    try:
+        return client.get("/login").status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _settled(client: httpx.Client) -> bool:
+    jobs = client.get("/api/batches").json()
+    return bool(jobs) and jobs[0]["state"] in ("review", "released")

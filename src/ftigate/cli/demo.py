@@ -56,12 +56,23 @@ def demo(
     ] = "court-2025",
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same files).")] = 7,
     force: ForceOption = False,
+    serve: Annotated[
+        bool,
+        typer.Option(
+            "--serve",
+            help="Then start `ftigate serve` on 127.0.0.1 with the demo batch queued and demo users "
+            "(keys and store of its own in OUT/service).",
+        ),
+    ] = False,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port for --serve.")] = 8000,
 ) -> None:
     """Generate a synthetic batch, screen it, and compare with the ground truth."""
     if profile not in PROFILES:
         fail(f"unknown profile {profile!r}; choose one of {', '.join(sorted(PROFILES))}")
     # Every output is checked before the first is written: a refused --out is left untouched.
     guarded(lambda: check_demo_folder(out_dir, force=force))
+    if serve and (out_dir / "service").exists():
+        fail(f"{out_dir / 'service'} holds an earlier demo service (never replaced); give a new --out")
     started = time.perf_counter()
     err.print(f"[bold]1. Synthetic data[/] (seed {seed}; all of it invented)")
     population = generate_population(people, seed=seed)
@@ -124,6 +135,10 @@ def demo(
 
     compare_with_2025(out_dir, letter, law, summary.letter_codes, force=force)
     out.print(f"Files are in {out_dir}/ ({time.perf_counter() - started:.1f}s).")
+    if serve:
+        from ftigate.cli.serve import serve_demo
+
+        serve_demo(out_dir, port)
 
 
 DEMO_FOLDERS = ("population", "batch", "ftigate", "irs-2025")
@@ -138,7 +153,8 @@ LIFTED_CEILING_NOTE = (
 def check_demo_folder(out_dir: Path, *, force: bool) -> None:
     """The demo's --out holds only the demo's own outputs (each one an ftigate output
     folder or file) or is new or empty; checked before anything is written."""
-    check_output_folder_shape(out_dir, DEMO_FOLDERS + DEMO_FILES + ("audit",), force=force)
+    # "service": `demo --serve`'s store and keys, which a later demo never replaces.
+    check_output_folder_shape(out_dir, (*DEMO_FOLDERS, *DEMO_FILES, "audit", "service"), force=force)
     for name in DEMO_FOLDERS:
         check_output_folder(out_dir / name, force=force)
     for name in DEMO_FILES:

@@ -171,3 +171,61 @@ def serve(
     scheme = "http" if insecure_cookies else "https (behind a TLS proxy)"
     err.print(f"ftigate serve on http://{host}:{port}/ ({scheme}); API docs at /docs")
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+DEMO_USERS = (
+    ("officer-a", "Demo Officer A", "disclosure_officer"),
+    ("officer-b", "Demo Officer B", "disclosure_officer"),
+    ("privacy", "Demo Privacy Officer", "privacy_officer"),
+    ("auditor", "Demo Auditor", "auditor"),
+)
+
+
+def serve_demo(out_dir: Path, port: int) -> None:
+    """`ftigate demo --serve`: the service on 127.0.0.1 over the demo's synthetic files,
+    with its own ledger keys and store in `out_dir`/service, the demo batch queued, and
+    demo users whose passwords are printed (synthetic data only)."""
+    import os
+
+    import uvicorn
+
+    from ftigate.intake.letter import read_letter
+    from ftigate.ledger.keys import generate_keys
+    from ftigate.outputs import make_private_dirs
+    from ftigate.web.app import create_app
+    from ftigate.web.jobs import enqueue_files
+    from ftigate.web.serve import build_runner
+    from ftigate.web.settings import ServiceSettings
+
+    home = out_dir / "service"
+    if home.exists():
+        fail(f"{home} holds an earlier demo service (its ledger is never replaced); give a new --out")
+    guarded(lambda: make_private_dirs(home / "keys"))
+    # The demo records under keys of its own, never under the keys of a real ledger.
+    os.environ["FTIGATE_PSEUDONYM_KEY_FILE"] = str(home / "keys" / "pseudonym.key")
+    os.environ["FTIGATE_SIGNING_KEY_FILE"] = str(home / "keys" / "signing.key")
+    guarded(lambda: generate_keys("ftigate.demo/ledger"))
+    settings = ServiceSettings(
+        db_url=f"sqlite:///{home / 'ftigate.db'}", reference=out_dir / "population", data_dir=home / "data",
+        secure_cookies=False,
+    )  # fmt: skip
+    runner = guarded(lambda: build_runner(settings))
+    letter_path, requests_path = out_dir / "batch" / "letter.yaml", out_dir / "batch" / "requests.csv"
+    agency = guarded(lambda: read_letter(letter_path)).requesting_agency
+    credentials = []
+    for user_id, name, role in DEMO_USERS:
+        password = new_secret()[:20]
+        runner.service.add_user(user_id, name, [role], password_hash=hash_password(password))
+        credentials.append((user_id, role, password))
+    token = new_secret(TOKEN_PREFIX)
+    runner.service.add_token(secret_hash(token), agency, "demo")
+    enqueue_files(runner, letter_path, requests_path, agency=agency, submitted_by="demo")
+    url = f"http://127.0.0.1:{port}/"
+    out.print(f"\n[bold]ftigate serve[/] with the demo batch queued: {url}  (API docs: {url}docs)")
+    for user_id, role, password in credentials:
+        out.print(f"   sign in as {user_id:<10} ({role}) with password {password}", markup=False)
+    out.print(f"   agency token for {agency}: {token}", markup=False)
+    out.print("   synthetic data only; stop with Ctrl-C")
+    uvicorn.run(
+        create_app(settings, runner), host="127.0.0.1", port=port, log_level="warning", access_log=False
+    )

@@ -436,3 +436,23 @@ def review_action(
         decision=decision,
         reasons=(reason,) if reason else (),
     )
+
+
+def enqueue_files(runner: JobRunner, letter: Path, requests: Path, *, agency: str, submitted_by: str) -> str:
+    """Queue a letter and request file already on disk (the demo's batch) as a job: the
+    files are copied into the job's own folder, as an upload would be."""
+    import shutil
+
+    job_id = uuid.uuid4().hex
+    folder = job_dir(runner.settings, job_id)
+    folder.mkdir(mode=0o700, parents=True)
+    letter_copy = folder / f"letter{letter.suffix.lower()}"
+    requests_copy = folder / f"requests{requests.suffix.lower()}"
+    shutil.copyfile(letter, letter_copy)
+    shutil.copyfile(requests, requests_copy)
+    files = BatchFiles.read(letter_copy, requests_copy)
+    runner.service.add_job(
+        job_id=job_id, files_key=files.key, agency=agency, submitted_by=submitted_by,
+        letter_name=letter_copy.name, requests_name=requests_copy.name,
+    )  # fmt: skip
+    return job_id
