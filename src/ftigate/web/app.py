@@ -72,6 +72,28 @@ class JobStatus(BaseModel):
     response_url: str | None
 
 
+class Problem(BaseModel):
+    detail: str = Field(description="why the request was refused (never taxpayer data)")
+
+
+class Invalid(BaseModel):
+    detail: str | list[dict[str, Any]] = Field(
+        description="what is wrong with the input: a sentence naming the file, row and column, or the "
+        "fields that failed validation"
+    )
+
+
+# Documented on every route, so that a client (and schemathesis) knows each refusal's shape.
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "no session and no agency token"},
+    403: {"model": Problem, "description": "the role or the rules do not allow it (or a CSRF refusal)"},
+    404: {"model": Problem, "description": "no such batch or request (another agency's batch included)"},
+    409: {"model": Problem, "description": "the batch is not in a state that allows it"},
+    413: {"model": Problem, "description": "an upload over the size limit"},
+    422: {"model": Invalid, "description": "the input is not valid"},
+}
+
+
 class Counts(BaseModel):
     job_id: str
     batch_id: str | None
@@ -145,6 +167,7 @@ def create_app(settings: ServiceSettings, runner: JobRunner) -> FastAPI:
         summary="Submit 26 U.S.C. 6103(i)(2) requests; review, release and account for them.",
         version="1",
         lifespan=lifespan,
+        responses=REFUSALS,
     )
     app.state.service = service
     app.state.runner = runner
