@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import socket
 import statistics
 import tempfile
@@ -32,7 +33,8 @@ from sqlalchemy import distinct, func, select
 from ftigate.ledger.keys import generate_keys, load_signer
 from ftigate.store.models import DecisionRow
 from ftigate.web.app import create_app
-from ftigate.web.security import TOKEN_PREFIX, new_secret, secret_hash
+from ftigate.web.jobs import JobRunner
+from ftigate.web.security import TOKEN_PREFIX, hash_password, new_secret, secret_hash
 from ftigate.web.serve import build_runner
 from ftigate.web.settings import ServiceSettings
 
@@ -48,6 +50,28 @@ def ensure_data(data: Path, people: int, requests: int, seed: int) -> Path:
         synth_io.write_population(population, root / "pop")
         synth_io.write_request_batch(batch, root / "batch", PROFILES["clean"])
     return root
+
+
+def work_the_queue(url: str, runner: JobRunner, job_id: str) -> int:
+    """Refuse every request of the job left in review (one refusal decides), as an officer
+    over the API, and wait for the release; the number refused."""
+    password = new_secret()
+    runner.service.add_user(
+        "bench-officer", "Bench Officer", ["disclosure_officer"], password_hash=hash_password(password)
+    )
+    with httpx.Client(base_url=url, timeout=600) as officer:
+        officer.post("/login", data={"user_id": "bench-officer", "password": password})
+        found = re.search(r'name="csrf_token" value="([0-9a-f]+)"', officer.get("/batches").text)
+        assert found, "no CSRF token on the batches page"
+        queue = [q for q in officer.get("/api/review").json() if q["job_id"] == job_id]
+        for item in queue:
+            officer.post(
+                f"/api/review/{job_id}/{item['request_id']}", headers={"X-CSRF-Token": found.group(1)},
+                json={"action": "refuse", "reason": "bench: refused to finish the batch"},
+            ).raise_for_status()  # fmt: skip
+        while officer.get(f"/api/batches/{job_id}").json()["state"] not in ("released", "failed"):
+            time.sleep(0.5)
+    return len(queue)
 
 
 def p95(values: list[float]) -> float:
@@ -151,6 +175,7 @@ def main() -> None:
     threading.Thread(target=watch, daemon=True).start()
     loaded = measure(url, token, args.clients, job_id, done)
     batch_seconds = time.perf_counter() - submitted
+    reviewed = work_the_queue(url, runner, job_id)
     status = httpx.get(f"{url}/api/batches/{job_id}", headers={"Authorization": f"Bearer {token}"}).json()
     response = httpx.get(
         f"{url}/api/batches/{job_id}/response", headers={"Authorization": f"Bearer {token}"}, timeout=600
@@ -175,7 +200,7 @@ def main() -> None:
         "p95_ratio_loaded_to_idle": round(loaded["p95_ms"] / baseline["p95_ms"], 2),
         "throughput_ratio_loaded_to_idle": round(loaded["throughput_per_s"] / baseline["throughput_per_s"], 2),
         "decisions": decisions[0], "distinct_requests_decided": decisions[1],
-        "disclosures_recorded": len(disclosed), "response_rows": rows,
+        "refused_in_review": reviewed, "disclosures_recorded": len(disclosed), "response_rows": rows,
         "nothing_lost_or_duplicated": decisions[0] == decisions[1] == args.requests and rows == len(disclosed),
         "ledger_verifies": report.ok,
     }  # fmt: skip
