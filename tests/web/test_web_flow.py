@@ -93,6 +93,9 @@ def test_two_officers_approve_and_the_response_is_released(service: Service) -> 
     assert "review" not in counts and counts["disclose"][""] == len(rows)
     assert len(disclosed) == len(rows)
     _verifies(service)
+    auditor = service.sign_in("auditor-1")
+    page = auditor.post("/ledger/verify", data={"csrf_token": service.csrf(auditor, "/ledger")})
+    assert "The ledger verifies" in page.text
 
 
 def test_one_officer_alone_cannot_release(service: Service) -> None:

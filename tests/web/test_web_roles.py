@@ -36,6 +36,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/review/{job_id}/{request_id}"): frozenset({D}),
     ("POST", "/review/{job_id}/{request_id}"): frozenset({D}),
     ("GET", "/ledger"): STAFF,
+    ("POST", "/ledger/verify"): STAFF,
 }
 # FastAPI's own documentation routes: public on purpose (the schema holds no data).
 DOCS = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
