@@ -84,14 +84,25 @@ def _jobs_on_disk(service: Service) -> list[Path]:
         (("letter.yaml", b"requesting_agency: [unclosed"), ("r.csv", b"request_id\n"), 422, "letter"),
         ("good", ("r.csv", b"name,tin\nx,y\n"), 422, "missing required column"),
         ("good", ("r.parquet", b"not parquet"), 422, "Parquet"),
+        ("tin", ("r.csv", b"request_id\n"), 422, "shaped like a TIN"),
     ],
-    ids=["letter suffix", "requests suffix", "empty", "letter yaml", "csv header", "parquet magic"],
+    ids=[
+        "letter suffix",
+        "requests suffix",
+        "empty",
+        "letter yaml",
+        "csv header",
+        "parquet magic",
+        "tin in letter",
+    ],
 )
 def test_bad_uploads_get_a_clear_4xx_and_leave_nothing(
     service: Service, letter: object, requests: tuple[str, bytes], status: int, message: str
 ) -> None:
     good = ("letter.yaml", (service.synthetic / "batch" / "letter.yaml").read_bytes())
-    code, text = _post(service, {"letter": good if letter == "good" else letter, "requests": requests})  # type: ignore[dict-item]
+    tin = ("letter.yaml", good[1].replace(b"purpose: ", b"purpose: about 123-45-6789, "))
+    chosen = {"good": good, "tin": tin}.get(letter, letter)  # type: ignore[call-overload]
+    code, text = _post(service, {"letter": chosen, "requests": requests})
     assert code == status and message in text, text
     assert _jobs_on_disk(service) == [] and service.runner.service.jobs() == []
 

@@ -25,7 +25,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
 from ftigate.decide.gates import REFUSE, REVIEW
-from ftigate.decide.record import RESPONSE_FILE, BatchFiles
+from ftigate.decide.record import RESPONSE_FILE, BatchFiles, check_letter_recordable
 from ftigate.facts.reference import TAXPAYER_COLUMNS, find_table, scan_table
 from ftigate.facts.tin import tin_digits
 from ftigate.intake.errors import IntakeError
@@ -413,6 +413,7 @@ def create_app(settings: ServiceSettings, runner: JobRunner) -> FastAPI:
                 requests, folder / f"requests{requests_suffix}", settings.max_requests_bytes
             )
             parsed = read_letter(letter_path)
+            check_letter_recordable(parsed, letter_path)
             next(read_request_chunks(requests_path, ReadOptions(chunk_rows=1000)), None)
             if parsed.requesting_agency != principal.agency:
                 raise HTTPException(403, "the letter names another agency than your token's")
