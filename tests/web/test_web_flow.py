@@ -138,3 +138,34 @@ def test_letter_level_review_is_the_privacy_officers(service: Service) -> None:
     counts = privacy.get(f"/api/batches/{job_id}/counts").json()
     assert counts["letter_review"] == "refuse" and set(counts["decisions"]) == {"refuse"}
     _verifies(service)
+
+
+def test_an_approved_letter_is_processed_again_as_a_new_batch(service: Service) -> None:
+    job_id = str(_process(service, "court")["job_id"])
+    first = str(_status(service, job_id)["batch_id"])
+    privacy = service.sign_in("privacy-1")
+    approved = privacy.post(
+        f"/api/batches/{job_id}/letter-review",
+        json={
+            "action": "approve",
+            "reason": "the agency named the officers of each field office in a later letter",
+        },
+        headers={"X-CSRF-Token": service.csrf(privacy)},
+    )
+    assert approved.status_code == 200, approved.text
+    assert _status(service, job_id)["state"] == "queued"
+    assert service.runner.run_until_idle() == 1
+    status = _status(service, job_id)
+    second = str(status["batch_id"])
+    assert second != first and status["state"] in ("review", "released")
+    batches = {b["id"]: b["status"] for b in service.runner.store.batches()}
+    assert batches[first] == "abandoned"
+    counts = privacy.get(f"/api/batches/{job_id}/counts").json()
+    assert counts["letter_review"] == "approve"
+    reasons = {code for by_reason in counts["decisions"].values() for code in by_reason}
+    # ADDRESS_NOT_CORROBORATED is a finding about a taxpayer record: only an inspection makes it.
+    assert "LETTER_OFFICERS_IMPLAUSIBLE" not in reasons and "ADDRESS_NOT_CORROBORATED" in reasons
+    # The records were inspected only after the approval, in the new batch.
+    inspected = [leaf for leaf in service.runner.store.leaves("inspection_started")]
+    assert inspected and all(second.encode() in leaf.entry for leaf in inspected)
+    _verifies(service)

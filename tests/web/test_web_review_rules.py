@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ftigate.web.review import ReviewRefused, Vote, check_vote, outcome, visible_votes
+from ftigate.web.review import ReviewRefused, Vote, check_vote, letter_waiver, outcome, visible_votes
 
 D, P = "disclosure_officer", "privacy_officer"
 
@@ -92,3 +92,20 @@ def test_blind_votes_show_only_ones_own() -> None:
     votes = [Vote("a", "approve"), Vote("b", "refuse")]
     assert visible_votes(votes, "b") == [Vote("b", "refuse")]
     assert visible_votes(votes, "b", blind=False) == votes
+
+
+@pytest.mark.parametrize(
+    ("codes", "expected"),
+    [
+        (["LETTER_OFFICERS_IMPLAUSIBLE"], {"cases_per_officer_ceiling": 10**12}),
+        (["LETTER_RECIPIENT_SAFEGUARDS"], {"agencies_with_unresolved_safeguard_findings": []}),
+        (["LETTER_SIGNER_NOT_AUTHORIZED"], "cannot be approved"),
+        (["LETTER_STATUTE_NOT_CRIMINAL"], "cannot be approved"),
+    ],
+)
+def test_what_approving_a_letter_lifts(codes: list[str], expected: object) -> None:
+    if isinstance(expected, dict):
+        assert letter_waiver(codes) == expected
+    else:
+        with pytest.raises(ReviewRefused, match=str(expected)):
+            letter_waiver(codes)

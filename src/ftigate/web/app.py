@@ -31,7 +31,7 @@ from ftigate.facts.tin import tin_digits
 from ftigate.intake.errors import IntakeError
 from ftigate.intake.letter import read_letter
 from ftigate.intake.requests import ReadOptions, read_request_chunks
-from ftigate.ledger.events import EntryError, LetterReviewed, RecordViewed
+from ftigate.ledger.events import BatchAbandoned, EntryError, LetterReviewed, RecordViewed
 from ftigate.resolve.model import FIELDS
 from ftigate.web import review as rules
 from ftigate.web.auth import SESSION_COOKIE, Principal, SignInRequired, allow, public
@@ -222,6 +222,8 @@ def create_app(settings: ServiceSettings, runner: JobRunner) -> FastAPI:
         decided = runner.letter_review(job["batch_id"])
         if decided is not None:
             return decided.action
+        if any(e.action == "approve" for e in runner.letter_reviews(job["files_key"])):
+            return "approve"  # this batch is the one processed after the approval
         items = service.pending_decisions(job["batch_id"])
         return "pending" if any(set(i["reasons"]) & letter_codes for i in items) else None
 
@@ -243,8 +245,7 @@ def create_app(settings: ServiceSettings, runner: JobRunner) -> FastAPI:
         )
 
     def configured_by(job: dict[str, Any]) -> set[str]:
-        decided = runner.letter_review(job["batch_id"]) if job["batch_id"] else None
-        return {decided.reviewer} if decided else set()
+        return {event.reviewer for event in runner.letter_reviews(job["files_key"])}
 
     def queue_for(principal: Principal) -> list[QueueItem]:
         items: list[QueueItem] = []
@@ -388,6 +389,21 @@ def create_app(settings: ServiceSettings, runner: JobRunner) -> FastAPI:
             for item in service.pending_decisions(job["batch_id"])
             if action == "refuse"
         ]
+        if action == rules.APPROVE:
+            try:
+                rules.letter_waiver(codes)
+            except rules.ReviewRefused as refused:
+                raise HTTPException(422, str(refused)) from None
+            # Its requests were never inspected: the batch will not be finished, and its files
+            # are processed again as a new batch with what the approval lifts.
+            abandoned = BatchAbandoned(
+                batch_id=job["batch_id"], actor=principal.id,
+                reason="its letter-level review was approved; processed again as a new batch",
+            )  # fmt: skip
+            runner.store.append_events([event, abandoned])
+            runner.store.sign_checkpoint(runner.signer)
+            service.set_state(job["id"], ("review",), "queued", stage="queued", batch_id=None, progress=0)
+            return
         runner.store.append_events([event, *refusals])
         if runner.final_decisions(job) is not None:
             service.set_state(job["id"], ("review",), "releasing", stage="releasing")

@@ -56,7 +56,7 @@ from ftigate.resolve.model import ModelArtefact
 from ftigate.resolve.score import ScoringOptions
 from ftigate.store.api import FINISHED_STATUSES, Store, StoreError
 from ftigate.store.service import ServiceStore
-from ftigate.web.review import Vote, outcome
+from ftigate.web.review import Vote, letter_waiver, outcome
 from ftigate.web.settings import ServiceSettings
 
 log = logging.getLogger("ftigate.serve")
@@ -229,21 +229,33 @@ class JobRunner:
         letter_path, requests_path = folder / job["letter_name"], folder / job["requests_name"]
         return read_letter(letter_path), BatchFiles.read(letter_path, requests_path)
 
-    def _recorder(self, job: dict[str, Any], letter: Letter, files: BatchFiles) -> BatchRecorder:
+    def _recorder(
+        self, job: dict[str, Any], letter: Letter, files: BatchFiles, law: Law | None = None
+    ) -> BatchRecorder:
         return BatchRecorder(
             self.store,
             letter,
             files,
-            self.law,
+            law or self.law,
             self.artefact.digest,
             self.pseudonyms,
             self.signer,
             actor=f"{SERVICE_ACTOR}:{job['submitted_by']}",
         )
 
+    def law_for(self, files_key: str) -> Law:
+        """The law, with what an approved letter-level review of these files lifts."""
+        approved = [e for e in self.letter_reviews(files_key) if e.action == "approve"]
+        if not approved:
+            return self.law
+        codes = {code for event in approved for code in event.reasons}
+        origin = f"letter-level review approved by {approved[-1].reviewer}"
+        return self.law.with_policy(letter_waiver(codes), origin)
+
     def process(self, job: dict[str, Any]) -> None:
         letter, files = self._files(job)
-        recorder = _JobRecorder(**self._recorder(job, letter, files).__dict__)
+        law = self.law_for(job["files_key"])
+        recorder = _JobRecorder(**self._recorder(job, letter, files, law).__dict__)
         recorder.job_hook = lambda batch_id: self.service.update_job(
             job["id"], self.worker_id, batch_id=batch_id
         )
@@ -254,7 +266,7 @@ class JobRunner:
             letter,
             files.requests,
             self.settings.reference,
-            self.law,
+            law,
             self.artefact,
             options,
             progress=progress.screened,
@@ -304,6 +316,19 @@ class JobRunner:
             event = event_from_entry(decode_entry(entry)["event"])
             if isinstance(event, LetterReviewed) and event.batch_id == batch_id:
                 found = event
+        return found
+
+    def letter_reviews(self, files_key: str) -> list[LetterReviewed]:
+        """Every letter-level decision on a batch of these files, oldest first."""
+        from ftigate.ledger.events import event_from_entry
+        from ftigate.store.api import decode_entry
+
+        batches = {b["id"] for b in self.store.batches(files_key=files_key)}
+        found = []
+        for entry in self.store.entries_of_kinds([LetterReviewed.kind]):
+            event = event_from_entry(decode_entry(entry)["event"])
+            if isinstance(event, LetterReviewed) and event.batch_id in batches:
+                found.append(event)
         return found
 
     def release(self, job: dict[str, Any]) -> None:

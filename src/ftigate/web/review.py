@@ -15,6 +15,15 @@ from dataclasses import dataclass
 from ftigate.decide.gates import DISCLOSE, REFUSE, REVIEW
 from ftigate.web.roles import DISCLOSURE_OFFICER, PRIVACY_OFFICER
 
+# What approving a letter-level review lifts, per code: the privacy officer's decision
+# stands in for the parameter the letter failed (6103(i)(2)(A): the officers; 6103(p)(4):
+# the recipient's safeguards), for this letter and request file only. A letter-level code
+# not listed here cannot be approved.
+LETTER_WAIVERS: dict[str, dict[str, object]] = {
+    "LETTER_OFFICERS_IMPLAUSIBLE": {"cases_per_officer_ceiling": 10**12},
+    "LETTER_RECIPIENT_SAFEGUARDS": {"agencies_with_unresolved_safeguard_findings": []},
+}
+
 APPROVE = "approve"
 REFUSE_ACTION = "refuse"
 ACTIONS = (APPROVE, REFUSE_ACTION)
@@ -84,3 +93,14 @@ def visible_votes(votes: Iterable[Vote], viewer: str, *, blind: bool = True) -> 
 def decided(items: Mapping[str, Iterable[Vote]]) -> bool:
     """Whether nothing of a batch is pending: its response may then be released."""
     return all(outcome(votes) != REVIEW for votes in items.values())
+
+
+def letter_waiver(codes: Iterable[str]) -> dict[str, object]:
+    """The policy overrides an approval of these letter-level codes stands for; refuses
+    (ReviewRefused) a code no approval can lift."""
+    overrides: dict[str, object] = {}
+    for code in sorted(set(codes)):
+        if code not in LETTER_WAIVERS:
+            raise ReviewRefused(f"{code} cannot be approved: the letter must be corrected")
+        overrides.update(LETTER_WAIVERS[code])
+    return overrides
