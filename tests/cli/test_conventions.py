@@ -62,8 +62,15 @@ PRINTS_ITS_DOCUMENT = {
     "witness cosign": "a cosigned checkpoint note (C2SP signed-note)",
     "witness add-checkpoint": "the cosignature line (C2SP tlog-witness)",
     "accounting": "the accounting of disclosures (JSON)",
+    "token issue": "the agency's new token, shown once (--json: with its id and agency)",
 }
-PRINTS_NO_RESULT = {"witness serve": "a server: it prints where it listens, then serves"}
+PRINTS_NO_RESULT = {
+    "witness serve": "a server: it prints where it listens, then serves",
+    "serve": "a server: it prints where it listens, then serves",
+    "users add": "a note on stderr that the user was added",
+    "users revoke-sessions": "a note on stderr of the sessions ended",
+    "token revoke": "a note on stderr that the token was revoked",
+}
 # Owned by the law helper of issue 13 (`explain` moves to the law registry there): exempt
 # here so that two branches do not edit one command; its --json comes with that change.
 EXEMPT: dict[str, str] = {}

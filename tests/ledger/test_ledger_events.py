@@ -23,8 +23,10 @@ from ftigate.ledger.events import (
     Disclosure,
     EntryError,
     InspectionStarted,
+    LetterReviewed,
     Pseudonymizer,
     RecordScreened,
+    RecordViewed,
     ResponseReleased,
     event_from_entry,
     file_digest,
@@ -142,10 +144,15 @@ def test_every_kind_round_trips() -> None:
         BatchAbandoned(batch_id="b", reason="killed during scoring", actor="A100"),
         BatchVoided(batch_id="b", reason="sent to the wrong office", actor="A100"),
         BatchSuperseded(batch_id="b", superseded_by="c", reason="processed again", actor="system"),
+        RecordViewed(batch_id="b", request_id="r1", viewer="officer-1", taxpayers=(KEY.taxpayer(TIN),)),
+        LetterReviewed(
+            batch_id="b", reviewer="privacy-1", action="refuse",
+            reasons=("LETTER_OFFICERS_IMPLAUSIBLE",), reason="three officers cannot work 60,000 cases",
+        ),
     ]
     for event in samples:
         assert event_from_entry(json.loads(event.canonical())) == event
-    assert len(EVENT_TYPES) == 16
+    assert len(EVENT_TYPES) == 18
 
 
 def test_event_from_entry_refuses_unknown_shapes() -> None:

@@ -59,16 +59,31 @@ def demo(
     as_json: JsonOption = False,
     quiet: QuietOption = False,
     force: ForceOption = False,
+    serve: Annotated[
+        bool,
+        typer.Option(
+            "--serve",
+            help="Then start `ftigate serve` on 127.0.0.1 with the demo batch queued and demo users "
+            "(keys and store of its own in OUT/service).",
+        ),
+    ] = False,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port for --serve.")] = 8000,
 ) -> None:
     """Generate a synthetic batch, screen it, and compare with the ground truth."""
     step = _silent if quiet or as_json else _say
+    if serve and (out_dir / "service").exists():
+        fail(f"{out_dir / 'service'} holds an earlier demo service (never replaced); give a new --out")
     if as_json:
         # The tour's tables are the result in words; --json gives the same figures instead.
         with out.capture():
             result = _tour(out_dir, people, requests, profile, seed, step, force=force)
         print_json(result)
-        return
-    _tour(out_dir, people, requests, profile, seed, step, force=force)
+    else:
+        _tour(out_dir, people, requests, profile, seed, step, force=force)
+    if serve:
+        from ftigate.cli.serve import serve_demo
+
+        serve_demo(out_dir, port)
 
 
 def _say(heading: str) -> None:
@@ -176,7 +191,8 @@ LIFTED_CEILING_NOTE = (
 def check_demo_folder(out_dir: Path, *, force: bool) -> None:
     """The demo's --out holds only the demo's own outputs (each one an ftigate output
     folder or file) or is new or empty; checked before anything is written."""
-    check_output_folder_shape(out_dir, DEMO_FOLDERS + DEMO_FILES + ("audit",), force=force)
+    # "service": `demo --serve`'s store and keys, which a later demo never replaces.
+    check_output_folder_shape(out_dir, (*DEMO_FOLDERS, *DEMO_FILES, "audit", "service"), force=force)
     for name in DEMO_FOLDERS:
         check_output_folder(out_dir / name, force=force)
     for name in DEMO_FILES:

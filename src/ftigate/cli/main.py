@@ -16,6 +16,7 @@ from ftigate.cli import batch as batch_cli
 from ftigate.cli import law as law_cli
 from ftigate.cli import ledger as ledger_cli
 from ftigate.cli import report as report_cli  # noqa: F401 - adds `transparency` to `report`
+from ftigate.cli import serve as serve_cli
 from ftigate.cli import synth as synth_cli
 from ftigate.cli.common import (
     EncodingOption,
@@ -77,6 +78,9 @@ app.add_typer(batch_cli.app, name="batch")
 app.add_typer(model_app, name="model")
 app.add_typer(reference_app, name="reference")
 app.add_typer(law_cli.app, name="law")
+app.command()(serve_cli.serve)
+app.add_typer(serve_cli.users_app, name="users")
+app.add_typer(serve_cli.token_app, name="token")
 
 PolicyOption = Annotated[
     Path | None,

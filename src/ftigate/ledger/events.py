@@ -311,6 +311,35 @@ class ReviewAction(LedgerEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class RecordViewed(LedgerEvent):
+    """A person saw taxpayer data of one request in `ftigate serve` (the review item's
+    on-file fields, masked): appended before the page is sent, so no view goes unrecorded
+    (an inspection, 6103(b)(7))."""
+
+    kind: ClassVar[str] = "record_viewed"
+    pseudonym_fields: ClassVar[tuple[str, ...]] = ("taxpayers",)
+
+    batch_id: str
+    request_id: str
+    viewer: str  # user id, not a name
+    taxpayers: tuple[str, ...]  # pseudonyms of the candidate records shown
+
+
+@dataclass(frozen=True, kw_only=True)
+class LetterReviewed(LedgerEvent):
+    """The privacy officer decided a letter-level review (e.g. LETTER_OFFICERS_IMPLAUSIBLE)
+    with a written reason, before any record of the batch was inspected."""
+
+    kind: ClassVar[str] = "letter_reviewed"
+
+    batch_id: str
+    reviewer: str  # user id
+    action: str  # "approve" | "refuse"
+    reasons: tuple[str, ...]  # the letter-level codes decided on
+    reason: str  # the privacy officer's written reason
+
+
+@dataclass(frozen=True, kw_only=True)
 class Disclosure(LedgerEvent):
     """One disclosure: the Form 5466-B fields, with the taxpayer as a pseudonym."""
 
@@ -421,6 +450,8 @@ EVENT_TYPES: dict[str, type[LedgerEvent]] = {
         InspectionStarted,
         Decision,
         ReviewAction,
+        RecordViewed,
+        LetterReviewed,
         Disclosure,
         ResponseSent,
         ResponseReleased,

@@ -57,6 +57,11 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     active: Mapped[bool] = mapped_column(default=True)
+    # Signing in to `ftigate serve` (revision 0004): Argon2id hash, never the password.
+    password_hash: Mapped[str | None] = mapped_column(Text, default=None)
+    agency: Mapped[str | None] = mapped_column(String(200), default=None)  # a requester's agency
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
 
 
 class UserRole(Base):
@@ -187,3 +192,47 @@ class SignedTreeHead(Base):
     checkpoint: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
+
+
+class ServiceSession(Base):
+    """A signed-in staff session of `ftigate serve`, by the SHA-256 of its cookie secret."""
+
+    __tablename__ = "service_sessions"
+    secret_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class AgencyToken(Base):
+    """An API token of a requesting agency, by the SHA-256 of its secret."""
+
+    __tablename__ = "agency_tokens"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    agency: Mapped[str] = mapped_column(String(200))
+    label: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class Job(Base):
+    """A submitted letter and request file, processed by a worker outside the request."""
+
+    __tablename__ = "jobs"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    files_key: Mapped[str] = mapped_column(String(64), index=True)
+    agency: Mapped[str] = mapped_column(String(200))
+    submitted_by: Mapped[str] = mapped_column(String(64))
+    letter_name: Mapped[str] = mapped_column(String(64))
+    requests_name: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    stage: Mapped[str] = mapped_column(String(32))
+    progress: Mapped[int] = mapped_column(Integer)
+    batch_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    claimed_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    heartbeat: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,106 @@
+"""Two-person review, as pure rules (issue 14; NIST SP 800-53 AC-3(2), AC-5).
+
+A `review` decision becomes a disclosure only when two different disclosure officers
+approve it; one refusal refuses it. Nobody reviews a batch they submitted or configured
+(decided its letter-level review); a privacy officer never approves a disclosure, even one
+who also holds the disclosure officer's role. A request that was never resolved to a
+taxpayer (sent to review by screening) has nothing to disclose: it can only be refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from ftigate.decide.gates import DISCLOSE, REFUSE, REVIEW
+from ftigate.web.roles import DISCLOSURE_OFFICER, PRIVACY_OFFICER
+
+# What approving a letter-level review lifts, per code: the privacy officer's decision
+# stands in for the parameter the letter failed (6103(i)(2)(A): the officers; 6103(p)(4):
+# the recipient's safeguards), for this letter and request file only. A letter-level code
+# not listed here cannot be approved.
+LETTER_WAIVERS: dict[str, dict[str, object]] = {
+    "LETTER_OFFICERS_IMPLAUSIBLE": {"cases_per_officer_ceiling": 10**12},
+    "LETTER_RECIPIENT_SAFEGUARDS": {"agencies_with_unresolved_safeguard_findings": []},
+}
+
+APPROVE = "approve"
+REFUSE_ACTION = "refuse"
+ACTIONS = (APPROVE, REFUSE_ACTION)
+APPROVALS_NEEDED = 2
+
+
+class ReviewRefused(Exception):
+    """This vote may not be cast; the message says why (never taxpayer data)."""
+
+
+@dataclass(frozen=True)
+class Vote:
+    reviewer: str
+    action: str
+
+
+def outcome(votes: Iterable[Vote]) -> str:
+    """What the votes cast so far decide: refuse, disclose, or still review."""
+    approvers: set[str] = set()
+    for vote in votes:
+        if vote.action == REFUSE_ACTION:
+            return REFUSE
+        if vote.action == APPROVE:
+            approvers.add(vote.reviewer)
+    return DISCLOSE if len(approvers) >= APPROVALS_NEEDED else REVIEW
+
+
+def check_vote(
+    *,
+    reviewer: str,
+    roles: Iterable[str],
+    action: str,
+    votes: Iterable[Vote],
+    submitted_by: str,
+    configured_by: Iterable[str] = (),
+    resolved: bool,
+    letter_pending: bool = False,
+) -> str:
+    """Refuse (ReviewRefused) a vote the rules forbid; return what the item's decision is
+    once it is cast."""
+    held = set(roles)
+    cast = list(votes)
+    if action not in ACTIONS:
+        raise ReviewRefused(f"the action must be one of {', '.join(ACTIONS)}")
+    if DISCLOSURE_OFFICER not in held:
+        raise ReviewRefused("only a disclosure officer reviews requests")
+    if action == APPROVE and PRIVACY_OFFICER in held:
+        raise ReviewRefused("a privacy officer does not approve disclosures")
+    if reviewer == submitted_by or reviewer in set(configured_by):
+        raise ReviewRefused("nobody reviews a batch they submitted or configured")
+    if letter_pending:
+        raise ReviewRefused("the letter itself awaits the privacy officer's review")
+    if outcome(cast) != REVIEW:
+        raise ReviewRefused("this request has been decided")
+    if any(v.reviewer == reviewer for v in cast):
+        raise ReviewRefused("you have voted on this request already; a second officer decides")
+    if action == APPROVE and not resolved:
+        raise ReviewRefused("this request was not resolved to a taxpayer: it can only be refused")
+    return outcome([*cast, Vote(reviewer, action)])
+
+
+def visible_votes(votes: Iterable[Vote], viewer: str, *, blind: bool = True) -> list[Vote]:
+    """The votes a reviewer may see: only their own while the review is blind."""
+    return [v for v in votes if not blind or v.reviewer == viewer]
+
+
+def decided(items: Mapping[str, Iterable[Vote]]) -> bool:
+    """Whether nothing of a batch is pending: its response may then be released."""
+    return all(outcome(votes) != REVIEW for votes in items.values())
+
+
+def letter_waiver(codes: Iterable[str]) -> dict[str, object]:
+    """The policy overrides an approval of these letter-level codes stands for; refuses
+    (ReviewRefused) a code no approval can lift."""
+    overrides: dict[str, object] = {}
+    for code in sorted(set(codes)):
+        if code not in LETTER_WAIVERS:
+            raise ReviewRefused(f"{code} cannot be approved: the letter must be corrected")
+        overrides.update(LETTER_WAIVERS[code])
+    return overrides
