@@ -187,3 +187,13 @@ class SignedTreeHead(Base):
     checkpoint: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
+
+
+class MerkleTile(Base):
+    """One C2SP tlog-tile: the hashes of tree height 8 * level, indices idx * 256 onwards
+    (see :mod:`ftigate.ledger.tiles`); written in the transaction that appends the leaves."""
+
+    __tablename__ = "merkle_tiles"
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hashes: Mapped[bytes] = mapped_column(LargeBinary)
