@@ -120,8 +120,19 @@ class CompactRange:
         self.size += 1
 
     def extend(self, leaves: Iterable[bytes]) -> None:
+        stack = self.hashes
+        size = self.size
+        sha, prefix = _sha256, NODE_PREFIX
         for leaf in leaves:
-            self.append(leaf)
+            _check_hash(leaf, "leaf hash")
+            merged = leaf
+            pending = size
+            while pending & 1:
+                merged = sha(prefix + stack.pop() + merged).digest()
+                pending >>= 1
+            stack.append(merged)
+            size += 1
+        self.size = size
 
     def extend_visiting(self, leaves: Iterable[bytes], tiers: list[bytearray], tier_height: int) -> None:
         """Append leaves and keep the interior nodes a stored tree needs (the visitor of
@@ -308,6 +319,16 @@ class HashTree(ProvableTree):
             _check_hash(leaf, "leaf hash")
             leaves += leaf
         self._build_upper_levels()
+
+    @classmethod
+    def from_concatenated(cls, leaf_hashes: bytes | bytearray) -> HashTree:
+        """The tree over leaf hashes laid end to end (32 bytes each), built level by level."""
+        if len(leaf_hashes) % HASH_SIZE:
+            raise MalformedProofError(f"{len(leaf_hashes)} bytes of leaf hashes is not a multiple of 32")
+        tree = cls()
+        tree.levels[0] += leaf_hashes
+        tree._build_upper_levels()
+        return tree
 
     @property
     def size(self) -> int:
