@@ -37,6 +37,7 @@ TABLES = {
     "ledger_leaves",
     "ledger_head",
     "signed_tree_heads",
+    "merkle_tiles",
 }
 
 
