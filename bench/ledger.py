@@ -78,7 +78,8 @@ def batch_append(count: int, tmp: Path) -> None:
         letter={}, file_digests={"requests.csv": file_digest(b"rows")}, requesting_agency="ICE"
     )
     records = max(1, count * 3 // 7)  # 7 events per 3 records
-    events = batch_events(batch_id, records)[:count]
+    events = batch_events(batch_id, records + 1)[:count]
+    count = len(events)
     start, cpu = time.perf_counter(), time.process_time()
     result = store.append_events(events)
     ledger_seconds, ledger_cpu = time.perf_counter() - start, time.process_time() - cpu
