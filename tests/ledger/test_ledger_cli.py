@@ -17,8 +17,8 @@ from ledger_cli_env import Env
 from ftigate.cli.ledger import witness_app
 from ftigate.ledger.checkpoint import Checkpoint, sign_checkpoint
 from ftigate.ledger.keys import load_signer
-from ftigate.ledger.merkle import leaf_hash
-from ftigate.store.api import Store
+from ftigate.ledger.merkle import HashTree, leaf_hash
+from ftigate.ledger.tiles import tiles_of
 
 
 def test_keygen_refuses_to_overwrite(env: Env) -> None:
@@ -193,9 +193,9 @@ def test_witness_cosigns_refuses_forks_and_rollbacks(env: Env) -> None:
         "cosign", "--state", str(state), "--checkpoint", str(cosigned), use_app=witness_app
     )
     assert code == 1 and "rollback: new size 12 is below the accepted size 16" in err
-    # Fork: rewrite history (patched hashes) and sign a new head over it. The store's
-    # own checkpoint now refuses (the leaves below its last signed head changed), so the
-    # key holder signs the forged head directly.
+    # Fork: rewrite history (patched hashes, the tiles rebuilt over them) and sign a new
+    # head over it. The store's own checkpoint now refuses (the tree below its last signed
+    # head changed), so the key holder signs the forged head directly.
     entry = env.sql("SELECT entry FROM ledger_leaves WHERE leaf_index = 2")[0][0]
     edited = bytes(entry).replace(b"sufficient", b"sufficienT")  # type: ignore[arg-type]
     env.sql(
@@ -203,13 +203,15 @@ def test_witness_cosigns_refuses_forks_and_rollbacks(env: Env) -> None:
         edited,
         leaf_hash(edited),
     )
-    with Store.open(env.url) as store:
-        tree = store.hash_tree()
-        env.sql(
-            "UPDATE ledger_head SET root_hash = ?, frontier = ?",
-            tree.root(),
-            tree.compact_range().to_bytes(),
-        )
+    stored = [bytes(r[0]) for r in env.sql("SELECT leaf_hash FROM ledger_leaves ORDER BY leaf_index")]  # type: ignore[arg-type]
+    tree = HashTree(stored)
+    for level, index, hashes in tiles_of(stored):
+        env.sql("UPDATE merkle_tiles SET hashes = ? WHERE level = ? AND idx = ?", hashes, level, index)
+    env.sql(
+        "UPDATE ledger_head SET root_hash = ?, frontier = ?",
+        tree.root(),
+        tree.compact_range().to_bytes(),
+    )
     code, _, err = env.run("checkpoint", "--out", str(env.tmp / "refused"))
     assert code == 2 and "no longer hash" in err
     forged = env.tmp / "forged.checkpoint"

@@ -21,6 +21,7 @@ from ftigate.ledger.events import Disclosure, RecordScreened
 from ftigate.ledger.keys import load_pseudonymizer, load_signer
 from ftigate.ledger.merkle import EMPTY_ROOT, HashTree, leaf_hash, verify_inclusion
 from ftigate.store.api import Store, StoreError, leaf_entry
+from ftigate.store.api import _of_kinds as api_of_kinds
 from ftigate.store.db import downgrade, migrate
 from ftigate.store.models import Base
 
@@ -37,6 +38,7 @@ TABLES = {
     "ledger_leaves",
     "ledger_head",
     "signed_tree_heads",
+    "merkle_tiles",
 }
 
 
@@ -405,3 +407,29 @@ def test_two_processes_opening_a_fresh_database_both_migrate_it(
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err.decode()[-2000:]
         assert out.strip() == b"0"
+
+
+@pytest.mark.parametrize(
+    "kinds", [("disclosure",), ("ledger_opened", "batch_received"), ("seal",), ("decision",)]
+)
+def test_leaves_of_rare_kinds_are_read_through_their_index(store: Store, kinds: tuple[str, ...]) -> None:
+    seed(store, 30)
+    wanted = [leaf.leaf_index for leaf in store.leaves() if leaf.kind in kinds]
+    found = [leaf.leaf_index for kind in kinds for leaf in store.leaves(kind)]
+    assert sorted(found) == wanted and wanted
+    assert [len(e) for e in store.entries_of_kinds(kinds)] == [
+        len(leaf.entry) for leaf in store.leaves() if leaf.kind in kinds
+    ]
+    if store.engine.dialect.name == "sqlite":
+        with store.engine.connect() as conn:
+            plan = conn.exec_driver_sql(
+                "EXPLAIN QUERY PLAN SELECT leaf_index FROM ledger_leaves WHERE "
+                + str(api_of_kinds(kinds).compile(conn, compile_kwargs={"literal_binds": True}))
+            ).fetchall()
+        uses_partial_index = any("ix_ledger_leaves_rare_kinds" in str(step) for step in plan)
+        assert uses_partial_index == ("decision" not in kinds)
+
+
+def test_an_unknown_kind_is_refused_not_written_into_sql(store: Store) -> None:
+    with pytest.raises(StoreError, match="no ledger event kind"):
+        list(store.leaves("disclosure' OR 1=1 --"))

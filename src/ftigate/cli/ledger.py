@@ -80,8 +80,8 @@ from ftigate.ledger.keys import (
     write_secret_file,
 )
 from ftigate.ledger.merkle import (
-    HashTree,
     ProofError,
+    ProvableTree,
     leaf_hash,
     verify_consistency,
     verify_inclusion,
@@ -350,7 +350,7 @@ def build_inclusion_proof(store: Store, event_id: str) -> dict[str, Any]:
 
 
 def proof_document(
-    leaf_index: int, event_id: str, entry: bytes, tree: HashTree, checkpoint_text: str
+    leaf_index: int, event_id: str, entry: bytes, tree: ProvableTree, checkpoint_text: str
 ) -> dict[str, Any]:
     size = parse_checkpoint_body(parse_note(checkpoint_text).text).size
     hashes = tree.inclusion_proof(leaf_index, size)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ftigate.ledger.checkpoint import parse_checkpoint_body, parse_note
-from ftigate.ledger.merkle import HashTree
+from ftigate.ledger.merkle import ProvableTree
 from ftigate.outputs.safecsv import SafeWriter
 
 DISCLOSURE_FIELDS = (
@@ -229,7 +229,7 @@ class TaxpayerAccounting:
 def account_for_taxpayer(
     pseudonym: str,
     ledger: list[LedgerDisclosure],
-    tree: HashTree,
+    tree: ProvableTree,
     checkpoint_text: str,
     proof_document: Any,
     log: BatchLog | None = None,

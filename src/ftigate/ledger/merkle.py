@@ -15,9 +15,11 @@ Three tools:
 - :class:`CompactRange` is the right-hand frontier of a tree: it appends
   leaves in O(log n) each without the old leaves and gives the root at its
   current size; the store persists it so that appending never rereads the log;
-- :class:`HashTree` holds every level of the tree over a list of leaf hashes
-  (built in O(n), extendable in O(log n) per leaf) and answers roots at any
-  size, inclusion proofs and consistency proofs in O(log n) lookups each.
+- :class:`ProvableTree` answers roots at any size, inclusion proofs and
+  consistency proofs in O(log n) lookups of perfect subtrees; :class:`HashTree`
+  is one that holds every level in memory over a list of leaf hashes (built in
+  O(n), extendable in O(log n) per leaf), ``ftigate.ledger.tiles.TiledTree``
+  one that reads the levels the store keeps as tiles.
 """
 
 from __future__ import annotations
@@ -118,8 +120,51 @@ class CompactRange:
         self.size += 1
 
     def extend(self, leaves: Iterable[bytes]) -> None:
+        stack = self.hashes
+        size = self.size
+        sha, prefix = _sha256, NODE_PREFIX
         for leaf in leaves:
-            self.append(leaf)
+            _check_hash(leaf, "leaf hash")
+            merged = leaf
+            pending = size
+            while pending & 1:
+                merged = sha(prefix + stack.pop() + merged).digest()
+                pending >>= 1
+            stack.append(merged)
+            size += 1
+        self.size = size
+
+    def extend_visiting(self, leaves: Iterable[bytes], tiers: list[bytearray], tier_height: int) -> None:
+        """Append leaves and keep the interior nodes a stored tree needs (the visitor of
+        transparency-dev/merkle's compact ranges).
+
+        ``tiers[t]`` receives, in index order, every node of height ``t * tier_height``
+        that the appends complete (tier 0: the leaves themselves), so a caller can
+        store whole levels without hashing anything twice."""
+        stack = self.hashes
+        size = self.size
+        sha, prefix = _sha256, NODE_PREFIX
+        if not tiers:
+            tiers.append(bytearray())
+        bottom = tiers[0]
+        for leaf in leaves:
+            _check_hash(leaf, "leaf hash")
+            bottom += leaf
+            merged = leaf
+            pending = size
+            height = 0
+            while pending & 1:
+                merged = sha(prefix + stack.pop() + merged).digest()
+                pending >>= 1
+                height += 1
+                if not height % tier_height:
+                    tier = height // tier_height
+                    while len(tiers) <= tier:
+                        tiers.append(bytearray())
+                    tiers[tier] += merged
+            stack.append(merged)
+            size += 1
+        self.size = size
 
     def root(self) -> bytes:
         """Root of the tree at the current size (any size, not only powers of two)."""
@@ -148,68 +193,20 @@ class CompactRange:
 # --- whole tree over stored leaf hashes ---------------------------------------
 
 
-class HashTree:
-    """Every perfect, aligned subtree hash of a list of leaves, for fast proofs.
+class ProvableTree:
+    """Roots, frontiers and RFC 9162 proofs over a tree that can name its perfect subtrees.
 
-    ``levels[h]`` is one ``bytearray`` of concatenated 32-byte hashes: entry i is
-    the root of leaves [i * 2**h, (i + 1) * 2**h). Only complete subtrees are
-    kept; the ragged right edge of any tree size is folded on demand, so a
-    root at any size and any RFC 9162 proof cost O(log n) lookups. Memory is
-    about 64 bytes per leaf.
-    """
-
-    def __init__(self, leaf_hashes: Iterable[bytes] = ()) -> None:
-        self.levels: list[bytearray] = [bytearray()]
-        leaves = self.levels[0]
-        for leaf in leaf_hashes:
-            _check_hash(leaf, "leaf hash")
-            leaves += leaf
-        self._build_upper_levels()
+    A subclass says where the hashes live: :class:`HashTree` keeps every level in
+    memory, :class:`ftigate.ledger.tiles.TiledTree` reads C2SP tlog-tiles from the
+    store. Either way a root or a proof costs O(log n) calls of ``_perfect``."""
 
     @property
     def size(self) -> int:
-        return len(self.levels[0]) // HASH_SIZE
-
-    def _build_upper_levels(self) -> None:
-        sha = _sha256
-        prefix = NODE_PREFIX
-        height = 0
-        while len(self.levels[height]) >= 2 * HASH_SIZE:
-            below = memoryview(self.levels[height])
-            pairs = len(below) // (2 * HASH_SIZE)
-            above = bytearray(pairs * HASH_SIZE)
-            for i in range(pairs):
-                start = i * 2 * HASH_SIZE
-                above[i * HASH_SIZE : (i + 1) * HASH_SIZE] = sha(
-                    prefix + below[start : start + 2 * HASH_SIZE]
-                ).digest()
-            height += 1
-            if len(self.levels) <= height:
-                self.levels.append(above)
-            else:
-                self.levels[height] = above
-
-    def append(self, leaf: bytes) -> None:
-        """Add one leaf and the perfect subtrees it completes: O(log n)."""
-        _check_hash(leaf, "leaf hash")
-        self.levels[0] += leaf
-        index = self.size - 1
-        height = 0
-        while index & 1:
-            level = self.levels[height]
-            left = bytes(level[(index - 1) * HASH_SIZE : index * HASH_SIZE])
-            right = bytes(level[index * HASH_SIZE : (index + 1) * HASH_SIZE])
-            height += 1
-            index >>= 1
-            if len(self.levels) <= height:
-                self.levels.append(bytearray())
-            self.levels[height] += node_hash(left, right)
-
-    def leaf(self, index: int) -> bytes:
-        return bytes(self.levels[0][index * HASH_SIZE : (index + 1) * HASH_SIZE])
+        raise NotImplementedError
 
     def _perfect(self, height: int, index: int) -> bytes:
-        return bytes(self.levels[height][index * HASH_SIZE : (index + 1) * HASH_SIZE])
+        """The root of leaves [index * 2**height, (index + 1) * 2**height)."""
+        raise NotImplementedError
 
     def subtree_root(self, start: int, end: int) -> bytes:
         """MTH(D[start:end]) for the subtrees RFC 9162 proofs use.
@@ -304,6 +301,79 @@ class HashTree:
         proof.reverse()
         return proof
 
+
+class HashTree(ProvableTree):
+    """Every perfect, aligned subtree hash of a list of leaves, for fast proofs.
+
+    ``levels[h]`` is one ``bytearray`` of concatenated 32-byte hashes: entry i is
+    the root of leaves [i * 2**h, (i + 1) * 2**h). Only complete subtrees are
+    kept; the ragged right edge of any tree size is folded on demand, so a
+    root at any size and any RFC 9162 proof cost O(log n) lookups. Memory is
+    about 64 bytes per leaf.
+    """
+
+    def __init__(self, leaf_hashes: Iterable[bytes] = ()) -> None:
+        self.levels: list[bytearray] = [bytearray()]
+        leaves = self.levels[0]
+        for leaf in leaf_hashes:
+            _check_hash(leaf, "leaf hash")
+            leaves += leaf
+        self._build_upper_levels()
+
+    @classmethod
+    def from_concatenated(cls, leaf_hashes: bytes | bytearray) -> HashTree:
+        """The tree over leaf hashes laid end to end (32 bytes each), built level by level."""
+        if len(leaf_hashes) % HASH_SIZE:
+            raise MalformedProofError(f"{len(leaf_hashes)} bytes of leaf hashes is not a multiple of 32")
+        tree = cls()
+        tree.levels[0] += leaf_hashes
+        tree._build_upper_levels()
+        return tree
+
+    @property
+    def size(self) -> int:
+        return len(self.levels[0]) // HASH_SIZE
+
+    def _build_upper_levels(self) -> None:
+        sha = _sha256
+        prefix = NODE_PREFIX
+        height = 0
+        while len(self.levels[height]) >= 2 * HASH_SIZE:
+            below = memoryview(self.levels[height])
+            pairs = len(below) // (2 * HASH_SIZE)
+            above = bytearray(pairs * HASH_SIZE)
+            for i in range(pairs):
+                start = i * 2 * HASH_SIZE
+                above[i * HASH_SIZE : (i + 1) * HASH_SIZE] = sha(
+                    prefix + below[start : start + 2 * HASH_SIZE]
+                ).digest()
+            height += 1
+            if len(self.levels) <= height:
+                self.levels.append(above)
+            else:
+                self.levels[height] = above
+
+    def append(self, leaf: bytes) -> None:
+        """Add one leaf and the perfect subtrees it completes: O(log n)."""
+        _check_hash(leaf, "leaf hash")
+        self.levels[0] += leaf
+        index = self.size - 1
+        height = 0
+        while index & 1:
+            level = self.levels[height]
+            left = bytes(level[(index - 1) * HASH_SIZE : index * HASH_SIZE])
+            right = bytes(level[index * HASH_SIZE : (index + 1) * HASH_SIZE])
+            height += 1
+            index >>= 1
+            if len(self.levels) <= height:
+                self.levels.append(bytearray())
+            self.levels[height] += node_hash(left, right)
+
+    def leaf(self, index: int) -> bytes:
+        return bytes(self.levels[0][index * HASH_SIZE : (index + 1) * HASH_SIZE])
+
+    def _perfect(self, height: int, index: int) -> bytes:
+        return bytes(self.levels[height][index * HASH_SIZE : (index + 1) * HASH_SIZE])
 
 def inclusion_proof(index: int, size: int, leaf_hashes: Sequence[bytes]) -> list[bytes]:
     """Convenience: build the tree over ``leaf_hashes`` and prove one leaf."""

@@ -208,6 +208,7 @@ def compare_table(
 ) -> list[ProjectionFinding]:  # fmt: skip
     """Differences between one table's rows and the rows its events describe."""
     columns = TABLE_COLUMNS[table]
+    compared = columns[:-1]
     findings: list[ProjectionFinding] = []
     seen: set[str] = set()
     for row in stored:
@@ -236,6 +237,8 @@ def compare_table(
             )
             continue
         leaf_index, values = wanted
+        if tuple(row[name] for name in compared) == values[:-1]:
+            continue  # as written (SQLite returns JSON columns as the text written)
         differing = [
             name
             for name, value in zip(columns[:-1], values[:-1], strict=True)

@@ -106,7 +106,7 @@ def check_rows(
     With the log key, also the seals (every leaf covered by one) and the pins
     (leaf 0 names the log key; every batch the pseudonym key leaf 0 names).
     ``on_event(leaf index, decoded event)`` sees every readable event."""
-    tree = HashTree()
+    recomputed = bytearray()
     walk = SealWalk(log_key) if log_key is not None else None
     pins = _Pins(log_key, report) if log_key is not None else None
     previous: LeafRow | None = None
@@ -176,8 +176,10 @@ def check_rows(
         if walk is not None:
             kind = event.get("kind") if isinstance(event, dict) else None
             walk.add(expected, str(kind), digest, functools.partial(_same, event))
-        tree.append(digest)
+        recomputed += digest
         previous, previous_hash = row, digest
+    tree = HashTree.from_concatenated(recomputed)
+    del recomputed
     if pins is not None and tree.size > 0 and not pins.opened:
         report.findings.append(Finding("leaf 0 is not readable, so the log's keys are not pinned", 0))
     if walk is not None:

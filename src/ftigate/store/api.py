@@ -33,10 +33,12 @@ from itertools import islice
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine, Row, column, insert, select, update
+from sqlalchemy import Engine, Row, and_, column, insert, literal_column, select, update
 from sqlalchemy import table as sql_table
+from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
 
 from ftigate.ledger.canonical import canonical_json
 from ftigate.ledger.checkpoint import (
@@ -49,6 +51,7 @@ from ftigate.ledger.checkpoint import (
     sign_checkpoint,
 )
 from ftigate.ledger.events import (
+    EVENT_TYPES,
     BatchAbandoned,
     BatchReceived,
     BatchSuperseded,
@@ -62,7 +65,7 @@ from ftigate.ledger.events import (
     ResponseSent,
     event_from_entry,
 )
-from ftigate.ledger.merkle import EMPTY_ROOT, CompactRange, HashTree, leaf_hash
+from ftigate.ledger.merkle import EMPTY_ROOT, CompactRange, leaf_hash
 from ftigate.ledger.projection import (
     TABLE_COLUMNS,
     ExpectedProjection,
@@ -71,14 +74,26 @@ from ftigate.ledger.projection import (
     projection_rows,
 )
 from ftigate.ledger.seal import SealWalk, decode_event, make_seal
+from ftigate.ledger.tiles import (
+    TILE_HEIGHT,
+    TiledTree,
+    TileError,
+    TileReader,
+    TileRow,
+    TileWriter,
+    compare_tiles,
+)
 from ftigate.ledger.verify import Finding, LeafRow, VerifyReport, verify_log
 from ftigate.store.db import READ_ONLY_OPTION, make_engine, migrate, resolve_url
 from ftigate.store.models import (
+    BULK_KINDS,
+    RARE_KINDS_WHERE,
     Batch,
     BatchEventRow,
     DisclosureRow,
     LedgerHead,
     LedgerLeaf,
+    MerkleTile,
     Request,
     Role,
     SignedTreeHead,
@@ -344,6 +359,8 @@ class Store:
             with self.engine.begin() as conn:
                 head = self._lock_head(conn)
                 frontier = CompactRange.from_bytes(head.size, bytes(head.frontier))
+                tiles = self._tile_writer(conn, head.size, bytes(head.root_hash))
+                tiers: list[bytearray] = []
                 prev = bytes(head.last_leaf_hash) if head.last_leaf_hash is not None else None
                 first_index = head.size
                 sealed = CompactRange()
@@ -352,16 +369,20 @@ class Store:
                 def write(chunk: list[LedgerEvent]) -> None:
                     nonlocal prev
                     leaves: list[tuple[int, str, str, bytes, bytes]] = []
+                    digests: list[bytes] = []
+                    index = frontier.size
                     for event in chunk:
-                        index = frontier.size
                         data = leaf_entry(event.canonical(), index, prev)
                         digest = leaf_hash(data)
                         leaves.append((index, event.event_id, event.kind, data, digest))
-                        frontier.append(digest)
-                        sealed.append(digest)
+                        digests.append(digest)
                         prev = digest
                         event_ids.append(event.event_id)
+                        index += 1
+                    frontier.extend_visiting(digests, tiers, TILE_HEIGHT)
+                    sealed.extend(digests)
                     _insert_rows(conn, "ledger_leaves", _LEAF_COLUMNS, leaves)
+                    _upsert_tiles(conn, tiles.rows(tiers))
                     self._project(conn, chunk)
 
                 for chunk in _chunks(self._keyed(conn, head.size, events), APPEND_CHUNK):
@@ -431,6 +452,17 @@ class Store:
                 "pseudonyms made under the key given (check FTIGATE_PSEUDONYM_KEY_FILE)"
             )
 
+    def _tile_writer(self, conn: Connection, size: int, root: bytes) -> TileWriter:
+        """The tiles the append extends, checked first against the head: leaves are never
+        appended onto tiles that would serve proofs of another tree."""
+        reader = _tile_reader(conn)
+        try:
+            if TiledTree(size, reader).root() != root:
+                raise TileError("the stored tiles lead to another root than the ledger head")
+            return TileWriter(size, reader)
+        except TileError as error:
+            raise StoreError(f"{error}; refusing to append. Run `ftigate ledger verify`") from None
+
     def _lock_head(self, conn: Connection) -> Row[Any]:
         row = conn.execute(
             select(LedgerHead.__table__).where(LedgerHead.id == HEAD_ID).with_for_update()
@@ -499,17 +531,16 @@ class Store:
             if opened.checkpoint.size <= size:
                 signed_size, signed_root = opened.checkpoint.size, opened.checkpoint.root_hash
                 break
-        frontier = CompactRange()
-        # Per statement: Connection.execution_options would stick to this writing
-        # connection (a server-side cursor for the INSERT that follows on PostgreSQL).
-        hashes = conn.execute(
-            select(LedgerLeaf.leaf_hash)
-            .where(LedgerLeaf.leaf_index < signed_size)
-            .order_by(LedgerLeaf.leaf_index)
-            .execution_options(yield_per=50_000)
-        )
-        frontier.extend(_entry_bytes(h[0], index) for index, h in enumerate(hashes))
-        if frontier.size != signed_size or frontier.root() != signed_root:
+        # The tiles below the last signed head (what every proof is served from) must
+        # still lead to its root: O(log n) rows. The entries themselves are recomputed
+        # against the tiles by `ledger verify`.
+        try:
+            below = TiledTree(signed_size, _tile_reader(conn))
+            frontier = below.compact_range()
+            still_signed = below.root() == signed_root
+        except (TileError, ValueError):
+            still_signed = False
+        if not still_signed:
             raise StoreError(
                 f"the leaves below the last signed head (size {signed_size}) no longer hash "
                 "to it; refusing to sign. Run `ftigate ledger verify`"
@@ -577,7 +608,7 @@ class Store:
             LedgerLeaf.leaf_hash,
         ).order_by(LedgerLeaf.leaf_index)
         if kind is not None:
-            query = query.where(LedgerLeaf.kind == kind)
+            query = query.where(_of_kinds([kind]))
         if conn is None:
             with self.snapshot() as own:
                 yield from self.leaves(kind, own)
@@ -593,7 +624,7 @@ class Store:
         with self.snapshot() as conn:
             rows = conn.execute(
                 select(LedgerLeaf.leaf_index, LedgerLeaf.kind, LedgerLeaf.entry)
-                .where(LedgerLeaf.kind.in_(kinds))
+                .where(_of_kinds(kinds))
                 .order_by(LedgerLeaf.leaf_index)
             )
             found = []
@@ -607,16 +638,25 @@ class Store:
         with self.snapshot() as conn:
             rows = conn.execute(
                 select(LedgerLeaf.entry)
-                .where(LedgerLeaf.kind.in_(list(kinds)))
+                .where(_of_kinds(kinds))
                 .order_by(LedgerLeaf.leaf_index)
             )
             return [bytes(r[0]) for r in rows]
 
-    def hash_tree(self) -> HashTree:
-        """The tree over the stored leaf hashes (as stored: ``verify`` recomputes them)."""
-        with self.snapshot() as conn:
-            result = conn.execute(select(LedgerLeaf.leaf_hash).order_by(LedgerLeaf.leaf_index))
-            return HashTree(_entry_bytes(r[0], i) for i, r in enumerate(result))
+    def hash_tree(self) -> TiledTree:
+        """The tree at the head's size, read from the stored tiles as proofs need them:
+        O(log n) rows per root or proof (as stored: ``verify`` recomputes them).
+
+        Each tile is read in a snapshot of its own; that is safe because a tile's stored
+        prefix never changes once written, so later appends cannot alter what a tree of
+        this size reads."""
+        size = self.latest_tree_head().size
+
+        def read(level: int, index: int) -> bytes | None:
+            with self.snapshot() as conn:
+                return _tile_reader(conn)(level, index)
+
+        return TiledTree(size, read)
 
     def leaf_by_event_id(self, event_id: str) -> StoredLeaf | None:
         with self.snapshot() as conn:
@@ -689,6 +729,16 @@ class Store:
                 report.findings.extend(
                     Finding(str(f), f.leaf_index) for f in compare_table(table, wanted, stored)
                 )
+            if report.tree is not None:
+                stored_tiles = conn.execute(
+                    select(MerkleTile.level, MerkleTile.idx, MerkleTile.hashes)
+                    .order_by(MerkleTile.level, MerkleTile.idx)
+                    .execution_options(yield_per=1000)
+                )
+                report.findings.extend(
+                    Finding(message)
+                    for message in compare_tiles(report.tree, ((r[0], r[1], r[2]) for r in stored_tiles))
+                )
             batches = conn.execute(select(Batch.id, Batch.requesting_agency, Batch.file_digests)).mappings()
             report.findings.extend(
                 Finding(str(f), f.leaf_index) for f in compare_batches(expected.batches, batches)
@@ -736,6 +786,46 @@ def _insert_rows(conn: Connection, table: str, columns: tuple[str, ...], rows: l
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     conn.exec_driver_sql(
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})",
+        rows,
+    )
+
+
+def _of_kinds(kinds: Iterable[str]) -> ColumnElement[bool]:
+    """WHERE the leaf is of one of these kinds, written so that the partial index of rare
+    kinds serves it: the index's own terms repeated, with the kinds as literals (SQLite
+    uses a partial index only for a query whose WHERE holds its terms, and a bound
+    parameter is not known when the query is planned). Only the names of event kinds,
+    which are the program's own, are ever written into the SQL."""
+    wanted = sorted(set(kinds))
+    unknown = [kind for kind in wanted if kind not in EVENT_TYPES]
+    if unknown:
+        raise StoreError(f"no ledger event kind {unknown[0]!r}")
+    named = LedgerLeaf.kind.in_([literal_column(f"'{kind}'") for kind in wanted])
+    if any(kind in BULK_KINDS for kind in wanted):
+        return named
+    return and_(sql_text(RARE_KINDS_WHERE), named)
+
+
+def _tile_reader(conn: Connection) -> TileReader:
+    def read(level: int, index: int) -> bytes | None:
+        row = conn.execute(
+            select(MerkleTile.hashes).where(MerkleTile.level == level, MerkleTile.idx == index)
+        ).first()
+        if row is None or not isinstance(row[0], bytes | bytearray | memoryview):
+            return None
+        return bytes(row[0])
+
+    return read
+
+
+def _upsert_tiles(conn: Connection, rows: list[TileRow]) -> None:
+    """Write each changed tile whole over its row (a partial tile grows in place)."""
+    if not rows:
+        return
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    conn.exec_driver_sql(
+        f"INSERT INTO merkle_tiles (level, idx, hashes) VALUES ({mark}, {mark}, {mark}) "
+        "ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes",
         rows,
     )
 

@@ -20,11 +20,13 @@ from sqlalchemy import (
     BigInteger,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -163,8 +165,23 @@ class DisclosureRow(Base):
     event_id: Mapped[str] = mapped_column(String(32), unique=True)
 
 
+# Kinds recorded once per request; every other kind is rare (per batch, per append,
+# per disclosure). The partial index over the rare ones lets the accounting, the pins
+# and a batch's lifecycle be read without scanning the bulk of the log.
+BULK_KINDS = ("record_screened", "records_inspected", "decision")
+RARE_KINDS_WHERE = " AND ".join(f"kind != '{kind}'" for kind in BULK_KINDS)
+
+
 class LedgerLeaf(Base):
     __tablename__ = "ledger_leaves"
+    __table_args__ = (
+        Index(
+            "ix_ledger_leaves_rare_kinds",
+            "leaf_index",
+            sqlite_where=text(RARE_KINDS_WHERE),
+            postgresql_where=text(RARE_KINDS_WHERE),
+        ),
+    )
     leaf_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     event_id: Mapped[str] = mapped_column(String(32), unique=True)
     kind: Mapped[str] = mapped_column(String(32))
@@ -236,3 +253,13 @@ class Job(Base):
     error: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class MerkleTile(Base):
+    """One C2SP tlog-tile: the hashes of tree height 8 * level, indices idx * 256 onwards
+    (see :mod:`ftigate.ledger.tiles`); written in the transaction that appends the leaves."""
+
+    __tablename__ = "merkle_tiles"
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hashes: Mapped[bytes] = mapped_column(LargeBinary)
