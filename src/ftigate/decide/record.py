@@ -103,12 +103,13 @@ def _address_text(row: dict[str, object]) -> str:
 
 @dataclass(frozen=True)
 class BatchFiles:
-    """The letter and request file of a batch, with their SHA-256 (read once)."""
+    """The letter and request file of a batch, with the SHA-256 of each file's bytes (read
+    once): what the ledger's `letter_digest` and `files` name."""
 
     letter: Path
     requests: Path
-    letter_sha256: str
-    requests_sha256: str
+    letter_file_sha256: str
+    requests_file_sha256: str
 
     @classmethod
     def read(cls, letter: Path, requests: Path) -> BatchFiles:
@@ -116,13 +117,13 @@ class BatchFiles:
 
     def digests(self) -> dict[str, str]:
         """SHA-256 of each file, by file name: what the batch_received event commits to."""
-        return {self.letter.name: self.letter_sha256, self.requests.name: self.requests_sha256}
+        return {self.letter.name: self.letter_file_sha256, self.requests.name: self.requests_file_sha256}
 
     @property
     def key(self) -> str:
         """What identifies a batch of these files, whatever they are called: the same
         letter and request file are the same requests, even on a newer taxpayer file."""
-        return hashlib.sha256(f"{self.letter_sha256}\n{self.requests_sha256}".encode()).hexdigest()
+        return hashlib.sha256(f"{self.letter_file_sha256}\n{self.requests_file_sha256}".encode()).hexdigest()
 
 
 def check_letter_recordable(letter: Letter, path: Path) -> None:
@@ -311,7 +312,7 @@ class BatchRecorder:
         received = BatchReceived(
             batch_id="pending",
             requesting_agency=self.letter.requesting_agency,
-            letter_digest=self.files.letter_sha256,
+            letter_digest=self.files.letter_file_sha256,
             files=self.files.digests(),
             record_count=screened.height,
             letter_date=self.letter.date.isoformat(),

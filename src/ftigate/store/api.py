@@ -235,7 +235,7 @@ class Store:
             "created_at": datetime.now(UTC),
             "requesting_agency": requesting_agency,
             "letter_json": dict(letter),
-            "letter_digest": _sha256_hex(canonical_json(dict(letter))),
+            "letter_canonical_sha256": _sha256_hex(canonical_json(dict(letter))),
             "file_digests": dict(file_digests),
             "status": status,
             "supersedes": supersedes,
