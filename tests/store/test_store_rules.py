@@ -5,6 +5,7 @@ any of them is recorded when it takes effect; and anyone can check it from outsi
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -16,7 +17,10 @@ from typer.testing import CliRunner
 
 from ftigate.cli.main import app
 from ftigate.intake.letter import read_letter
+from ftigate.ledger.events import BatchReceived, file_digest
+from ftigate.ledger.keys import load_pseudonymizer, load_signer
 from ftigate.resolve.model import default_model_path
+from ftigate.store.api import Store
 from ftigate.synth import PROFILES, generate_population, generate_requests
 from ftigate.synth import io as synth_io
 
@@ -150,3 +154,40 @@ def test_which_rules_decided_a_batch_checked_from_outside(
     # A law of another date or without the policy is not the one that decided.
     other = _json(["law", "show", "--at", event["law_as_of"], "--json"])
     assert hashlib.sha256(rfc8785.dumps(other["rules"])).hexdigest() != event["law_sha256"]
+
+
+RULE_FIELDS = ("law_as_of", "law_sha256", "policy_sha256", "thresholds", "model_digest", "model_name",
+               "splink_version")  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class _ReceivedByAnOlderFtigate(BatchReceived):
+    """A `batch_received` entry as ftigate wrote it before entries named the rules."""
+
+    def to_entry(self) -> dict[str, Any]:
+        return {k: v for k, v in super().to_entry().items() if k not in RULE_FIELDS}
+
+
+def test_a_log_recorded_before_entries_named_rules_still_verifies_and_the_next_batch_records_them(
+    small_batch: Path, keys: None, db_url: str, tmp_path: Path
+) -> None:
+    signer = load_signer()
+    with Store.open(db_url, signer=signer, pseudonyms=load_pseudonymizer()) as store:
+        old = store.create_batch(letter={"date": "2025-01-02"}, file_digests={}, requesting_agency="ICE")
+        store.append_events(
+            [_ReceivedByAnOlderFtigate(batch_id=old, requesting_agency="ICE",
+                                       letter_digest=file_digest(b"l"), files={}, record_count=0)]
+        )  # fmt: skip
+        store.sign_checkpoint(signer)
+        entries = b"".join(store.entries_of_kinds([BatchReceived.kind]))
+    assert b"law_sha256" not in entries  # the entry is in the old form, byte for byte
+    assert _json(["ledger", "verify", "--db", db_url, "--json"])["verified"] is True
+    assert _show(old, db_url)["received"]["event"].get("law_sha256") is None
+
+    summary = _process(small_batch, tmp_path / "out", db_url)
+    changed = _changes(_show(summary["ledger"]["batch_id"], db_url))
+    # The old batch named no rules: the law, the thresholds and the model count as changed;
+    # no policy then and none now is no change.
+    assert sorted(changed) == ["law", "model", "thresholds"]
+    assert all(event["old_digest"] is None for event in changed.values())
+    assert _json(["ledger", "verify", "--db", db_url, "--json"])["verified"] is True
