@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from audit_fixtures import LETTER, MARIA_NOW, HandBatch
 
-from ftigate.audit.run import audit_batch
+from ftigate.audit.run import AuditResult, audit_batch
 from ftigate.law.loader import load_law
 from ftigate_testkit import merge, write_letter
 
 
 def _audit(batch: HandBatch, tmp_path: Path, letter_date: str, policy: Path | None = None) -> dict:
+    return _audit_result(batch, tmp_path, letter_date, policy).summary
+
+
+def _audit_result(batch: HandBatch, tmp_path: Path, letter_date: str, policy: Path | None = None) -> AuditResult:
     letter = write_letter(tmp_path / f"letter-{letter_date}.yaml", merge(LETTER, {"record_count": 7,
                                                                                  "date": letter_date}))  # fmt: skip
     result = audit_batch(
         letter, batch.requests, batch.disclosed([{"request_id": "R000001", **MARIA_NOW}]), load_law(policy),
         reference_path=batch.reference, example_key=b"k" * 32, key_note="test", workers=1,
+        policy_file=policy,
     )  # fmt: skip
-    return result.summary
+    return result
 
 
 def test_an_audit_of_a_2025_batch_cites_the_2025_law(hand_batch: HandBatch, tmp_path: Path) -> None:
@@ -41,3 +47,27 @@ def test_an_audit_of_a_2025_batch_cites_the_2025_law(hand_batch: HandBatch, tmp_
     assert of_2026["damages_7431"]["per_act_usd"] == 2500
     assert of_2026["damages_7431"]["citation"].startswith("policy ")
     assert of_2026["provenance"]["policy"]["overridden"] is True
+
+
+def test_the_audit_names_the_rules_it_rests_on_and_its_report_prints_them(
+    hand_batch: HandBatch, tmp_path: Path
+) -> None:
+    import hashlib
+
+    from ftigate.audit.run import AUDIT_MODEL_NOTE
+    from ftigate.law.timeline import law_digest
+    from ftigate.report.audit_report import render_audit_html
+
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("damages_per_act_usd: 2500\n")
+    result = _audit_result(hand_batch, tmp_path, "2025-04-07", policy)
+    summary = result.summary
+    facts = summary["provenance"]["policy"]
+    assert facts["law_sha256"] == law_digest(load_law(policy).at(date(2025, 4, 7)))
+    assert facts["policy_sha256"] == hashlib.sha256(policy.read_bytes()).hexdigest()
+    # The audit uses neither the model nor the disclosure thresholds, and says so.
+    assert summary["provenance"]["model"] is None and "thresholds" not in facts
+    html = render_audit_html(result)
+    assert facts["law_sha256"] in html and facts["policy_sha256"] in html
+    assert AUDIT_MODEL_NOTE.split(":")[0] in html
+    assert _audit(hand_batch, tmp_path, "2025-04-07")["provenance"]["policy"]["law_sha256"] != facts["law_sha256"]

@@ -87,3 +87,19 @@ def test_a_deleted_tile_is_named_and_no_proof_is_served_from_a_gap(store: Store,
     ]
     with pytest.raises(ValueError, match="tile 0/0 is missing"):
         store.hash_tree().inclusion_proof(3, 10)
+
+
+def test_migration_0005_names_the_letters_canonical_digest_and_keeps_it(store: Store) -> None:
+    """`letter_digest` in the ledger is the letter file's SHA-256; the batch row's digest of
+    the canonical JSON is `letter_canonical_sha256`, its value kept across the rename."""
+    batch = seed(store, records=1)
+    query = text("SELECT letter_canonical_sha256 FROM batches WHERE id = :b")
+    with store.engine.connect() as conn:
+        kept = conn.execute(query, {"b": batch}).scalar_one()
+    downgrade(store.engine, "0004")
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT letter_digest FROM batches WHERE id = :b"), {"b": batch}).scalar_one() == kept
+    migrate(store.engine)
+    with store.engine.connect() as conn:
+        assert conn.execute(query, {"b": batch}).scalar_one() == kept
+    assert store.batch(batch) is not None

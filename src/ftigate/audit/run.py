@@ -304,6 +304,12 @@ def method_text(with_reference: bool) -> list[str]:
     return steps
 
 
+AUDIT_MODEL_NOTE = (
+    "the audit uses no match model and no disclosure thresholds: it judges identity by the law's "
+    "audit_evidence_weights, which the law digest covers"
+)
+
+
 def audit_batch(
     letter_path: Path,
     requests_path: Path,
@@ -362,7 +368,7 @@ def audit_batch(
     }
     summary: dict[str, Any] = {
         "generated_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
-        "provenance": provenance(inputs, policy),
+        "provenance": {**provenance(inputs, policy), "model": None, "model_note": AUDIT_MODEL_NOTE},
         "totals": {
             "requests": requests.height,
             "disclosures": findings.height,

@@ -28,7 +28,14 @@ from sqlalchemy import func, select
 
 from ftigate.cli.common import JsonOption, check_database_url, err, fail, guarded, new_app, out, print_json
 from ftigate.intake.errors import IntakeError
-from ftigate.ledger.events import BatchAbandoned, BatchVoided, LedgerEvent
+from ftigate.ledger.events import (
+    BatchAbandoned,
+    BatchReceived,
+    BatchVoided,
+    ConfigChanged,
+    LedgerEvent,
+    ModelChanged,
+)
 from ftigate.ledger.keys import KeyFileError, load_pseudonymizer, load_signer
 from ftigate.store.api import FINISHED_STATUSES, RELEASED_STATUSES, Store
 from ftigate.store.models import DecisionRow, DisclosureRow, ScreeningResult
@@ -138,6 +145,7 @@ def show(
                 for e in store.batch_events(batch_id)
             ],
             "superseded_by": [b["id"] for b in store.batches() if b.get("supersedes") == batch_id],
+            **_rules_recorded(store, batch_id),
         }
     finally:
         store.close()
@@ -152,6 +160,30 @@ def show(
     for event in document["events"]:
         detail = " ".join(str(event[k]) for k in ("reason", "detail") if event[k])
         out.print(f"{event['at']}  {event['kind']}  {detail}", markup=False)
+    received = document["received"]
+    if received is not None:
+        out.print(f"first event: leaf {received['leaf_index']}, event {received['event']['event_id']}")
+        for name in RULE_FIELDS:
+            out.print(f"  {name}: {received['event'].get(name)}", markup=False)
+    for change in document["rules_changed"]:
+        event = change["event"]
+        what = event.get("setting") or "model"
+        old, new = event.get("old_digest"), event.get("new_digest", event.get("model_digest"))
+        out.print(f"{event['kind']} (leaf {change['leaf_index']}): {what} {old} -> {new}", markup=False)
+
+
+RULE_FIELDS = ("law_as_of", "law_sha256", "policy_sha256", "thresholds", "model_digest", "model_name",
+               "splink_version")  # fmt: skip
+
+
+def _rules_recorded(store: Store, batch_id: str) -> dict[str, Any]:
+    """The batch's first ledger entry as recorded (the rules that decided it, checkable with
+    `ftigate ledger verify` and `ftigate law show --json`) and the rule changes that took
+    effect with it."""
+    leaves = store.batch_leaves(batch_id, (BatchReceived.kind, ConfigChanged.kind, ModelChanged.kind))
+    received = [{"leaf_index": i, "event": e} for i, e in leaves if e.get("kind") == BatchReceived.kind]
+    changes = [{"leaf_index": i, "event": e} for i, e in leaves if e.get("kind") != BatchReceived.kind]
+    return {"received": received[0] if received else None, "rules_changed": changes}
 
 
 @app.command("abandon")

@@ -11,7 +11,7 @@ import typer
 
 from ftigate.cli.common import guarded, new_app, out
 from ftigate.law.loader import load_law
-from ftigate.law.timeline import law_as_of, law_diff
+from ftigate.law.timeline import decided_rules, law_as_of, law_diff, law_digest
 
 app = new_app(
     help="The law as it stood: every parameter's value on a date, its reference, and what changed.",
@@ -50,10 +50,17 @@ def show(
     law = guarded(lambda: load_law(policy))
     when = at.date() if at else date.today()
     shown = guarded(lambda: law_as_of(law, when))
+    # What a batch's ledger entry names: the digest, and the document it is the SHA-256 of
+    # (RFC 8785), so that it can be recomputed without ftigate.
+    resolved = guarded(lambda: law.at(when))
+    shown["law_sha256"] = law_digest(resolved)
+    shown["rules"] = decided_rules(resolved)
+    shown["policy_sha256"] = law.policy_sha256
     if as_json:
         out.print_json(json.dumps(shown))
         return
     out.print(f"The law on {shown['as_of']}" + (f" (policy {shown['policy']})" if shown["policy"] else ""))
+    out.print(f"law_sha256: {shown['law_sha256']}", markup=False)
     for name, entry in shown["parameters"].items():
         since = f"since {entry['since']}" if entry["since"] else "policy setting, undated"
         out.print(f"\n[bold]{name}[/]  ({since}; {entry['origin']})", soft_wrap=True)

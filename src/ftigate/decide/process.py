@@ -12,7 +12,8 @@ Outputs (DESIGN.md section 4):
   explanations.parquet  internal: per resolved request, the candidates considered, their
                         per-field match weights and levels, and the gate that decided
   summary.json          counts by decision and reason, the model's own estimate of wrong
-                        disclosures, thresholds, model version and stage timings
+                        disclosures, thresholds, model version, the rules that decided
+                        (`rules`: law, policy, thresholds and model digests) and stage timings
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from ftigate.decide.gates import (
     plausible_best,
     rank_candidates,
 )
+from ftigate.decide.rules import BatchRules
 from ftigate.intake.letter import Letter
 from ftigate.intake.requests import ReadOptions, read_request_chunks
 from ftigate.law.loader import Law
@@ -75,8 +77,11 @@ Progress = Callable[[int], None]
 
 
 class Recording(InspectionLog, Protocol):
-    """What `run_process` tells a recorder, each before the next step starts: the
-    screening (before any taxpayer record is read), then the inspections."""
+    """What `run_process` tells a recorder, each before the next step starts: the rules
+    the batch is decided by, the screening (before any taxpayer record is read), then the
+    inspections."""
+
+    def decided_under(self, rules: BatchRules) -> None: ...
 
     def screened(self, screened: pl.DataFrame) -> None: ...
 
@@ -138,6 +143,9 @@ def run_process(
     options = options or ProcessOptions()
     law = law.at(letter.date)
     thresholds = options.thresholds or Thresholds.of(law.parameters)
+    rules = BatchRules.of(law, thresholds, artefact)
+    if recording is not None:
+        recording.decided_under(rules)
     timings: dict[str, float] = {}
     mark = time.perf_counter()
 
@@ -288,6 +296,7 @@ def run_process(
 
     summary = summarise(decisions, identity, screen_summary.as_dict(), artefact, thresholds, timings)
     summary["law_as_of"] = law.as_of.isoformat()
+    summary["rules"] = rules.as_dict()
     summary["records_resolved"] = standard.height
     summary["taxpayer_records_inspected"] = inspected.height
     return ProcessResult(summary, decisions, disclosures, explanations, inspected)

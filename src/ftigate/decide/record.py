@@ -6,7 +6,9 @@ batch becomes a ledger event, appended when the step happens (README: "What the 
 records of a batch"):
 
 1. after screening, before any taxpayer record is read: `batch_received` (the digests of
-   the letter and the request file) and one `record_screened` per request;
+   the letter and the request file, and of the rules that decide: law, policy, thresholds,
+   model), a `config_changed` / `model_changed` for each of those that differs from the
+   previous batch's in the store, and one `record_screened` per request;
 2. before the taxpayer file is searched for a chunk of requests: `inspection_started`
    (their request ids); after the chunk is scored, one `records_inspected` per request
    with the taxpayers its search read;
@@ -36,6 +38,7 @@ import polars as pl
 
 from ftigate.decide.gates import DISCLOSE
 from ftigate.decide.process import ProcessResult, stage_outputs
+from ftigate.decide.rules import BatchRules, changed_events
 from ftigate.intake.errors import IntakeError
 from ftigate.intake.letter import Letter
 from ftigate.law.loader import Law
@@ -100,12 +103,13 @@ def _address_text(row: dict[str, object]) -> str:
 
 @dataclass(frozen=True)
 class BatchFiles:
-    """The letter and request file of a batch, with their SHA-256 (read once)."""
+    """The letter and request file of a batch, with the SHA-256 of each file's bytes (read
+    once): what the ledger's `letter_digest` and `files` name."""
 
     letter: Path
     requests: Path
-    letter_sha256: str
-    requests_sha256: str
+    letter_file_sha256: str
+    requests_file_sha256: str
 
     @classmethod
     def read(cls, letter: Path, requests: Path) -> BatchFiles:
@@ -113,13 +117,13 @@ class BatchFiles:
 
     def digests(self) -> dict[str, str]:
         """SHA-256 of each file, by file name: what the batch_received event commits to."""
-        return {self.letter.name: self.letter_sha256, self.requests.name: self.requests_sha256}
+        return {self.letter.name: self.letter_file_sha256, self.requests.name: self.requests_file_sha256}
 
     @property
     def key(self) -> str:
         """What identifies a batch of these files, whatever they are called: the same
         letter and request file are the same requests, even on a newer taxpayer file."""
-        return hashlib.sha256(f"{self.letter_sha256}\n{self.requests_sha256}".encode()).hexdigest()
+        return hashlib.sha256(f"{self.letter_file_sha256}\n{self.requests_file_sha256}".encode()).hexdigest()
 
 
 def check_letter_recordable(letter: Letter, path: Path) -> None:
@@ -278,6 +282,8 @@ class BatchRecorder:
     batch_id: str | None = None
     events: int = 0
     tree_size: int = 0
+    rules: BatchRules | None = None
+    """the rules deciding the batch, told by `run_process` before screening"""
     _searched: int = field(default=0, repr=False)
 
     def _append(self, events: Iterator[LedgerEvent] | list[LedgerEvent]) -> None:
@@ -292,6 +298,10 @@ class BatchRecorder:
 
     # --- hooks called by run_process --------------------------------------------------
 
+    def decided_under(self, rules: BatchRules) -> None:
+        """The rules the batch is decided by, recorded with its first event."""
+        self.rules = rules
+
     def screened(self, screened: pl.DataFrame) -> None:
         """The batch and its screening, before any taxpayer record is read."""
         check_request_ids_recordable(screened, self.files.requests)
@@ -302,12 +312,14 @@ class BatchRecorder:
         received = BatchReceived(
             batch_id="pending",
             requesting_agency=self.letter.requesting_agency,
-            letter_digest=self.files.letter_sha256,
+            letter_digest=self.files.letter_file_sha256,
             files=self.files.digests(),
             record_count=screened.height,
             letter_date=self.letter.date.isoformat(),
+            **(self.rules.entry_fields() if self.rules is not None else {}),
         )  # built first: a field the ledger refuses fails before the batch row exists
         self._refuse_a_concurrent_batch()
+        previous = self.store.last_of_kind(BatchReceived.kind)
         batch_id = self.store.create_batch(
             letter=self.letter.model_dump(mode="json"),
             file_digests=self.files.digests(),
@@ -324,6 +336,7 @@ class BatchRecorder:
                     reason="the same letter and request file processed again", actor=self.actor,
                 )
             )  # fmt: skip
+        first += self._changes(batch_id, previous)
 
         def events() -> Iterator[LedgerEvent]:
             yield from first
@@ -331,6 +344,13 @@ class BatchRecorder:
 
         self._append(events())
         self.store.set_batch_status(batch_id, "screened")
+
+    def _changes(self, batch_id: str, previous: tuple[int, dict[str, object]] | None) -> list[LedgerEvent]:
+        """What differs from the previous batch's rules takes effect now, with this batch."""
+        if self.rules is None:
+            return []
+        before = BatchRules.from_entry(previous[1]) if previous is not None else None
+        return list(changed_events(batch_id, before, self.rules, self.actor, first_batch=previous is None))
 
     def _refuse_a_concurrent_batch(self) -> None:
         """`process` looked for earlier batches of these files before it started; one begun

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
@@ -109,6 +110,8 @@ class Law:
     as_of: date = field(default_factory=date.today)
     policy: dict[str, PolicyValue] = field(default_factory=dict, repr=False)
     policy_origin: str = ""
+    policy_sha256: str | None = None
+    """SHA-256 of the policy file's bytes as read (None: no policy file)"""
     _resolved: dict[date, Law] = field(default_factory=dict, repr=False, compare=False)
 
     def code(self, name: str) -> ReasonCode:
@@ -163,7 +166,7 @@ class Law:
         parameters = _validated(self.in_force(when), f"the law on {when.isoformat()}")
         resolved = Law(
             self.codes, parameters, self.provisions, self.parameter_docs, when, self.policy,
-            self.policy_origin, self._resolved,
+            self.policy_origin, policy_sha256=self.policy_sha256, _resolved=self._resolved,
         )  # fmt: skip
         self._resolved[when] = resolved
         return resolved
@@ -176,9 +179,10 @@ class Law:
                 days |= set(value["values"])
         return sorted(days)
 
-    def with_policy(self, overrides: dict[str, Any], origin: str) -> Law:
+    def with_policy(self, overrides: dict[str, Any], origin: str, *, policy_sha256: str | None = None) -> Law:
         """The same law with some parameters replaced, validated as strictly as the defaults:
-        undated values at once, dated ones on each of their dates."""
+        undated values at once, dated ones on each of their dates. `policy_sha256` names the
+        file the overrides were read from; without it the law keeps the file it had."""
         unknown = sorted(set(overrides) - set(Parameters.model_fields))
         if unknown:
             raise LawError(f"{origin}: unknown policy setting(s): {', '.join(unknown)}")
@@ -189,8 +193,9 @@ class Law:
             else:
                 policy[name] = value
         base = Law(
-            self.codes, self.parameters, self.provisions, self.parameter_docs, date.min, policy, origin
-        )
+            self.codes, self.parameters, self.provisions, self.parameter_docs, date.min, policy, origin,
+            policy_sha256 or self.policy_sha256,
+        )  # fmt: skip
         for when in sorted({self.as_of, *base.change_dates()}):
             try:
                 in_force = base.in_force(when)
@@ -404,12 +409,12 @@ def load_law(policy: Path | None = None) -> Law:
     if policy is None:
         return law
     try:
-        text = policy.read_text(encoding="utf-8")
+        raw = policy.read_bytes()
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise LawError(f"{policy}: cannot read policy file ({exc.__class__.__name__})") from None
     data = load_yaml_strict(text, str(policy))
-    if data is None:
-        return law
-    if not isinstance(data, dict):
+    if data is not None and not isinstance(data, dict):
         raise LawError(f"{policy}: a policy file is a mapping of setting names to values")
-    return law.with_policy(data, str(policy))
+    # The digest of the bytes read, not of the file later: the ledger names what decided.
+    return law.with_policy(data or {}, str(policy), policy_sha256=hashlib.sha256(raw).hexdigest())

@@ -113,14 +113,15 @@ def law_diff(law: Law, first: date, second: date) -> dict[str, Any]:
     return {"from": first.isoformat(), "to": second.isoformat(), "parameters": changes}
 
 
-def law_digest(law: Law) -> str:
-    """SHA-256 of the RFC 8785 canonical JSON of the rules that decide on `law.as_of`: every
-    parameter in force (value, the date it took effect, its reference) and every code with its effect under
-    them and its implementation. Two batches with one digest were decided by the same rules."""
+def decided_rules(law: Law) -> dict[str, Any]:
+    """The rules that decide on `law.as_of`, as the document `law_digest` hashes: every
+    parameter in force (value, the date it took effect, its reference) and every code with
+    its effect under them and its implementation. `ftigate law show --json` prints it, so
+    anyone can recompute the digest a batch's ledger entry names."""
     # Neither the date asked for nor where a policy file sits changes the rules: two dates
     # on which the same values stand give one digest.
     standing = law_as_of(law, law.as_of)["parameters"]
-    rules = {
+    return {
         "parameters": {
             name: {key: entry[key] for key in ("value", "since", "reference")}
             for name, entry in standing.items()
@@ -128,6 +129,11 @@ def law_digest(law: Law) -> str:
         "codes": {
             code: {"effect": effect.value, "implemented_by": law.codes[code].implemented_by}
             for code, effect in sorted(law.effects().items())
-        }
+        },
     }
-    return hashlib.sha256(rfc8785.dumps(rules)).hexdigest()
+
+
+def law_digest(law: Law) -> str:
+    """SHA-256 of the RFC 8785 canonical JSON of `decided_rules(law)`. Two batches with one
+    digest were decided by the same rules."""
+    return hashlib.sha256(rfc8785.dumps(decided_rules(law))).hexdigest()

@@ -198,21 +198,36 @@ def _refuse_clear_tins(kind: str, name: str, value: Any) -> None:
 
 @dataclass(frozen=True, kw_only=True)
 class BatchReceived(LedgerEvent):
-    """A letter and its request file arrived (digests only, never contents)."""
+    """A letter and its request file arrived (digests only, never contents), and the rules
+    that decide the batch (see :mod:`ftigate.decide.rules`).
+
+    `letter_digest` is the *letter file's* SHA-256, the same digest `files` holds under the
+    letter's name (the store keeps the letter's canonical JSON digest apart, as
+    `letter_canonical_sha256`). The rule fields are optional: entries recorded before they
+    existed have none and stay readable."""
 
     kind: ClassVar[str] = "batch_received"
-    mapping_fields: ClassVar[tuple[str, ...]] = ("files",)
-    digest_fields: ClassVar[tuple[str, ...]] = ("letter_digest", "files", "pseudonym_key")
+    mapping_fields: ClassVar[tuple[str, ...]] = ("files", "thresholds")
+    digest_fields: ClassVar[tuple[str, ...]] = (
+        "letter_digest", "files", "pseudonym_key", "law_sha256", "policy_sha256", "model_digest",
+    )  # fmt: skip
 
     batch_id: str
     requesting_agency: str
-    letter_digest: str
+    letter_digest: str  # SHA-256 of the letter file's bytes
     files: dict[str, str]  # file name -> SHA-256 hex
     record_count: int
     letter_date: str | None = None  # YYYY-MM-DD: the date the reports count the batch under
     # Pseudonymizer.fingerprint() of the key the batch's pseudonyms were made with;
     # the store fills it in from the key it was opened with.
     pseudonym_key: str | None = None
+    law_as_of: str | None = None  # YYYY-MM-DD the law was resolved at (the letter's date)
+    law_sha256: str | None = None  # ftigate.law.timeline.law_digest of that law, policy applied
+    policy_sha256: str | None = None  # SHA-256 of the policy file's bytes; None: no policy file
+    thresholds: dict[str, str] | None = None  # threshold name -> decimal text
+    model_digest: str | None = None  # SHA-256 of the model artefact
+    model_name: str | None = None
+    splink_version: str | None = None  # the Splink version the model was trained with
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -420,23 +435,33 @@ class BatchSuperseded(LedgerEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class ConfigChanged(LedgerEvent):
+    """A setting that decides batches (`law`, `policy` or `thresholds`) differs from the
+    previous batch's in this store: appended with the batch it takes effect in
+    (`batch_id`), before that batch's first inspection."""
+
     kind: ClassVar[str] = "config_changed"
     digest_fields: ClassVar[tuple[str, ...]] = ("old_digest", "new_digest")
 
-    setting: str
-    old_digest: str | None
-    new_digest: str
+    setting: str  # "law" | "policy" | "thresholds"
+    old_digest: str | None  # the previous batch's; None: it recorded none
+    new_digest: str | None  # None: no policy file any more
     actor: str
+    batch_id: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class ModelChanged(LedgerEvent):
+    """The identity model differs from the previous batch's in this store: appended with
+    the batch it takes effect in (`batch_id`), before that batch's first inspection."""
+
     kind: ClassVar[str] = "model_changed"
-    digest_fields: ClassVar[tuple[str, ...]] = ("model_digest",)
+    digest_fields: ClassVar[tuple[str, ...]] = ("model_digest", "old_digest")
 
     model_digest: str
-    library: str  # e.g. "splink 5.0.1"
+    library: str  # e.g. "splink 4.0.7"
     actor: str
+    old_digest: str | None = None  # the previous batch's model; None: it recorded none
+    batch_id: str | None = None
 
 
 EVENT_TYPES: dict[str, type[LedgerEvent]] = {

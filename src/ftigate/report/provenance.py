@@ -70,6 +70,7 @@ def policy_facts(
         "file": describe_file(policy_file) if policy_file is not None else None,
         "law_as_of": law.as_of.isoformat(),
         "law_sha256": law_digest(law),
+        "policy_sha256": law.policy_sha256,
         "parameters": current,
         "overridden": bool(overrides),
         "overrides": overrides,

@@ -235,7 +235,7 @@ class Store:
             "created_at": datetime.now(UTC),
             "requesting_agency": requesting_agency,
             "letter_json": dict(letter),
-            "letter_digest": _sha256_hex(canonical_json(dict(letter))),
+            "letter_canonical_sha256": _sha256_hex(canonical_json(dict(letter))),
             "file_digests": dict(file_digests),
             "status": status,
             "supersedes": supersedes,
@@ -642,6 +642,36 @@ class Store:
                 .order_by(LedgerLeaf.leaf_index)
             )
             return [bytes(r[0]) for r in rows]
+
+    def last_of_kind(self, kind: str) -> tuple[int, dict[str, Any]] | None:
+        """(leaf index, event) of the last leaf of a rare kind (e.g. the previous batch's
+        `batch_received`), read through the partial index; None if the log holds none."""
+        with self.snapshot() as conn:
+            row = conn.execute(
+                select(LedgerLeaf.leaf_index, LedgerLeaf.entry)
+                .where(_of_kinds([kind]))
+                .order_by(LedgerLeaf.leaf_index.desc())
+                .limit(1)
+            ).first()
+        if row is None:
+            return None
+        event = decode_event(_entry_bytes(row[1], row[0]))
+        return int(row[0]), event if isinstance(event, dict) else {}
+
+    def batch_leaves(self, batch_id: str, kinds: Iterable[str]) -> list[tuple[int, dict[str, Any]]]:
+        """(leaf index, event) of a batch's leaves of some rare kinds, in index order."""
+        found = []
+        with self.snapshot() as conn:
+            rows = conn.execute(
+                select(LedgerLeaf.leaf_index, LedgerLeaf.entry)
+                .where(_of_kinds(kinds))
+                .order_by(LedgerLeaf.leaf_index)
+            )
+            for index, entry in rows:
+                event = decode_event(_entry_bytes(entry, index))
+                if isinstance(event, dict) and event.get("batch_id") == batch_id:
+                    found.append((int(index), event))
+        return found
 
     def hash_tree(self) -> TiledTree:
         """The tree at the head's size, read from the stored tiles as proofs need them:

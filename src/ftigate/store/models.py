@@ -80,7 +80,9 @@ class Batch(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     requesting_agency: Mapped[str] = mapped_column(String(200))
     letter_json: Mapped[dict[str, Any]] = mapped_column(JSON)
-    letter_digest: Mapped[str] = mapped_column(String(64))
+    # SHA-256 of the letter's RFC 8785 canonical JSON (as parsed); the letter *file's*
+    # SHA-256 is in file_digests and the ledger's batch_received.letter_digest.
+    letter_canonical_sha256: Mapped[str] = mapped_column(String(64))
     file_digests: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(32))
     # Re-processing a letter makes a new batch that names the one it replaces.
