@@ -169,3 +169,32 @@ def test_an_approved_letter_is_processed_again_as_a_new_batch(service: Service) 
     inspected = [leaf for leaf in service.runner.store.leaves("inspection_started")]
     assert inspected and all(second.encode() in leaf.entry for leaf in inspected)
     _verifies(service)
+
+
+def test_the_household_at_the_requested_address_is_shown_masked_and_recorded(service: Service) -> None:
+    from ftigate.ledger.events import RecordViewed, event_from_entry
+    from ftigate.store.api import decode_entry
+
+    job_id = str(_process(service)["job_id"])
+    a = service.sign_in("officer-a")
+    shown_any = 0
+    for item in a.get("/api/review").json():
+        evidence = a.get(f"/api/review/{job_id}/{item['request_id']}").json()
+        # LOW_CONFIDENCE is a household gate: the list is there (possibly empty), masked.
+        assert evidence["household"] is not None
+        for resident in evidence["household"]:
+            assert set(resident) == {"given_name", "surname_initial", "birth_year", "tin_last4", "unit", "tax_year"}
+            assert len(resident["tin_last4"]) == 4 and len(resident["surname_initial"]) <= 2
+            assert len(resident["birth_year"]) in (0, 4)
+        viewed = [
+            event_from_entry(decode_entry(e)["event"])
+            for e in service.runner.store.entries_of_kinds([RecordViewed.kind])
+        ]
+        last = viewed[-1]
+        assert isinstance(last, RecordViewed) and last.request_id == item["request_id"]
+        # Every taxpayer shown, candidates and household, is in the view's record.
+        assert len(last.taxpayers) == len(evidence["candidates"]) + len(evidence["household"])
+        shown_any += len(evidence["household"])
+        page = a.get(f"/review/{job_id}/{item['request_id']}").text
+        assert "Others on file at the requested address" in page
+    assert shown_any, "the synthetic batch should put someone beside a candidate"

@@ -322,7 +322,7 @@ class RecordViewed(LedgerEvent):
     batch_id: str
     request_id: str
     viewer: str  # user id, not a name
-    taxpayers: tuple[str, ...]  # pseudonyms of the candidate records shown
+    taxpayers: tuple[str, ...]  # pseudonyms of the records shown: candidates and household
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -33,6 +33,7 @@ from ftigate.intake.letter import read_letter
 from ftigate.intake.requests import ReadOptions, read_request_chunks
 from ftigate.ledger.events import BatchAbandoned, EntryError, LetterReviewed, RecordViewed
 from ftigate.resolve.model import FIELDS
+from ftigate.resolve.reference import residents_at
 from ftigate.web import review as rules
 from ftigate.web.auth import SESSION_COOKIE, Principal, SignInRequired, allow, public
 from ftigate.web.jobs import OUT, RESULT, JobRunner, job_dir, letter_scope_codes, load_result, review_action
@@ -114,6 +115,10 @@ class Evidence(BaseModel):
     gate: str | None
     requested: dict[str, str]
     candidates: list[dict[str, Any]]
+    household: list[dict[str, str]] | None = Field(
+        description="the other taxpayers on file at the requested address, masked (given name, surname "
+        "initial, year of birth, last four of the TIN), when the household matters; null otherwise"
+    )
     my_vote: str | None
     resolved: bool
 
@@ -288,9 +293,19 @@ def create_app(settings: ServiceSettings, runner: JobRunner) -> FastAPI:
             "candidate_rank", nulls_last=True
         )
         candidates = rows.filter(pl.col("candidate_tin").is_not_null())
-        tins = candidates["candidate_tin"].to_list()
-        born = _years_of_birth(settings.reference, tins)
-        pseudonyms = tuple(sorted({runner.pseudonyms.taxpayer(t) for t in tins}))
+        tins = [str(t) for t in candidates["candidate_tin"].to_list()]
+        on_file = _on_file(settings.reference, tins)
+        gate = rows["gate"][0] if rows.height and "gate" in rows.columns else None
+        requested = _requested(folder / job["requests_name"], request_id)
+        household = _household(settings.reference, requested, tins)
+        shows_household = rules.household_matters(
+            gate, item["reasons"], [on_file[t][1] for t in tins if t in on_file],
+            [str(r["last_name"] or "") for r in household],
+        )  # fmt: skip
+        if not shows_household:
+            household = []
+        viewed = [*tins, *(str(r["tin"]) for r in household)]
+        pseudonyms = tuple(sorted({runner.pseudonyms.taxpayer(t) for t in viewed}))
         # Recorded before anything of these taxpayers is shown: no view goes unrecorded.
         runner.store.append_events(
             [
@@ -305,14 +320,12 @@ def create_app(settings: ServiceSettings, runner: JobRunner) -> FastAPI:
                 {
                     "rank": row["candidate_rank"],
                     "tin_last4": str(row["candidate_tin"])[-4:],
-                    "birth_year": born.get(str(row["candidate_tin"])),
+                    "birth_year": on_file.get(str(row["candidate_tin"]), (None, ""))[0],
                     "match_probability": row["match_probability"],
                     "match_weight": row["match_weight"],
                     "weights": {f: row.get(f"w_{f}") for f in FIELDS},
                 }
             )
-        gate = rows["gate"][0] if rows.height and "gate" in rows.columns else None
-        requested = _requested(folder / job["requests_name"], request_id)
         mine = next((v["action"] for v in item["votes"] if v["reviewer"] == principal.id), None)
         return Evidence(
             job_id=job["id"],
@@ -321,6 +334,7 @@ def create_app(settings: ServiceSettings, runner: JobRunner) -> FastAPI:
             gate=gate,
             requested=requested,
             candidates=shown,
+            household=[rules.masked_resident(r) for r in household] if shows_household else None,
             my_vote=mine,
             resolved=bool(tins),
         )
@@ -729,15 +743,27 @@ def _requested(path: Path, request_id: str) -> dict[str, str]:
     return {}
 
 
-def _years_of_birth(reference: Path, tins: list[str]) -> dict[str, str]:
+def _on_file(reference: Path, tins: list[str]) -> dict[str, tuple[str, str]]:
+    """(year of birth, surname) of each candidate TIN, from the taxpayer file."""
     if not tins:
         return {}
     people = scan_table(find_table(reference, "taxpayers"), TAXPAYER_COLUMNS)
     rows = (
         people.select(
-            tin_digits(pl.col("tin")).alias("tin"), pl.col("date_of_birth").cast(pl.String).str.slice(0, 4)
+            tin_digits(pl.col("tin")).alias("tin"),
+            pl.col("date_of_birth").cast(pl.String).str.slice(0, 4),
+            pl.col("last_name").cast(pl.String).fill_null(""),
         )
         .filter(pl.col("tin").is_in(tins))
         .collect()
     )
-    return {str(t): str(y) for t, y in rows.iter_rows()}
+    return {str(t): (str(y), str(s)) for t, y, s in rows.iter_rows()}
+
+
+def _household(reference: Path, requested: dict[str, str], candidates: list[str]) -> list[dict[str, Any]]:
+    """The taxpayers on file at the requested address's building other than the candidates."""
+    if not requested.get("street") or not requested.get("zip"):
+        return []
+    address = pl.DataFrame({c: [requested.get(c, "")] for c in ("street", "unit", "zip", "city")})
+    residents = residents_at(reference, address)
+    return residents.filter(~pl.col("tin").is_in(candidates)).to_dicts()
