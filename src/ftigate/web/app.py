@@ -31,7 +31,9 @@ from ftigate.facts.tin import tin_digits
 from ftigate.intake.errors import IntakeError
 from ftigate.intake.letter import read_letter
 from ftigate.intake.requests import ReadOptions, read_request_chunks
+from ftigate.ledger.checkpoint import cosignatures, parse_note
 from ftigate.ledger.events import BatchAbandoned, EntryError, LetterReviewed, RecordViewed
+from ftigate.ledger.witness import cosigned_checkpoints
 from ftigate.resolve.model import FIELDS
 from ftigate.resolve.reference import residents_at
 from ftigate.web import review as rules
@@ -140,10 +142,22 @@ class LetterDecisionOut(BaseModel):
     action: str
 
 
+class WitnessCosignature(BaseModel):
+    witness: str = Field(description="the witness's key name")
+    key_id: str = Field(description="its signed-note key id, hex")
+    time: str | None = Field(description="when it cosigned (cosignature/v1), ISO 8601 UTC")
+    verified: bool | None = Field(description="checked against a --witness-key; null when none was given")
+
+
 class LedgerState(BaseModel):
     size: int
     root_hash: str
     checkpoint: str | None
+    cosigned_size: int | None = Field(
+        description="the size of the checkpoint the cosignatures are on: the latest's, else the largest "
+        "cosigned one kept (null when none is kept)"
+    )
+    cosignatures: list[WitnessCosignature]
 
 
 def create_app(settings: ServiceSettings, runner: JobRunner) -> FastAPI:
@@ -534,9 +548,34 @@ def create_app(settings: ServiceSettings, runner: JobRunner) -> FastAPI:
     def ledger_state(principal: Reader) -> LedgerState:
         """The ledger's size, root and latest signed checkpoint."""
         head = runner.store.latest_tree_head()
+        latest = runner.store.latest_checkpoint()
+        cosigned_size, listed = witnessed(latest)
         return LedgerState(
-            size=head.size, root_hash=head.root_hash.hex(), checkpoint=runner.store.latest_checkpoint()
-        )
+            size=head.size, root_hash=head.root_hash.hex(), checkpoint=latest,
+            cosigned_size=cosigned_size, cosignatures=listed,
+        )  # fmt: skip
+
+    def witnessed(latest: str | None) -> tuple[int | None, list[WitnessCosignature]]:
+        """The witnesses' cosignatures on the latest checkpoint, from the cosigned copies
+        kept in --cosigned; when none is of the latest, those of the largest kept."""
+        if settings.cosigned_dir is None:
+            return None, []
+        log_key = runner.signer.verifier
+        kept = cosigned_checkpoints(settings.cosigned_dir, log_key)
+        latest_text = parse_note(latest).text if latest else None
+        chosen = [c for c in kept if c.note.text == latest_text] or kept[:1]
+        listed: dict[tuple[str, str], WitnessCosignature] = {}
+        for signed in chosen:
+            for found in cosignatures(signed.note, log_key, settings.witness_keys):
+                listed.setdefault(
+                    (found.name, found.key_id),
+                    WitnessCosignature(
+                        witness=found.name, key_id=found.key_id, verified=found.verified,
+                        time=None if found.timestamp is None
+                        else datetime.fromtimestamp(found.timestamp, UTC).isoformat(),
+                    ),
+                )  # fmt: skip
+        return (chosen[0].checkpoint.size if chosen else None), list(listed.values())
 
     # --- pages ------------------------------------------------------------------------------
 
@@ -671,7 +710,10 @@ def create_app(settings: ServiceSettings, runner: JobRunner) -> FastAPI:
 
     @app.get("/ledger", response_class=HTMLResponse, include_in_schema=False)
     def ledger_page(request: Request, principal: Reader) -> HTMLResponse:
-        return page(request, "ledger.html", principal, ledger=ledger_state(principal), verified=None)
+        return page(
+            request, "ledger.html", principal, ledger=ledger_state(principal), verified=None,
+            cosigned_dir=settings.cosigned_dir,
+        )  # fmt: skip
 
     @app.post("/ledger/verify", response_class=HTMLResponse, include_in_schema=False)
     def ledger_verify(request: Request, principal: Reader) -> HTMLResponse:
@@ -680,7 +722,8 @@ def create_app(settings: ServiceSettings, runner: JobRunner) -> FastAPI:
         report = runner.store.verify(runner.signer.verifier, pending=True)
         findings = [str(f) for f in report.findings][:20]
         return page(request, "ledger.html", principal, ledger=ledger_state(principal),
-                    verified={"ok": report.ok, "findings": findings})  # fmt: skip
+                    verified={"ok": report.ok, "findings": findings},
+                    cosigned_dir=settings.cosigned_dir)  # fmt: skip
 
     return app
 

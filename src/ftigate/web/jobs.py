@@ -30,7 +30,7 @@ from typing import Any
 
 import polars as pl
 
-from ftigate.decide.gates import DISCLOSE, REFUSE, REVIEW
+from ftigate.decide.gates import DISCLOSE, REFUSE, REVIEW, Thresholds, ThresholdsRefused
 from ftigate.decide.process import (
     DISCLOSED_COLUMNS,
     RESPONSE_COLUMNS,
@@ -183,7 +183,7 @@ class JobRunner:
                 self.release(job)
             else:
                 self.process(job)
-        except (IntakeError, LawError, OutputError, StoreError) as problem:
+        except (IntakeError, LawError, OutputError, StoreError, ThresholdsRefused) as problem:
             self._fail(job, str(problem))
         except Exception as problem:  # a bug: its message may quote data, so only its type
             log.exception("job %s failed", job["id"])
@@ -261,7 +261,12 @@ class JobRunner:
         )
         total = max(letter.record_count or 1, 1)
         progress = _Progress(self, job["id"], total)
-        options = ProcessOptions(scoring=ScoringOptions(), reference_cache=self.settings.reference_cache)
+        # The law's thresholds on the letter's date, with what the operator set over them
+        # (a pair that cannot stand together fails the job before anything is inspected).
+        thresholds = self.settings.thresholds.over(Thresholds.of(law.at(letter.date).parameters))
+        options = ProcessOptions(
+            thresholds=thresholds, scoring=ScoringOptions(), reference_cache=self.settings.reference_cache
+        )
         result = run_process(
             letter,
             files.requests,
