@@ -22,6 +22,7 @@ from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, Upload
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from pydantic import BaseModel, Field
 
 from ftigate.decide.gates import REFUSE, REVIEW
@@ -36,6 +37,7 @@ from ftigate.ledger.events import BatchAbandoned, EntryError, LetterReviewed, Re
 from ftigate.ledger.witness import cosigned_checkpoints
 from ftigate.resolve.model import FIELDS
 from ftigate.resolve.reference import residents_at
+from ftigate.web import oversight
 from ftigate.web import review as rules
 from ftigate.web.auth import SESSION_COOKIE, Principal, SignInRequired, allow, public
 from ftigate.web.jobs import OUT, RESULT, JobRunner, job_dir, letter_scope_codes, load_result, review_action
@@ -653,6 +655,8 @@ def create_app(settings: ServiceSettings, runner: JobRunner) -> FastAPI:
         for job in jobs:
             by_state[job["state"]] = by_state.get(job["state"], 0) + 1
         queue = len(queue_for(principal)) if principal.has(DISCLOSURE_OFFICER) else None
+        activity = service.activity()
+        days = oversight.daily_activity(activity["decisions"], activity["reviews"], activity["released"])
         return page(
             request,
             "dashboard.html",
@@ -662,6 +666,11 @@ def create_app(settings: ServiceSettings, runner: JobRunner) -> FastAPI:
             by_state=by_state,
             batches=len(jobs),
             queue=queue,
+            days=days,
+            day_codes=oversight.refusal_codes(days),
+            series=oversight.SERIES,
+            # Built of numbers, fixed words and escaped text (`oversight.bar_chart_svg`).
+            chart=Markup(oversight.bar_chart_svg(days)),
         )
 
     @app.get("/batches", response_class=HTMLResponse, include_in_schema=False)
