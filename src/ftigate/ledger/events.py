@@ -340,6 +340,19 @@ class LetterReviewed(LedgerEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ReleaseRetried(LedgerEvent):
+    """A privacy officer sent a decided batch whose release failed (its response could
+    not be written) back to be released, with a written reason. What the release then
+    does is recorded by its own events (disclosures, response sent, released)."""
+
+    kind: ClassVar[str] = "release_retried"
+
+    batch_id: str
+    actor: str  # user id
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class Disclosure(LedgerEvent):
     """One disclosure: the Form 5466-B fields, with the taxpayer as a pseudonym."""
 
@@ -452,6 +465,7 @@ EVENT_TYPES: dict[str, type[LedgerEvent]] = {
         ReviewAction,
         RecordViewed,
         LetterReviewed,
+        ReleaseRetried,
         Disclosure,
         ResponseSent,
         ResponseReleased,

@@ -139,6 +139,10 @@ class VoteOut(BaseModel):
     batch_ready: bool
 
 
+class RetryIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000, description="why the release is tried again")
+
+
 class LetterDecisionOut(BaseModel):
     job_id: str
     action: str
@@ -546,6 +550,41 @@ def create_app(settings: ServiceSettings, runner: JobRunner) -> FastAPI:
         decide_letter(job_of(job_id, principal), principal, body.action, body.reason)
         return LetterDecisionOut(job_id=job_id, action=body.action)
 
+    @app.post(
+        "/api/batches/{job_id}/retry-release",
+        response_model=JobStatus,
+        tags=["office"],
+        responses={202: {"model": JobStatus, "description": "sent back to be released (recorded)"}},
+    )
+    def retry_release(job_id: str, body: RetryIn, principal: Privacy) -> JSONResponse:
+        """The privacy officer sends a failed release back to be released, with a written
+        reason (recorded as `release_retried`); 200 and nothing recorded when it is no
+        longer a failed release (already retried, or released)."""
+        job = job_of(job_id, principal)
+        done = retry(job, principal, body.reason)
+        return JSONResponse(status_of(done).model_dump(), status_code=202 if done is not job else 200)
+
+    def retry(job: dict[str, Any], principal: Principal, reason: str) -> dict[str, Any]:
+        """The job after a retry of its release: a new dict when one was made, `job` when
+        it had been made already (idempotent); 409 for a job that is not a release."""
+        if job["state"] in ("releasing", "released") or (
+            job["state"] == "running" and job["stage"] in ("retrying", "releasing", "responding")
+        ):
+            return job
+        if not runner.failed_release(job):
+            raise HTTPException(
+                409, "this batch is not a failed release (its decisions were not all recorded)"
+            )
+        try:
+            retried = runner.retry_release(job, principal.id, reason.strip())
+        except EntryError:
+            raise HTTPException(
+                422, "the reason holds something shaped like a TIN; write it without one"
+            ) from None
+        now_job = service.job(job["id"])
+        assert now_job is not None
+        return now_job if retried else job
+
     @app.get("/api/ledger", response_model=LedgerState, tags=["office"])
     def ledger_state(principal: Reader) -> LedgerState:
         """The ledger's size, root and latest signed checkpoint."""
@@ -687,13 +726,22 @@ def create_app(settings: ServiceSettings, runner: JobRunner) -> FastAPI:
             if principal.has(DISCLOSURE_OFFICER)
             else []
         )
-        return page(request, "batch.html", principal, job=status_of(job), counts=counts, queue=queue)
+        retryable = principal.has(PRIVACY_OFFICER) and runner.failed_release(job)
+        return page(
+            request, "batch.html", principal,
+            job=status_of(job), counts=counts, queue=queue, retryable=retryable,
+        )  # fmt: skip
 
     @app.post("/batches/{job_id}/letter-review", include_in_schema=False)
     def letter_review_form(
         job_id: str, principal: Privacy, action: Annotated[str, Form()], reason: Annotated[str, Form()]
     ) -> Response:
         decide_letter(job_of(job_id, principal), principal, action, reason)
+        return RedirectResponse(f"/batches/{job_id}", status_code=303)
+
+    @app.post("/batches/{job_id}/retry-release", include_in_schema=False)
+    def retry_release_form(job_id: str, principal: Privacy, reason: Annotated[str, Form()]) -> Response:
+        retry(job_of(job_id, principal), principal, reason)
         return RedirectResponse(f"/batches/{job_id}", status_code=303)
 
     @app.get("/review", response_class=HTMLResponse, include_in_schema=False)
