@@ -195,8 +195,10 @@ def test_a_server_killed_mid_job_resumes_it_and_records_nothing_twice(
     try:
 
         def settled() -> dict[str, object] | None:
+            # A generous timeout: the worker beside the server keeps a loaded machine busy,
+            # and this bounds a hang, it does not time the answer.
             status = httpx.get(
-                f"{second.url}/api/batches/{job_id}", headers={"Authorization": f"Bearer {token}"}
+                f"{second.url}/api/batches/{job_id}", headers={"Authorization": f"Bearer {token}"}, timeout=60
             )
             body: dict[str, object] = status.json()
             return body if body["state"] in ("review", "released", "failed") else None

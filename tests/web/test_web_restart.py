@@ -76,7 +76,9 @@ def test_a_server_killed_during_a_20000_request_job_finishes_it_once(
     try:
 
         def settled() -> dict[str, object] | None:
-            body: dict[str, object] = httpx.get(f"{second.url}/api/batches/{job_id}", headers=auth).json()
+            # A bound on a hang, not a timing: the worker keeps a loaded machine busy.
+            answer = httpx.get(f"{second.url}/api/batches/{job_id}", headers=auth, timeout=60)
+            body: dict[str, object] = answer.json()
             return body if body["state"] in ("review", "released", "failed") else None
 
         status = _wait(settled, "the job to finish after the restart")
@@ -118,7 +120,7 @@ def _refuse_the_queue(url: str, job_id: str, env: dict[str, str], db: str, marke
         officer.post("/login", data={"user_id": "officer", "password": OFFICER_PASSWORD})
 
         def in_review() -> bool:
-            return officer.get(f"/api/batches/{job_id}").json()["state"] == "review"
+            return officer.get(f"/api/batches/{job_id}", timeout=60).json()["state"] == "review"
 
         _wait(lambda: marker.exists() or in_review(), "the job to be decided")
         if marker.exists():
