@@ -1,7 +1,7 @@
 """`ftigate serve` under load, on loopback only: concurrent clients polling and listing
 while a batch is processed, then downloading its response.
 
-    .venv/bin/python bench/service.py --people 200000 --requests 20000 --clients 50 --data data/service
+    .venv/bin/python bench/service.py --people 200000 --requests 200000 --clients 50 --data data/service
 
 It starts the service in this process (uvicorn on 127.0.0.1, a worker thread), issues an
 agency token, and measures the same polling twice in the same run: first with the server
@@ -112,7 +112,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--people", type=int, default=200_000)
-    parser.add_argument("--requests", type=int, default=20_000)
+    parser.add_argument("--requests", type=int, default=200_000)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=10.0, help="length of the idle baseline")
     parser.add_argument("--seed", type=int, default=2026)

@@ -27,6 +27,7 @@ from ftigate.ledger.events import (
     Pseudonymizer,
     RecordScreened,
     RecordViewed,
+    ReleaseRetried,
     ResponseReleased,
     event_from_entry,
     file_digest,
@@ -149,10 +150,11 @@ def test_every_kind_round_trips() -> None:
             batch_id="b", reviewer="privacy-1", action="refuse",
             reasons=("LETTER_OFFICERS_IMPLAUSIBLE",), reason="three officers cannot work 60,000 cases",
         ),
+        ReleaseRetried(batch_id="b", actor="privacy-1", reason="the data folder was full; space freed"),
     ]
     for event in samples:
         assert event_from_entry(json.loads(event.canonical())) == event
-    assert len(EVENT_TYPES) == 18
+    assert len(EVENT_TYPES) == 19
 
 
 def test_event_from_entry_refuses_unknown_shapes() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from ftigate.resolve.reference import load_reference, prepared_reference
+from ftigate.resolve.reference import load_reference, prepared_reference, residents_at
 from ftigate_testkit import key_codes as codes
 
 TAXPAYERS = {
@@ -84,3 +84,22 @@ def test_prepared_reference_is_read_back_until_the_file_changes(tmp_path: Path) 
     stat = (folder / "taxpayers.parquet").stat()
     os.utime(folder / "taxpayers.parquet", ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
     assert prepared_reference(folder, cache).size == 1
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_residents_at_a_building_are_those_with_their_own_return_there(tmp_path: Path, kind: str) -> None:
+    folder = _write(tmp_path / kind, kind)
+
+    def at(street: str, zip_code: str) -> pl.DataFrame:
+        return residents_at(folder, pl.DataFrame({"street": [street], "unit": [""], "zip": [zip_code], "city": [""]}))
+
+    # Both forms of the Elm line, any unit; the latest tax year there (its first unit on a tie);
+    # names from the taxpayers table.
+    elm = at("9 Elm Av", "78702")
+    assert elm.rows() == [("111223333", "José", "García-López", "1980-01-02", "# 4", 2024)]
+    # A W-2 filed under the TIN in another person's name is not the taxpayer living there.
+    assert at("5 Pine Road", "89502").is_empty()
+    # An address row whose TIN is not in the taxpayers table names nobody.
+    assert at("3 Birch Lane", "76701").is_empty()
+    assert at("7 Main Street", "76701")["tin"].to_list() == ["333445555"]
+    assert at("7 Main Street", "").is_empty()

@@ -89,6 +89,25 @@ def test_serve_refuses_insecure_cookies_off_loopback(tmp_path: Path, synthetic: 
     assert done.exit_code == 2 and "127.0.0.1 only" in done.output
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--review-floor", "0.9", "--disclose-probability", "0.5"], "--review-floor must not exceed --disclose-probability (0.9 > 0.5)"),
+        (["--disclose-probability", "1.5"], "--disclose-probability"),
+        (["--margin-bits", "-1"], "--margin-bits"),
+        (["--witness-key", "not-a-key"], "--witness-key"),
+        (["--cosigned", "/nonexistent/cosigned"], "--cosigned /nonexistent/cosigned: not a folder"),
+    ],
+)
+def test_serve_refuses_bad_thresholds_and_witness_settings(
+    tmp_path: Path, synthetic: Path, args: list[str], message: str
+) -> None:
+    done = runner.invoke(app, ["serve", "--reference", str(synthetic / "pop"), "--data-dir", str(tmp_path / "d"),
+                               *args])  # fmt: skip
+    assert done.exit_code == 2 and message in " ".join(done.output.split()), done.output
+    assert not (tmp_path / "d").exists()
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -176,8 +195,10 @@ def test_a_server_killed_mid_job_resumes_it_and_records_nothing_twice(
     try:
 
         def settled() -> dict[str, object] | None:
+            # A generous timeout: the worker beside the server keeps a loaded machine busy,
+            # and this bounds a hang, it does not time the answer.
             status = httpx.get(
-                f"{second.url}/api/batches/{job_id}", headers={"Authorization": f"Bearer {token}"}
+                f"{second.url}/api/batches/{job_id}", headers={"Authorization": f"Bearer {token}"}, timeout=60
             )
             body: dict[str, object] = status.json()
             return body if body["state"] in ("review", "released", "failed") else None

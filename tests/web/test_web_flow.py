@@ -169,3 +169,85 @@ def test_an_approved_letter_is_processed_again_as_a_new_batch(service: Service) 
     inspected = [leaf for leaf in service.runner.store.leaves("inspection_started")]
     assert inspected and all(second.encode() in leaf.entry for leaf in inspected)
     _verifies(service)
+
+
+def test_the_household_at_the_requested_address_is_shown_masked_and_recorded(service: Service) -> None:
+    from ftigate.ledger.events import RecordViewed, event_from_entry
+    from ftigate.store.api import decode_entry
+
+    job_id = str(_process(service)["job_id"])
+    a = service.sign_in("officer-a")
+    shown_any = 0
+    for item in a.get("/api/review").json():
+        evidence = a.get(f"/api/review/{job_id}/{item['request_id']}").json()
+        # LOW_CONFIDENCE is a household gate: the list is there (possibly empty), masked.
+        assert evidence["household"] is not None
+        for resident in evidence["household"]:
+            assert set(resident) == {"given_name", "surname_initial", "birth_year", "tin_last4", "unit", "tax_year"}
+            assert len(resident["tin_last4"]) == 4 and len(resident["surname_initial"]) <= 2
+            assert len(resident["birth_year"]) in (0, 4)
+        viewed = [
+            event_from_entry(decode_entry(e)["event"])
+            for e in service.runner.store.entries_of_kinds([RecordViewed.kind])
+        ]
+        last = viewed[-1]
+        assert isinstance(last, RecordViewed) and last.request_id == item["request_id"]
+        # Every taxpayer shown, candidates and household, is in the view's record.
+        assert len(last.taxpayers) == len(evidence["candidates"]) + len(evidence["household"])
+        shown_any += len(evidence["household"])
+        page = a.get(f"/review/{job_id}/{item['request_id']}").text
+        assert "Others on file at the requested address" in page
+    assert shown_any, "the synthetic batch should put someone beside a candidate"
+
+
+def test_a_failed_release_is_retried_by_the_privacy_officer_once_and_recorded(service: Service) -> None:
+    from ftigate.ledger.events import ReleaseRetried
+    from ftigate.web.jobs import OUT, job_dir
+
+    job_id = str(_process(service)["job_id"])
+    a, b, privacy = service.sign_in("officer-a"), service.sign_in("officer-b"), service.sign_in("privacy-1")
+    first, *others = [q["request_id"] for q in a.get("/api/review").json()]
+    token = service.csrf(privacy)
+    # Not a failed release while its review is under way.
+    early = privacy.post(f"/api/batches/{job_id}/retry-release", json={"reason": "too early"},
+                         headers={"X-CSRF-Token": token})  # fmt: skip
+    assert early.status_code == 409
+    _vote(a, service, job_id, first, "approve")
+    _vote(b, service, job_id, first, "approve")
+    for request_id in others:
+        _vote(a, service, job_id, request_id, "refuse")
+    # The data folder cannot take the response: something else sits where it goes.
+    blocker = job_dir(service.settings, job_id) / OUT
+    blocker.write_text("not ftigate's\n")
+    assert service.runner.run_until_idle() == 1
+    failed = _status(service, job_id)
+    assert failed["state"] == "failed" and failed["error"]
+    batch_id = str(failed["batch_id"])
+    assert service.runner.store.batch(batch_id)["status"] == "decided"  # type: ignore[index]
+    assert not [d for d in service.runner.store.disclosures() if d["batch_id"] == batch_id]
+    assert "Retry the release" in privacy.get(f"/batches/{job_id}").text
+    assert "Retry the release" not in a.get(f"/batches/{job_id}").text
+
+    blocker.unlink()
+    retried = privacy.post(f"/api/batches/{job_id}/retry-release", json={"reason": "space freed on the volume"},
+                           headers={"X-CSRF-Token": token})  # fmt: skip
+    assert retried.status_code == 202 and retried.json()["state"] == "releasing", retried.text
+    # Asked again (a double click, a retried request): done once, recorded once.
+    again = privacy.post(f"/api/batches/{job_id}/retry-release", json={"reason": "again"},
+                         headers={"X-CSRF-Token": token})  # fmt: skip
+    assert again.status_code == 200 and again.json()["state"] == "releasing"
+    assert service.runner.run_until_idle() == 1
+    assert _status(service, job_id)["state"] == "released"
+    after = privacy.post(f"/batches/{job_id}/retry-release", data={"reason": "late", "csrf_token": token},
+                         follow_redirects=False)  # fmt: skip
+    assert after.status_code == 303
+    retries = service.runner.store.entries_of_kinds([ReleaseRetried.kind])
+    assert len(retries) == 1
+    with service.client() as client:
+        response = client.get(f"/api/batches/{job_id}/response", headers=_bearer(service.tokens[AGENCY]))
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    disclosed = [d for d in service.runner.store.disclosures() if d["batch_id"] == batch_id]
+    assert first in {r["request_id"] for r in rows} and len(disclosed) == len(rows)
+    assert len({d["request_id"] for d in disclosed}) == len(disclosed), "nothing disclosed twice"
+    assert [b["status"] for b in service.runner.store.batches()] == ["released"]
+    _verifies(service)

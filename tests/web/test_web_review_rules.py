@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from ftigate.web.review import ReviewRefused, Vote, check_vote, letter_waiver, outcome, visible_votes
+from ftigate.web.review import (
+    ReviewRefused,
+    Vote,
+    check_vote,
+    household_matters,
+    letter_waiver,
+    masked_resident,
+    outcome,
+    visible_votes,
+)
 
 D, P = "disclosure_officer", "privacy_officer"
 
@@ -109,3 +118,36 @@ def test_what_approving_a_letter_lifts(codes: list[str], expected: object) -> No
     else:
         with pytest.raises(ReviewRefused, match=str(expected)):
             letter_waiver(codes)
+
+
+@pytest.mark.parametrize(
+    ("gate", "reasons", "candidates", "residents", "shown"),
+    [
+        ("GIVEN_NAME_CONFLICT", [], ["Smith"], [], True),
+        ("AMBIGUOUS_IDENTITY", [], ["Smith"], ["Jones"], True),
+        (None, ["LOW_CONFIDENCE"], [], [], True),
+        ("ADDRESS_UNIT_OMITTED", [], ["Smith"], [], True),
+        # another gate: only when a candidate's surname is shared there
+        ("TIN_CONFLICT", [], ["Garcia-Lopez"], ["Jones", "Lopez"], True),
+        ("TIN_CONFLICT", [], ["O'Neil Jr."], ["ONEIL"], True),
+        ("TIN_CONFLICT", [], ["Smith"], ["Jones"], False),
+        ("TIN_CONFLICT", [], [], ["Jones"], False),
+        (None, ["INSUFFICIENT_IDENTIFIERS"], ["Smith"], [], False),
+    ],
+)
+def test_when_the_household_is_shown(
+    gate: str | None, reasons: list[str], candidates: list[str], residents: list[str], shown: bool
+) -> None:
+    assert household_matters(gate, reasons, candidates, residents) is shown
+
+
+def test_a_resident_is_masked() -> None:
+    masked = masked_resident(
+        {"tin": "123456789", "first_name": "MARIA", "last_name": "Garcia", "date_of_birth": "1980-02-03",
+         "unit": "4B", "tax_year": 2024}
+    )  # fmt: skip
+    assert masked == {
+        "given_name": "Maria", "surname_initial": "G.", "birth_year": "1980", "tin_last4": "6789",
+        "unit": "4B", "tax_year": "2024",
+    }  # fmt: skip
+    assert "123456789" not in str(masked) and "Garcia" not in str(masked) and "02-03" not in str(masked)

@@ -69,6 +69,36 @@ EncodingOption = Annotated[
     ),
 ]
 
+DiscloseProbabilityOption = Annotated[
+    float | None,
+    typer.Option(
+        "--disclose-probability",
+        min=0.0,
+        max=1.0,
+        help="Match probability the best candidate needs for its address to be disclosed "
+        "(default: the law's on the letter's date).",
+    ),
+]
+ReviewFloorOption = Annotated[
+    float | None,
+    typer.Option(
+        "--review-floor",
+        min=0.0,
+        max=1.0,
+        help="Below this probability nobody matches (NO_MATCH); from it up to --disclose-probability, "
+        "review (default: the law's on the letter's date).",
+    ),
+]
+MarginBitsOption = Annotated[
+    float | None,
+    typer.Option(
+        "--margin-bits",
+        min=0.0,
+        help="Match-weight lead (bits, log2 odds) the best candidate needs over a runner-up above "
+        "--review-floor, else AMBIGUOUS_IDENTITY (default: the law's on the letter's date).",
+    ),
+]
+
 # Rich lays the option names out in a column that an 80-column terminal (and any pipe,
 # which Rich treats as 80 columns) squeezes until `--disclose-probability` loses its end.
 HELP_MIN_WIDTH = 100

@@ -15,10 +15,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ftigate import __version__
 from ftigate.cli.common import (
+    DiscloseProbabilityOption,
     EncodingOption,
     ForceOption,
     JsonOption,
+    MarginBitsOption,
     QuietOption,
+    ReviewFloorOption,
     check_database_url,
     deprecated_spelling,
     err,
@@ -31,7 +34,7 @@ from ftigate.cli.common import (
     read_options,
     renamed_option,
 )
-from ftigate.decide.gates import Thresholds
+from ftigate.decide.gates import ThresholdOverrides, Thresholds, ThresholdsRefused
 from ftigate.decide.process import ProcessOptions, ProcessResult, run_process, write_outputs
 from ftigate.decide.record import (
     RESPONSE_FILE,
@@ -115,32 +118,9 @@ def process(
         Path | None, typer.Option("--policy", help="YAML file overriding law parameters.")
     ] = None,
     model: Annotated[Path | None, typer.Option(help="A model artefact (default: the packaged one).")] = None,
-    disclose_probability: Annotated[
-        float | None,
-        typer.Option(
-            min=0.0,
-            max=1.0,
-            help="Match probability the best candidate needs for its address to be disclosed "
-            "(default: the law's on the letter's date).",
-        ),
-    ] = None,
-    review_floor: Annotated[
-        float | None,
-        typer.Option(
-            min=0.0,
-            max=1.0,
-            help="Below this probability nobody matches (NO_MATCH); from it up to --disclose-probability, "
-            "review (default: the law's on the letter's date).",
-        ),
-    ] = None,
-    margin_bits: Annotated[
-        float | None,
-        typer.Option(
-            min=0.0,
-            help="Match-weight lead (bits, log2 odds) the best candidate needs over a runner-up above "
-            "--review-floor, else AMBIGUOUS_IDENTITY (default: the law's on the letter's date).",
-        ),
-    ] = None,
+    disclose_probability: DiscloseProbabilityOption = None,
+    review_floor: ReviewFloorOption = None,
+    margin_bits: MarginBitsOption = None,
     reference_cache: Annotated[
         Path | None,
         typer.Option(
@@ -194,13 +174,10 @@ def process(
     # The law, thresholds included, as it stood on the letter's date.
     law = guarded(lambda: shipped.at(parsed_letter.date))
     in_force = Thresholds.of(law.parameters)
-    thresholds = Thresholds(
-        in_force.disclose_probability if disclose_probability is None else disclose_probability,
-        in_force.review_floor if review_floor is None else review_floor,
-        in_force.margin_bits if margin_bits is None else margin_bits,
-    )
-    if thresholds.review_floor > thresholds.disclose_probability:
-        fail("--review-floor must not exceed --disclose-probability")
+    try:
+        thresholds = ThresholdOverrides(disclose_probability, review_floor, margin_bits).over(in_force)
+    except ThresholdsRefused as refused:
+        fail(str(refused))
     artefact = guarded(lambda: _load_model(model))
     guarded(lambda: check_reference_folder(reference))
     # Open the store and the keys, and look for earlier batches of these files, before

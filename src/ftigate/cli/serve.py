@@ -11,7 +11,19 @@ from typing import Annotated
 import typer
 
 from ftigate.cli.batch import DbOption
-from ftigate.cli.common import check_database_url, err, fail, guarded, new_app, out
+from ftigate.cli.common import (
+    DiscloseProbabilityOption,
+    MarginBitsOption,
+    ReviewFloorOption,
+    check_database_url,
+    err,
+    fail,
+    guarded,
+    new_app,
+    out,
+)
+from ftigate.decide.gates import ThresholdOverrides, Thresholds, ThresholdsRefused
+from ftigate.ledger.checkpoint import COSIGNATURE_V1, CheckpointError, Verifier, parse_vkey
 from ftigate.store.api import Store
 from ftigate.store.service import ServiceStore
 from ftigate.web.roles import REQUESTER, ROLES
@@ -145,6 +157,22 @@ def serve(
             min=1, help="Seconds without a heartbeat after which a running job's worker is taken as dead."
         ),
     ] = 60,
+    disclose_probability: DiscloseProbabilityOption = None,
+    review_floor: ReviewFloorOption = None,
+    margin_bits: MarginBitsOption = None,
+    cosigned: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder where the witnesses' cosigned checkpoints are kept (the --out files of "
+            "`ftigate witness add-checkpoint`); the ledger page lists their cosignatures."
+        ),
+    ] = None,
+    witness_key: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--witness-key", help="A witness's verification key: its cosignatures are checked (repeatable)."
+        ),
+    ] = None,
 ) -> None:
     """Start the disclosure office's service: the agencies' API (OpenAPI at /docs), the
     review queue with two-person approval, and the pages."""
@@ -155,6 +183,16 @@ def serve(
 
     if insecure_cookies and host not in ("127.0.0.1", "localhost", "::1"):
         fail("--insecure-cookies is for a server on 127.0.0.1 only")
+    overrides = ThresholdOverrides(disclose_probability, review_floor, margin_bits)
+    try:
+        # Checked against today's law; a letter dated under another law is checked again
+        # when its batch runs (the job fails before anything is inspected).
+        overrides.over(Thresholds())
+    except ThresholdsRefused as refused:
+        fail(str(refused))
+    witnesses = tuple(_witness_key(text) for text in witness_key or ())
+    if cosigned is not None and not cosigned.is_dir():
+        fail(f"--cosigned {cosigned}: not a folder")
     settings = ServiceSettings(
         db_url=check_database_url(db),
         reference=reference,
@@ -166,11 +204,24 @@ def serve(
         max_requests_bytes=max_upload_mb * MiB,
         worker=worker,
         stale_after_seconds=stale_after,
+        thresholds=overrides,
+        cosigned_dir=cosigned,
+        witness_keys=witnesses,
     )
     app = guarded(lambda: build_app(settings))
     scheme = "http" if insecure_cookies else "https (behind a TLS proxy)"
     err.print(f"ftigate serve on http://{host}:{port}/ ({scheme}); API docs at /docs")
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+def _witness_key(text: str) -> Verifier:
+    try:
+        witness = parse_vkey(text)
+    except CheckpointError as problem:
+        fail(f"--witness-key: {problem}")
+    if witness.signature_type != COSIGNATURE_V1:
+        fail("--witness-key must be a cosignature/v1 key (type 0x04)")
+    return witness
 
 
 DEMO_USERS = (

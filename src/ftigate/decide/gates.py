@@ -121,6 +121,34 @@ class Thresholds:
         return asdict(self)
 
 
+class ThresholdsRefused(ValueError):
+    """Thresholds that cannot stand together (the message names the settings, no data)."""
+
+
+@dataclass(frozen=True)
+class ThresholdOverrides:
+    """Thresholds set by an operator (`process` and `serve` options); None: the law's on
+    the letter's date."""
+
+    disclose_probability: float | None = None
+    review_floor: float | None = None
+    margin_bits: float | None = None
+
+    def over(self, in_force: Thresholds) -> Thresholds:
+        """The thresholds a batch runs with: these where set, else `in_force`'s."""
+        chosen = Thresholds(
+            in_force.disclose_probability if self.disclose_probability is None else self.disclose_probability,
+            in_force.review_floor if self.review_floor is None else self.review_floor,
+            in_force.margin_bits if self.margin_bits is None else self.margin_bits,
+        )
+        if chosen.review_floor > chosen.disclose_probability:
+            raise ThresholdsRefused(
+                "--review-floor must not exceed --disclose-probability "
+                f"({chosen.review_floor} > {chosen.disclose_probability})"
+            )
+        return chosen
+
+
 def rank_candidates(candidates: pl.DataFrame) -> pl.DataFrame:
     """`candidates` ordered by request, best first (ties broken by TIN), with `rank` (0 = best).
 

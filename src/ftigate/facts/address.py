@@ -283,6 +283,28 @@ def address_parts(frame: pl.DataFrame, prefix: str = "") -> pl.DataFrame:
     return out.drop(f"{p}line_unit")
 
 
+
+def same_building(requested: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
+    """The rows of `rows` (address columns street, unit, zip, city) at the building of the
+    one-row `requested`: the same house number, street name (its suffix and directionals
+    aside, run together or not) and ZIP, any unit; a line without a house number (a PO box)
+    only when it is the same line in standard form. Pure.
+
+    A building, not a home: where the household matters (a given name that is not the
+    candidate's, a unit left out) the reviewer needs the other units' taxpayers too."""
+    wanted = address_parts(requested.select("street", "unit", "zip", "city").head(1)).row(0, named=True)
+    if not wanted["zip5"] or not wanted["street_std"]:
+        return rows.clear()
+    parts = address_parts(rows)
+    if wanted["house"] is None:
+        same = (pl.col("house").is_null()) & (pl.col("street_std") == wanted["street_std"])
+    else:
+        names = [n for n in (wanted["name_fused"], wanted["name_unglued"]) if n]
+        same = (pl.col("house") == wanted["house"]) & (
+            pl.col("name_fused").is_in(names) | pl.col("name_unglued").is_in(names)
+        )
+    return parts.filter((pl.col("zip5") == wanted["zip5"]) & same).select(rows.columns)
+
 # --- corroboration ------------------------------------------------------------------------
 
 

@@ -419,3 +419,41 @@ def verify_cosignature(note: Note, witness: Verifier) -> int:
             raise SignatureError(f"cosignature by {witness.name} does not verify")
         return when
     raise SignatureError(f"no cosignature by witness {witness.name}+{witness.key_id.hex()}")
+
+
+@dataclass(frozen=True)
+class Cosignature:
+    """One signature on a checkpoint note besides the log's own, as a reader lists it."""
+
+    name: str
+    key_id: str
+    """the signed-note key id, hex"""
+    timestamp: int | None
+    """a cosignature/v1's time (seconds since the epoch), None when the line is not one"""
+    verified: bool | None
+    """True or False against a trusted witness key of that name and id; None without one"""
+
+
+def cosignatures(note: Note, log_key: Verifier, witnesses: tuple[Verifier, ...] = ()) -> list[Cosignature]:
+    """The signature lines of `note` other than the log's, each with its time when it has
+    the cosignature/v1 shape (8-byte time, 64-byte signature) and whether it verifies
+    against `witnesses`. Pure; a line of unknown shape is listed, never trusted."""
+    listed = []
+    trusted = {(w.name, w.key_id): w for w in witnesses}
+    for signature in note.signatures:
+        if (signature.name, signature.key_id) == (log_key.name, log_key.key_id):
+            continue
+        blob = signature.signature
+        when = int.from_bytes(blob[:8], "big") if len(blob) == 8 + 64 else None
+        if when is not None and when >= 1 << 63:
+            when = None
+        witness = trusted.get((signature.name, signature.key_id))
+        verified: bool | None = None
+        if witness is not None:
+            try:
+                verify_cosignature(Note(note.text, (signature,)), witness)
+                verified = True
+            except CheckpointError:
+                verified = False
+        listed.append(Cosignature(signature.name, signature.key_id.hex(), when, verified))
+    return listed

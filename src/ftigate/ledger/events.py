@@ -337,7 +337,7 @@ class RecordViewed(LedgerEvent):
     batch_id: str
     request_id: str
     viewer: str  # user id, not a name
-    taxpayers: tuple[str, ...]  # pseudonyms of the candidate records shown
+    taxpayers: tuple[str, ...]  # pseudonyms of the records shown: candidates and household
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -352,6 +352,19 @@ class LetterReviewed(LedgerEvent):
     action: str  # "approve" | "refuse"
     reasons: tuple[str, ...]  # the letter-level codes decided on
     reason: str  # the privacy officer's written reason
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReleaseRetried(LedgerEvent):
+    """A privacy officer sent a decided batch whose release failed (its response could
+    not be written) back to be released, with a written reason. What the release then
+    does is recorded by its own events (disclosures, response sent, released)."""
+
+    kind: ClassVar[str] = "release_retried"
+
+    batch_id: str
+    actor: str  # user id
+    reason: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -477,6 +490,7 @@ EVENT_TYPES: dict[str, type[LedgerEvent]] = {
         ReviewAction,
         RecordViewed,
         LetterReviewed,
+        ReleaseRetried,
         Disclosure,
         ResponseSent,
         ResponseReleased,

@@ -229,3 +229,19 @@ class WitnessState:
 def attach_cosignatures(checkpoint_text: str, cosignature_lines: str) -> str:
     """The checkpoint with the witness's response lines appended (the client's side)."""
     return checkpoint_text + cosignature_lines
+
+
+def cosigned_checkpoints(folder: Path, log_key: Verifier) -> list[SignedCheckpoint]:
+    """The checkpoints of this log kept in `folder` (the `--out` files of `ftigate witness
+    add-checkpoint` and `witness cosign`), largest size first. A file that is not a
+    checkpoint this log signed (another log's, a partial copy, a stray file) is skipped:
+    its cosignatures would say nothing about this ledger."""
+    found = []
+    for path in sorted(folder.iterdir()) if folder.is_dir() else ():
+        if not path.is_file() or path.is_symlink() or path.stat().st_size > MAX_REQUEST_BYTES:
+            continue
+        try:
+            found.append(open_checkpoint(path.read_bytes(), log_key))
+        except (OSError, CheckpointError):
+            continue
+    return sorted(found, key=lambda signed: -signed.checkpoint.size)

@@ -27,7 +27,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from ftigate.facts.address import COMPARED_COLUMNS, address_parts
+from ftigate.facts.address import COMPARED_COLUMNS, address_parts, same_building, zip5
 from ftigate.facts.reference import (
     ADDRESS_COLUMNS,
     DISCLOSED_COLUMNS,
@@ -252,6 +252,38 @@ def address_rows(folder: Path, tins: pl.Series) -> pl.DataFrame:
         )
         .collect()
     )
+
+
+RESIDENT_COLUMNS = ("tin", "first_name", "last_name", "date_of_birth", "unit", "tax_year")
+
+
+def residents_at(folder: Path, requested: pl.DataFrame) -> pl.DataFrame:
+    """tin, first_name, last_name, date_of_birth (text), unit and tax_year (the latest there)
+    of every taxpayer with a return filed in their own name at the building of the one-row
+    `requested` (street, unit, city, zip; `facts.address.same_building`), read from the
+    reference folder. Only the rows of the requested ZIP are standardised."""
+    wanted = requested.select(zip5(pl.col("zip").cast(pl.String))).item()
+    if not wanted:
+        return pl.DataFrame(schema={c: pl.String for c in RESIDENT_COLUMNS[:-1]} | {"tax_year": pl.Int32})
+    view = address_view(scan_table(find_table(folder, "addresses"), ADDRESS_COLUMNS))
+    rows = (
+        view.filter(pl.col("own") & (zip5(pl.col("zip")) == wanted))
+        .select("tin", "street", "unit", "zip", "city", pl.col("tax_year").fill_null(0))
+        .collect()
+    )
+    here = same_building(requested, rows)
+    newest_first = here.sort(["tax_year", "unit"], descending=[True, False])
+    latest = newest_first.unique("tin", keep="first", maintain_order=True)
+    people = (
+        scan_table(find_table(folder, "taxpayers"), TAXPAYER_COLUMNS)
+        .select(
+            tin_digits(pl.col("tin")).alias("tin"),
+            *(pl.col(c).cast(pl.String) for c in ("first_name", "last_name", "date_of_birth")),
+        )
+        .filter(pl.col("tin").is_in(latest["tin"].implode()))
+        .collect()
+    )
+    return latest.join(people, on="tin", how="inner").select(RESIDENT_COLUMNS).sort("last_name", "first_name")
 
 
 def last_known_from(rows: pl.DataFrame) -> pl.DataFrame:

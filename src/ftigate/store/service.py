@@ -16,13 +16,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ftigate.store.api import Store, StoreError
 from ftigate.store.models import (
     AgencyToken,
+    Batch,
+    BatchEventRow,
     DecisionRow,
+    DisclosureRow,
     Job,
     Review,
     Role,
@@ -382,3 +385,47 @@ class ServiceStore:
             for reason in reasons or ():
                 bucket[reason] = bucket.get(reason, 0) + 1
         return counts
+
+    def activity(self) -> dict[str, list[tuple[Any, ...]]]:
+        """The rows the oversight dashboard counts by day (`web.oversight.daily_activity`):
+
+        decisions  (day the batch was recorded, request_id, batch_id, decision, reasons) of
+                   every batch not abandoned (an abandoned batch's requests are processed
+                   again as another batch: counted there)
+        reviews    (day, batch_id, request_id, decision) of every vote, oldest first
+        released   (day, disclosures) of every released batch, by the day of its release
+        """
+        with self.store.snapshot() as conn:
+            decisions = conn.execute(
+                select(Batch.created_at, DecisionRow.request_id, DecisionRow.batch_id, DecisionRow.decision,
+                       DecisionRow.reasons)
+                .join(Batch, Batch.id == DecisionRow.batch_id)
+                .where(Batch.status != "abandoned")
+            ).all()  # fmt: skip
+            reviews = conn.execute(
+                select(Review.at, Review.batch_id, Review.request_id, Review.decision).order_by(Review.id)
+            ).all()
+            releases = dict(
+                conn.execute(
+                    select(BatchEventRow.batch_id, BatchEventRow.at).where(
+                        BatchEventRow.kind == "response_released"
+                    )
+                ).all()
+            )
+            disclosed = conn.execute(
+                select(DisclosureRow.batch_id, func.count())
+                .where(DisclosureRow.batch_id.in_(list(releases)))
+                .group_by(DisclosureRow.batch_id)
+            ).all()
+        return {
+            "decisions": [(_day(at), *rest) for at, *rest in decisions],
+            "reviews": [(_day(at), *rest) for at, *rest in reviews],
+            "released": [(_day(releases[batch_id]), n) for batch_id, n in disclosed],
+        }
+
+
+def _day(moment: Any) -> str:
+    """The UTC day of a stored moment (a datetime, or ISO 8601 text as the ledger keeps it)."""
+    if isinstance(moment, datetime):
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC).date().isoformat()
+    return str(moment)[:10]

@@ -22,6 +22,7 @@ from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, Upload
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from pydantic import BaseModel, Field
 
 from ftigate.decide.gates import REFUSE, REVIEW
@@ -31,8 +32,12 @@ from ftigate.facts.tin import tin_digits
 from ftigate.intake.errors import IntakeError
 from ftigate.intake.letter import read_letter
 from ftigate.intake.requests import ReadOptions, read_request_chunks
+from ftigate.ledger.checkpoint import cosignatures, parse_note
 from ftigate.ledger.events import BatchAbandoned, EntryError, LetterReviewed, RecordViewed
+from ftigate.ledger.witness import cosigned_checkpoints
 from ftigate.resolve.model import FIELDS
+from ftigate.resolve.reference import residents_at
+from ftigate.web import oversight
 from ftigate.web import review as rules
 from ftigate.web.auth import SESSION_COOKIE, Principal, SignInRequired, allow, public
 from ftigate.web.jobs import OUT, RESULT, JobRunner, job_dir, letter_scope_codes, load_result, review_action
@@ -114,6 +119,10 @@ class Evidence(BaseModel):
     gate: str | None
     requested: dict[str, str]
     candidates: list[dict[str, Any]]
+    household: list[dict[str, str]] | None = Field(
+        description="the other taxpayers on file at the requested address, masked (given name, surname "
+        "initial, year of birth, last four of the TIN), when the household matters; null otherwise"
+    )
     my_vote: str | None
     resolved: bool
 
@@ -130,15 +139,31 @@ class VoteOut(BaseModel):
     batch_ready: bool
 
 
+class RetryIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000, description="why the release is tried again")
+
+
 class LetterDecisionOut(BaseModel):
     job_id: str
     action: str
+
+
+class WitnessCosignature(BaseModel):
+    witness: str = Field(description="the witness's key name")
+    key_id: str = Field(description="its signed-note key id, hex")
+    time: str | None = Field(description="when it cosigned (cosignature/v1), ISO 8601 UTC")
+    verified: bool | None = Field(description="checked against a --witness-key; null when none was given")
 
 
 class LedgerState(BaseModel):
     size: int
     root_hash: str
     checkpoint: str | None
+    cosigned_size: int | None = Field(
+        description="the size of the checkpoint the cosignatures are on: the latest's, else the largest "
+        "cosigned one kept (null when none is kept)"
+    )
+    cosignatures: list[WitnessCosignature]
 
 
 def create_app(settings: ServiceSettings, runner: JobRunner) -> FastAPI:
@@ -288,9 +313,19 @@ def create_app(settings: ServiceSettings, runner: JobRunner) -> FastAPI:
             "candidate_rank", nulls_last=True
         )
         candidates = rows.filter(pl.col("candidate_tin").is_not_null())
-        tins = candidates["candidate_tin"].to_list()
-        born = _years_of_birth(settings.reference, tins)
-        pseudonyms = tuple(sorted({runner.pseudonyms.taxpayer(t) for t in tins}))
+        tins = [str(t) for t in candidates["candidate_tin"].to_list()]
+        on_file = _on_file(settings.reference, tins)
+        gate = rows["gate"][0] if rows.height and "gate" in rows.columns else None
+        requested = _requested(folder / job["requests_name"], request_id)
+        household = _household(settings.reference, requested, tins)
+        shows_household = rules.household_matters(
+            gate, item["reasons"], [on_file[t][1] for t in tins if t in on_file],
+            [str(r["last_name"] or "") for r in household],
+        )  # fmt: skip
+        if not shows_household:
+            household = []
+        viewed = [*tins, *(str(r["tin"]) for r in household)]
+        pseudonyms = tuple(sorted({runner.pseudonyms.taxpayer(t) for t in viewed}))
         # Recorded before anything of these taxpayers is shown: no view goes unrecorded.
         runner.store.append_events(
             [
@@ -305,14 +340,12 @@ def create_app(settings: ServiceSettings, runner: JobRunner) -> FastAPI:
                 {
                     "rank": row["candidate_rank"],
                     "tin_last4": str(row["candidate_tin"])[-4:],
-                    "birth_year": born.get(str(row["candidate_tin"])),
+                    "birth_year": on_file.get(str(row["candidate_tin"]), (None, ""))[0],
                     "match_probability": row["match_probability"],
                     "match_weight": row["match_weight"],
                     "weights": {f: row.get(f"w_{f}") for f in FIELDS},
                 }
             )
-        gate = rows["gate"][0] if rows.height and "gate" in rows.columns else None
-        requested = _requested(folder / job["requests_name"], request_id)
         mine = next((v["action"] for v in item["votes"] if v["reviewer"] == principal.id), None)
         return Evidence(
             job_id=job["id"],
@@ -321,6 +354,7 @@ def create_app(settings: ServiceSettings, runner: JobRunner) -> FastAPI:
             gate=gate,
             requested=requested,
             candidates=shown,
+            household=[rules.masked_resident(r) for r in household] if shows_household else None,
             my_vote=mine,
             resolved=bool(tins),
         )
@@ -516,13 +550,73 @@ def create_app(settings: ServiceSettings, runner: JobRunner) -> FastAPI:
         decide_letter(job_of(job_id, principal), principal, body.action, body.reason)
         return LetterDecisionOut(job_id=job_id, action=body.action)
 
+    @app.post(
+        "/api/batches/{job_id}/retry-release",
+        response_model=JobStatus,
+        tags=["office"],
+        responses={202: {"model": JobStatus, "description": "sent back to be released (recorded)"}},
+    )
+    def retry_release(job_id: str, body: RetryIn, principal: Privacy) -> JSONResponse:
+        """The privacy officer sends a failed release back to be released, with a written
+        reason (recorded as `release_retried`); 200 and nothing recorded when it is no
+        longer a failed release (already retried, or released)."""
+        job = job_of(job_id, principal)
+        done = retry(job, principal, body.reason)
+        return JSONResponse(status_of(done).model_dump(), status_code=202 if done is not job else 200)
+
+    def retry(job: dict[str, Any], principal: Principal, reason: str) -> dict[str, Any]:
+        """The job after a retry of its release: a new dict when one was made, `job` when
+        it had been made already (idempotent); 409 for a job that is not a release."""
+        if job["state"] in ("releasing", "released") or (
+            job["state"] == "running" and job["stage"] in ("retrying", "releasing", "responding")
+        ):
+            return job
+        if not runner.failed_release(job):
+            raise HTTPException(
+                409, "this batch is not a failed release (its decisions were not all recorded)"
+            )
+        try:
+            retried = runner.retry_release(job, principal.id, reason.strip())
+        except EntryError:
+            raise HTTPException(
+                422, "the reason holds something shaped like a TIN; write it without one"
+            ) from None
+        now_job = service.job(job["id"])
+        assert now_job is not None
+        return now_job if retried else job
+
     @app.get("/api/ledger", response_model=LedgerState, tags=["office"])
     def ledger_state(principal: Reader) -> LedgerState:
         """The ledger's size, root and latest signed checkpoint."""
         head = runner.store.latest_tree_head()
+        latest = runner.store.latest_checkpoint()
+        cosigned_size, listed = witnessed(latest)
         return LedgerState(
-            size=head.size, root_hash=head.root_hash.hex(), checkpoint=runner.store.latest_checkpoint()
-        )
+            size=head.size, root_hash=head.root_hash.hex(), checkpoint=latest,
+            cosigned_size=cosigned_size, cosignatures=listed,
+        )  # fmt: skip
+
+    def witnessed(latest: str | None) -> tuple[int | None, list[WitnessCosignature]]:
+        """The witnesses' cosignatures on the latest checkpoint, from the cosigned copies
+        kept in --cosigned; when none is of the latest, those of the largest kept."""
+        if settings.cosigned_dir is None:
+            return None, []
+        log_key = runner.signer.verifier
+        kept = cosigned_checkpoints(settings.cosigned_dir, log_key)
+        latest_text = parse_note(latest).text if latest else None
+        chosen = [c for c in kept if c.note.text == latest_text] or kept[:1]
+        listed: dict[tuple[str, str], WitnessCosignature] = {}
+        for signed in chosen:
+            for found in cosignatures(signed.note, log_key, settings.witness_keys):
+                listed.setdefault(
+                    (found.name, found.key_id),
+                    WitnessCosignature(
+                        witness=found.name, key_id=found.key_id, verified=found.verified,
+                        time=None if found.timestamp is None
+                        else datetime.fromtimestamp(found.timestamp, UTC).isoformat(),
+                    ),
+                )  # fmt: skip
+        return (chosen[0].checkpoint.size if chosen else None), list(listed.values())
 
     # --- pages ------------------------------------------------------------------------------
 
@@ -600,6 +694,8 @@ def create_app(settings: ServiceSettings, runner: JobRunner) -> FastAPI:
         for job in jobs:
             by_state[job["state"]] = by_state.get(job["state"], 0) + 1
         queue = len(queue_for(principal)) if principal.has(DISCLOSURE_OFFICER) else None
+        activity = service.activity()
+        days = oversight.daily_activity(activity["decisions"], activity["reviews"], activity["released"])
         return page(
             request,
             "dashboard.html",
@@ -609,6 +705,11 @@ def create_app(settings: ServiceSettings, runner: JobRunner) -> FastAPI:
             by_state=by_state,
             batches=len(jobs),
             queue=queue,
+            days=days,
+            day_codes=oversight.refusal_codes(days),
+            series=oversight.SERIES,
+            # Built of numbers, fixed words and escaped text (`oversight.bar_chart_svg`).
+            chart=Markup(oversight.bar_chart_svg(days)),
         )
 
     @app.get("/batches", response_class=HTMLResponse, include_in_schema=False)
@@ -625,13 +726,22 @@ def create_app(settings: ServiceSettings, runner: JobRunner) -> FastAPI:
             if principal.has(DISCLOSURE_OFFICER)
             else []
         )
-        return page(request, "batch.html", principal, job=status_of(job), counts=counts, queue=queue)
+        retryable = principal.has(PRIVACY_OFFICER) and runner.failed_release(job)
+        return page(
+            request, "batch.html", principal,
+            job=status_of(job), counts=counts, queue=queue, retryable=retryable,
+        )  # fmt: skip
 
     @app.post("/batches/{job_id}/letter-review", include_in_schema=False)
     def letter_review_form(
         job_id: str, principal: Privacy, action: Annotated[str, Form()], reason: Annotated[str, Form()]
     ) -> Response:
         decide_letter(job_of(job_id, principal), principal, action, reason)
+        return RedirectResponse(f"/batches/{job_id}", status_code=303)
+
+    @app.post("/batches/{job_id}/retry-release", include_in_schema=False)
+    def retry_release_form(job_id: str, principal: Privacy, reason: Annotated[str, Form()]) -> Response:
+        retry(job_of(job_id, principal), principal, reason)
         return RedirectResponse(f"/batches/{job_id}", status_code=303)
 
     @app.get("/review", response_class=HTMLResponse, include_in_schema=False)
@@ -657,7 +767,10 @@ def create_app(settings: ServiceSettings, runner: JobRunner) -> FastAPI:
 
     @app.get("/ledger", response_class=HTMLResponse, include_in_schema=False)
     def ledger_page(request: Request, principal: Reader) -> HTMLResponse:
-        return page(request, "ledger.html", principal, ledger=ledger_state(principal), verified=None)
+        return page(
+            request, "ledger.html", principal, ledger=ledger_state(principal), verified=None,
+            cosigned_dir=settings.cosigned_dir,
+        )  # fmt: skip
 
     @app.post("/ledger/verify", response_class=HTMLResponse, include_in_schema=False)
     def ledger_verify(request: Request, principal: Reader) -> HTMLResponse:
@@ -666,7 +779,8 @@ def create_app(settings: ServiceSettings, runner: JobRunner) -> FastAPI:
         report = runner.store.verify(runner.signer.verifier, pending=True)
         findings = [str(f) for f in report.findings][:20]
         return page(request, "ledger.html", principal, ledger=ledger_state(principal),
-                    verified={"ok": report.ok, "findings": findings})  # fmt: skip
+                    verified={"ok": report.ok, "findings": findings},
+                    cosigned_dir=settings.cosigned_dir)  # fmt: skip
 
     return app
 
@@ -729,15 +843,27 @@ def _requested(path: Path, request_id: str) -> dict[str, str]:
     return {}
 
 
-def _years_of_birth(reference: Path, tins: list[str]) -> dict[str, str]:
+def _on_file(reference: Path, tins: list[str]) -> dict[str, tuple[str, str]]:
+    """(year of birth, surname) of each candidate TIN, from the taxpayer file."""
     if not tins:
         return {}
     people = scan_table(find_table(reference, "taxpayers"), TAXPAYER_COLUMNS)
     rows = (
         people.select(
-            tin_digits(pl.col("tin")).alias("tin"), pl.col("date_of_birth").cast(pl.String).str.slice(0, 4)
+            tin_digits(pl.col("tin")).alias("tin"),
+            pl.col("date_of_birth").cast(pl.String).str.slice(0, 4),
+            pl.col("last_name").cast(pl.String).fill_null(""),
         )
         .filter(pl.col("tin").is_in(tins))
         .collect()
     )
-    return {str(t): str(y) for t, y in rows.iter_rows()}
+    return {str(t): (str(y), str(s)) for t, y, s in rows.iter_rows()}
+
+
+def _household(reference: Path, requested: dict[str, str], candidates: list[str]) -> list[dict[str, Any]]:
+    """The taxpayers on file at the requested address's building other than the candidates."""
+    if not requested.get("street") or not requested.get("zip"):
+        return []
+    address = pl.DataFrame({c: [requested.get(c, "")] for c in ("street", "unit", "zip", "city")})
+    residents = residents_at(reference, address)
+    return residents.filter(~pl.col("tin").is_in(candidates)).to_dicts()

@@ -30,7 +30,7 @@ from typing import Any
 
 import polars as pl
 
-from ftigate.decide.gates import DISCLOSE, REFUSE, REVIEW
+from ftigate.decide.gates import DISCLOSE, REFUSE, REVIEW, Thresholds, ThresholdsRefused
 from ftigate.decide.process import (
     DISCLOSED_COLUMNS,
     RESPONSE_COLUMNS,
@@ -48,6 +48,7 @@ from ftigate.ledger.events import (
     BatchAbandoned,
     LetterReviewed,
     Pseudonymizer,
+    ReleaseRetried,
     ResponseReleased,
     ReviewAction,
 )
@@ -183,7 +184,7 @@ class JobRunner:
                 self.release(job)
             else:
                 self.process(job)
-        except (IntakeError, LawError, OutputError, StoreError) as problem:
+        except (IntakeError, LawError, OutputError, StoreError, ThresholdsRefused) as problem:
             self._fail(job, str(problem))
         except Exception as problem:  # a bug: its message may quote data, so only its type
             log.exception("job %s failed", job["id"])
@@ -261,7 +262,12 @@ class JobRunner:
         )
         total = max(letter.record_count or 1, 1)
         progress = _Progress(self, job["id"], total)
-        options = ProcessOptions(scoring=ScoringOptions(), reference_cache=self.settings.reference_cache)
+        # The law's thresholds on the letter's date, with what the operator set over them
+        # (a pair that cannot stand together fails the job before anything is inspected).
+        thresholds = self.settings.thresholds.over(Thresholds.of(law.at(letter.date).parameters))
+        options = ProcessOptions(
+            thresholds=thresholds, scoring=ScoringOptions(), reference_cache=self.settings.reference_cache
+        )
         result = run_process(
             letter,
             files.requests,
@@ -346,6 +352,36 @@ class JobRunner:
         recorder = self._recorder(job, letter, files)
         recorder.batch_id = job["batch_id"]
         self._respond(job, recorder, apply_reviews(result, final, addresses))
+
+    # --- a failed release, retried --------------------------------------------------------
+
+    def failed_release(self, job: dict[str, Any]) -> bool:
+        """A job that failed after its batch's decisions were recorded (its response could
+        not be written): its review is kept, only the release is to be done again."""
+        if job["state"] != "failed" or not job["batch_id"]:
+            return False
+        batch = self.store.batch(job["batch_id"])
+        return batch is not None and batch["status"] in DECIDED_STATUSES
+
+    def retry_release(self, job: dict[str, Any], actor: str, reason: str) -> bool:
+        """Send a failed release back to be released, recorded as `release_retried` (who,
+        why). False, and nothing recorded, when the job is not a failed release (already
+        retried, or never failed): a retry asked twice is done once. Where it goes then is
+        decided as for a job whose worker died (`_recover`): released when the response is
+        in place with its recorded digest, released again from the kept result when only
+        the decisions were recorded, processed again when disclosures were recorded for a
+        response that never reached its place."""
+        if not self.failed_release(job):
+            return False
+        event = ReleaseRetried(batch_id=job["batch_id"], actor=actor, reason=reason)
+        event.canonical()  # a reason shaped like a TIN is refused before anything moves
+        if not self.service.set_state(
+            job["id"], ("failed",), "running", stage="retrying", claimed_by=self.worker_id, error=None
+        ):
+            return False  # another retry of the same job won
+        self.store.append_events([event])
+        self._recover({**job, "state": "running", "claimed_by": self.worker_id})
+        return True
 
     # --- recovery -------------------------------------------------------------------------
 

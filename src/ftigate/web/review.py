@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ftigate.decide.gates import DISCLOSE, REFUSE, REVIEW
+from ftigate.facts.names import surname_words
 from ftigate.web.roles import DISCLOSURE_OFFICER, PRIVACY_OFFICER
 
 # What approving a letter-level review lifts, per code: the privacy officer's decision
@@ -104,3 +105,44 @@ def letter_waiver(codes: Iterable[str]) -> dict[str, object]:
             raise ReviewRefused(f"{code} cannot be approved: the letter must be corrected")
         overrides.update(LETTER_WAIVERS[code])
     return overrides
+
+
+# --- the household at the requested address ------------------------------------------------
+
+# Where who else lives at the address decides the item: a given name that is not the
+# candidate's (a relative's?), two candidates close together, a weak match, or a unit left
+# out (which home in the building?).
+HOUSEHOLD_GATES = frozenset(
+    {"GIVEN_NAME_CONFLICT", "AMBIGUOUS_IDENTITY", "LOW_CONFIDENCE", "ADDRESS_UNIT_OMITTED"}
+)
+
+
+def household_matters(
+    gate: str | None,
+    reasons: Iterable[str],
+    candidate_surnames: Iterable[str],
+    resident_surnames: Iterable[str],
+) -> bool:
+    """Whether the review item shows the other taxpayers at the requested address: for the
+    household gates, or when a candidate's surname is shared by another taxpayer there
+    (surnames compared by their significant words, `facts.names.surname_words`)."""
+    if gate in HOUSEHOLD_GATES or HOUSEHOLD_GATES & set(reasons):
+        return True
+    words = {w for s in candidate_surnames for w in surname_words(s)}
+    return any(words & set(surname_words(s)) for s in resident_surnames)
+
+
+def masked_resident(resident: Mapping[str, object]) -> dict[str, str]:
+    """One taxpayer at the address as the reviewer sees them: given name, surname initial,
+    year of birth, last four digits of the TIN, unit and latest tax year there; never the
+    whole TIN, surname or date of birth."""
+    surname = str(resident.get("last_name") or "").strip()
+    born = str(resident.get("date_of_birth") or "")
+    return {
+        "given_name": str(resident.get("first_name") or "").strip().title(),
+        "surname_initial": f"{surname[:1].upper()}." if surname else "",
+        "birth_year": born[:4] if born[:4].isdigit() else "",
+        "tin_last4": str(resident.get("tin") or "")[-4:],
+        "unit": str(resident.get("unit") or ""),
+        "tax_year": str(resident.get("tax_year") or ""),
+    }

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from ftigate.decide.gates import ThresholdOverrides
+from ftigate.ledger.checkpoint import Verifier
 
 MiB = 1 << 20
 
@@ -18,6 +21,9 @@ class ServiceSettings:
     policy: Path | None = None
     model: Path | None = None
     reference_cache: Path | None = None
+    thresholds: ThresholdOverrides = field(default_factory=ThresholdOverrides)
+    """what `--disclose-probability`, `--review-floor`, `--margin-bits` set; the rest is the
+    law's on each letter's date, as for `ftigate process`"""
     secure_cookies: bool = True
     """off only for plain http on 127.0.0.1 (tests, a demo on one machine)"""
     max_letter_bytes: int = 1 * MiB
@@ -28,5 +34,9 @@ class ServiceSettings:
     session_hours: int = 8
     stale_after_seconds: int = 60
     """a running job whose worker has not beaten for this long is taken to have died"""
+    cosigned_dir: Path | None = None
+    """where the witnesses' cosigned checkpoints are kept (the ledger page lists their cosignatures)"""
+    witness_keys: tuple[Verifier, ...] = ()
+    """witnesses whose cosignatures the ledger page checks"""
     worker: bool = True
     """run a worker thread beside the server (tests drive the worker themselves)"""
