@@ -18,7 +18,7 @@ are not:
 The vocabularies come from the rule files (placeholder and facility words)
 and from usaddress-scourgify's USPS Publication 28 tables (street suffixes,
 directionals, unit designators, state names); ZIP existence and the ZIP's
-state come from the `zipcodes` package.
+state come from the `zipcodes` package (`ftigate.facts.zips`).
 """
 
 from __future__ import annotations
@@ -33,10 +33,10 @@ from functools import cache
 
 import polars as pl
 import usaddress
-import zipcodes
 from scourgify import address_constants as pub28
 
 from ftigate.facts.address import zip5
+from ftigate.facts.zips import zip_table
 from ftigate.law.model import Parameters
 
 ADDRESS_COLUMNS = ("street", "unit", "city", "state", "zip")
@@ -210,19 +210,16 @@ def vocabulary_for(params: Parameters) -> AddressVocabulary:
 @cache
 def zip_states() -> pl.DataFrame:
     """Every ZIP code the `zipcodes` package knows, with its state (one state per ZIP)."""
-    rows = zipcodes.list_all()
-    return pl.DataFrame(
-        {"zip5": [r["zip_code"] for r in rows], "zip_state": [r["state"] for r in rows]}
-    ).unique("zip5")
+    table = zip_table()
+    return table.select(pl.col("zip_code").alias("zip5"), pl.col("state").alias("zip_state")).unique("zip5")
 
 
 @cache
 def zip_cities() -> pl.DataFrame:
     """zip5, city (normalised): every city name the `zipcodes` package accepts for a ZIP."""
-    rows = zipcodes.list_all()
-    pairs = [(r["zip_code"], city) for r in rows for city in [r["city"], *(r.get("acceptable_cities") or [])]]
-    frame = pl.DataFrame({"zip5": [z for z, _ in pairs], "city": [c for _, c in pairs]}, orient="col")
-    return frame.select("zip5", normalise(pl.col("city")).alias("city")).unique()
+    table = zip_table()
+    pairs = table.select(pl.col("zip_code").alias("zip5"), pl.col("cities").alias("city")).explode("city")
+    return pairs.select("zip5", normalise(pl.col("city")).alias("city")).unique()
 
 
 @cache
