@@ -38,6 +38,7 @@ from scourgify import address_constants as pub28
 from ftigate.facts.address import zip5
 from ftigate.facts.zips import zip_table
 from ftigate.law.model import Parameters
+from ftigate.screen.distinct import per_distinct
 
 ADDRESS_COLUMNS = ("street", "unit", "city", "state", "zip")
 
@@ -404,12 +405,13 @@ def classify_addresses(
     should be distinct (callers deduplicate so each address is judged once).
     """
     vocab = vocabulary_for(params)
+    # Distinct addresses still share their unit, city, state and ZIP: each is cleaned once.
     work = frame.with_columns(
-        normalise(pl.col("street")).alias("_s"),
-        normalise(pl.col("unit")).alias("_u"),
-        normalise(pl.col("city")).alias("_c"),
-        normalise(pl.col("state")).alias("_st"),
-        pl.col("zip").fill_null("").str.replace_all(r"[\s-]", "").alias("_z"),
+        per_distinct(frame["street"], normalise).alias("_s"),
+        per_distinct(frame["unit"], normalise).alias("_u"),
+        per_distinct(frame["city"], normalise).alias("_c"),
+        per_distinct(frame["state"], normalise).alias("_st"),
+        per_distinct(frame["zip"], lambda z: z.fill_null("").str.replace_all(r"[\s-]", "")).alias("_z"),
     )
     work = _with_real_city(work).with_columns(_street_verdict(vocab).alias("_verdict"))
 
