@@ -259,11 +259,10 @@ def _with_real_city(work: pl.DataFrame) -> pl.DataFrame:
     return joined.with_columns(pl.col("_real_city").fill_null(False)).drop("_zip5")
 
 
-def _street_verdict(vocab: AddressVocabulary) -> pl.Expr:
+def _street_verdict(work: pl.DataFrame, vocab: AddressVocabulary) -> pl.DataFrame:
+    """`work` with `_verdict`: an ADDRESS_* code, _OK, or _SLOW (for usaddress)."""
     s = pl.col("_s")
     u = pl.col("_u")
-    locality_empty = (pl.col("_c") == "") & (pl.col("_st") == "") & (pl.col("_z") == "")
-    everything_empty = (s == "") & (u == "") & locality_empty
     residual = (
         s.str.replace_all(r"[/#]", " ")
         .str.replace_all(r"\b\d+\b", " ")
@@ -273,24 +272,35 @@ def _street_verdict(vocab: AddressVocabulary) -> pl.Expr:
     city_residual = pl.col("_c").str.replace_all(r"\b\d+\b", " ").str.strip_chars()
     # "Street, MD 21154" is a town: a city field that names the ZIP's own city is no placeholder
     city_placeholder = city_residual.str.contains(vocab.placeholder) & ~pl.col("_real_city")
-    is_placeholder = (
-        ((residual != "") & residual.str.contains(vocab.placeholder))
-        | ((s != "") & s.str.contains(r"^[0\s-]+$"))
-        | ((s != "") & s.str.contains(r"^[X#?*\s-]+$"))
-        | ((s == "") & (city_residual != "") & city_placeholder)
+    # Each test once, as a column: the verdict below reads several of them more than once.
+    tests = {
+        "_locality_empty": (pl.col("_c") == "") & (pl.col("_st") == "") & (pl.col("_z") == ""),
+        "_is_placeholder": (
+            ((residual != "") & residual.str.contains(vocab.placeholder))
+            | ((s != "") & s.str.contains(r"^[0\s-]+$"))
+            | ((s != "") & s.str.contains(r"^[X#?*\s-]+$"))
+            | ((s == "") & (city_residual != "") & city_placeholder)
+        ),
+        "_has_facility": s.str.contains(vocab.facility),
+        "_is_box": s.str.contains(vocab.box),
+        "_is_street": (
+            s.str.contains(vocab.street)
+            | s.str.contains(vocab.pre_type_street)
+            | s.str.contains(vocab.number_last_street)
+        ),
+        "_has_digit": s.str.contains(r"\d"),
+        # A house-number-like token; ordinals ("5th Way") are street names, not numbers.
+        "_has_number": s.str.contains(r"\b\d+(?:[A-Z]|-\d+)?\b"),
+        "_zip_like": s.str.contains(r"^\d{5}(?:\s*-?\s*\d{4})?$"),
+        "_bare_number": s.str.contains(vocab.bare_number),
+        "_nameless_street": s.str.contains(vocab.nameless_street),
+    }
+    locality_empty, is_placeholder, has_facility, is_box, is_street = (
+        pl.col(c) for c in ("_locality_empty", "_is_placeholder", "_has_facility", "_is_box", "_is_street")
     )
-    has_facility = s.str.contains(vocab.facility)
-    is_box = s.str.contains(vocab.box)
-    is_street = (
-        s.str.contains(vocab.street)
-        | s.str.contains(vocab.pre_type_street)
-        | s.str.contains(vocab.number_last_street)
-    )
-    has_digit = s.str.contains(r"\d")
-    # A house-number-like token; ordinals ("5th Way") are street names, not numbers.
-    has_number = s.str.contains(r"\b\d+(?:[A-Z]|-\d+)?\b")
-    zip_like = s.str.contains(r"^\d{5}(?:\s*-?\s*\d{4})?$")
-    return (
+    has_digit, has_number, zip_like = pl.col("_has_digit"), pl.col("_has_number"), pl.col("_zip_like")
+    everything_empty = (s == "") & (u == "") & locality_empty
+    verdict = (
         pl.when(everything_empty)
         .then(pl.lit(MISSING))
         .when(has_facility & ~is_box & ~is_street & ~has_digit)
@@ -311,12 +321,14 @@ def _street_verdict(vocab: AddressVocabulary) -> pl.Expr:
         .then(pl.lit(_OK))
         .when(zip_like & ((pl.col("_z") == "") | (s.str.slice(0, 5) == pl.col("_z").str.slice(0, 5))))
         .then(pl.lit(ZIP_ONLY))
-        .when(s.str.contains(vocab.bare_number))
+        .when(pl.col("_bare_number"))
         .then(pl.lit(INCOMPLETE))
-        .when(~has_number & s.str.contains(vocab.nameless_street))
+        .when(~has_number & pl.col("_nameless_street"))
         .then(pl.lit(INCOMPLETE))
         .otherwise(pl.lit(_SLOW))
     )
+    judged = work.with_columns(**tests).with_columns(verdict.alias("_verdict"))
+    return judged.drop(list(tests))
 
 
 @dataclass(frozen=True)
@@ -413,7 +425,7 @@ def classify_addresses(
         per_distinct(frame["state"], normalise).alias("_st"),
         per_distinct(frame["zip"], lambda z: z.fill_null("").str.replace_all(r"[\s-]", "")).alias("_z"),
     )
-    work = _with_real_city(work).with_columns(_street_verdict(vocab).alias("_verdict"))
+    work = _street_verdict(_with_real_city(work), vocab)
 
     slow_mask = work["_verdict"] == _SLOW
     if slow_mask.any():
