@@ -185,6 +185,9 @@ def test_synthetic_batches_screen_identically(tmp_path: Path, profile: str, seed
 
 def test_hostile_and_odd_addresses_screen_identically(tmp_path: Path) -> None:
     rows = _address_rows()
+    # each address again, thousands of rows later: in another chunk, where the fast path
+    # answers from what it parsed before
+    rows += [{**row, "request_id": "again-" + row["request_id"]} for row in rows]
     requests = tmp_path / "requests.csv"
     pl.DataFrame(rows, schema=dict.fromkeys(REQUEST_COLUMNS, pl.String)).write_csv(requests)
     letter = _letter(len(rows), ["A100", "A101", "A102"])

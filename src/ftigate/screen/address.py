@@ -23,6 +23,7 @@ state come from the `zipcodes` package (`ftigate.facts.zips`).
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import re
@@ -408,13 +409,25 @@ def parser_pool(workers: int | None = None) -> ProcessPoolExecutor | None:
     return ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("spawn"))
 
 
+# Parsed texts a batch remembers across its chunks (about 200 bytes each); beyond this
+# many, new texts are parsed without being remembered, so memory stays bounded.
+PARSED_CACHE_MAX = 500_000
+
+
 def classify_addresses(
-    frame: pl.DataFrame, params: Parameters, *, pool: ProcessPoolExecutor | None = None
+    frame: pl.DataFrame,
+    params: Parameters,
+    *,
+    pool: ProcessPoolExecutor | None = None,
+    parsed_cache: dict[str, ParsedStreet] | None = None,
 ) -> pl.DataFrame:
     """Add `address_code` (an ADDRESS_* code, or null when the address suffices).
 
     `frame` must hold the string columns street, unit, city, state, zip; rows
     should be distinct (callers deduplicate so each address is judged once).
+    Each distinct text the parser is given is parsed once: distinct addresses can clean
+    to one text, and `parsed_cache` (one dict per batch) carries the answers from chunk to
+    chunk. The parser is pure, so a remembered answer is the answer.
     """
     vocab = vocabulary_for(params)
     # Distinct addresses still share their unit, city, state and ZIP: each is cleaned once.
@@ -435,7 +448,13 @@ def classify_addresses(
             ", ".join(p for p in parts if p)
             for parts in zip(slow["_s"], slow["_u"], slow["_c"], slow["_st"], slow["_z"], strict=True)
         ]
-        parsed = _slow_path(texts, vocab.facility_words, pool)
+        known = parsed_cache if parsed_cache is not None else {}
+        todo = list(dict.fromkeys(t for t in texts if t not in known))
+        fresh = dict(zip(todo, _slow_path(todo, vocab.facility_words, pool), strict=True))
+        if parsed_cache is not None:
+            room = max(0, PARSED_CACHE_MAX - len(parsed_cache))
+            parsed_cache.update(itertools.islice(fresh.items(), room))
+        parsed = [fresh[t] if t in fresh else known[t] for t in texts]
         blank = pl.Series([""] * work.height, dtype=pl.String)
         found = {
             "_verdict": work["_verdict"].scatter(idx, [p.verdict for p in parsed]),

@@ -18,7 +18,7 @@ import polars as pl
 from ftigate.facts.tin import tin_digits, tin_given
 from ftigate.law.model import Parameters
 from ftigate.law.statutes import StatuteClass, classify
-from ftigate.screen.address import ADDRESS_COLUMNS, classify_addresses, normalise
+from ftigate.screen.address import ADDRESS_COLUMNS, ParsedStreet, classify_addresses, normalise
 from ftigate.screen.distinct import per_distinct_rows
 
 _PERIOD_TOKEN = re.compile(
@@ -150,6 +150,7 @@ class ScreenContext:
     pool: ProcessPoolExecutor | None = None
     _periods: dict[str, str | None] = field(default_factory=dict)
     _statutes: dict[str, str | None] = field(default_factory=dict)
+    parsed_addresses: dict[str, ParsedStreet] = field(default_factory=dict)
 
     def period_codes(self, values: list[str]) -> dict[str, str | None]:
         for v in values:
@@ -242,7 +243,7 @@ def screen_chunk(chunk: pl.DataFrame, ctx: ScreenContext) -> pl.DataFrame:
     """
     params = ctx.params
     addresses = chunk.select(ADDRESS_COLUMNS).unique()
-    judged = classify_addresses(addresses, params, pool=ctx.pool)
+    judged = classify_addresses(addresses, params, pool=ctx.pool, parsed_cache=ctx.parsed_addresses)
     frame = chunk.join(judged, on=list(ADDRESS_COLUMNS), how="left", maintain_order="left")
 
     periods = ctx.period_codes(frame["taxable_periods"].unique().to_list())
