@@ -1,5 +1,5 @@
 """The fast screening path decides exactly what the reference (screening before issue 15's
-speed work, frozen in `screen.reference`) decides: every output column, row for row, on
+speed work, frozen in `tests/screen_reference`) decides: every output column, row for row, on
 adversarial and court-shaped synthetic batches, on a file of hostile and odd addresses, and
 on random records; and it refuses the same bad files with the same message.
 
@@ -26,9 +26,9 @@ from ftigate.screen import address, record, run
 from ftigate.synth import PROFILES, generate_population, generate_requests
 from ftigate_testkit import BASE_LETTER, BASE_RECORD
 from hostile.hostile_cases import CASES
-from screen.reference import address as reference_address
-from screen.reference import record as reference_record
-from screen.reference import run as reference_run
+from screen_reference import address as reference_address
+from screen_reference import record as reference_record
+from screen_reference import run as reference_run
 
 LAW = default_law()
 PARAMS = LAW.at(Letter.model_validate(BASE_LETTER).date).parameters

@@ -18,7 +18,7 @@ import polars as pl
 from ftigate.facts.tin import tin_digits, tin_given
 from ftigate.law.model import Parameters
 from ftigate.law.statutes import StatuteClass, classify
-from screen.reference.address import ADDRESS_COLUMNS, classify_addresses, normalise
+from screen_reference.address import ADDRESS_COLUMNS, classify_addresses, normalise
 
 _PERIOD_TOKEN = re.compile(
     r"^(?:(?:TY|CY|FY|TAX\s*YEAR)\s*)?(?P<first>\d{4})(?:\s*-\s*(?P<last>\d{4}))?(?:\s*-\s*(?:0[1-9]|1[0-2]))?$"

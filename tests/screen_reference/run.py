@@ -31,8 +31,8 @@ from ftigate.law.outcome import outcomes
 from ftigate.outputs import OutputFile
 from ftigate.outputs.safecsv import write_csv as write_safe_csv
 from ftigate.screen.letter import BatchFacts, letter_codes, letter_warnings, normalise_officer
-from screen.reference.address import parser_pool
-from screen.reference.record import ScreenContext, screen_chunk
+from screen_reference.address import parser_pool
+from screen_reference.record import ScreenContext, screen_chunk
 
 OUTPUT_COLUMNS = ("request_id", "sufficient", "outcome", "reasons", "warnings")
 
