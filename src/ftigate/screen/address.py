@@ -18,11 +18,12 @@ are not:
 The vocabularies come from the rule files (placeholder and facility words)
 and from usaddress-scourgify's USPS Publication 28 tables (street suffixes,
 directionals, unit designators, state names); ZIP existence and the ZIP's
-state come from the `zipcodes` package.
+state come from the `zipcodes` package (`ftigate.facts.zips`).
 """
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import re
@@ -33,11 +34,12 @@ from functools import cache
 
 import polars as pl
 import usaddress
-import zipcodes
 from scourgify import address_constants as pub28
 
 from ftigate.facts.address import zip5
+from ftigate.facts.zips import zip_table
 from ftigate.law.model import Parameters
+from ftigate.screen.distinct import per_distinct
 
 ADDRESS_COLUMNS = ("street", "unit", "city", "state", "zip")
 
@@ -210,19 +212,16 @@ def vocabulary_for(params: Parameters) -> AddressVocabulary:
 @cache
 def zip_states() -> pl.DataFrame:
     """Every ZIP code the `zipcodes` package knows, with its state (one state per ZIP)."""
-    rows = zipcodes.list_all()
-    return pl.DataFrame(
-        {"zip5": [r["zip_code"] for r in rows], "zip_state": [r["state"] for r in rows]}
-    ).unique("zip5")
+    table = zip_table()
+    return table.select(pl.col("zip_code").alias("zip5"), pl.col("state").alias("zip_state")).unique("zip5")
 
 
 @cache
 def zip_cities() -> pl.DataFrame:
     """zip5, city (normalised): every city name the `zipcodes` package accepts for a ZIP."""
-    rows = zipcodes.list_all()
-    pairs = [(r["zip_code"], city) for r in rows for city in [r["city"], *(r.get("acceptable_cities") or [])]]
-    frame = pl.DataFrame({"zip5": [z for z, _ in pairs], "city": [c for _, c in pairs]}, orient="col")
-    return frame.select("zip5", normalise(pl.col("city")).alias("city")).unique()
+    table = zip_table()
+    pairs = table.select(pl.col("zip_code").alias("zip5"), pl.col("cities").alias("city")).explode("city")
+    return pairs.select("zip5", normalise(pl.col("city")).alias("city")).unique()
 
 
 @cache
@@ -261,11 +260,10 @@ def _with_real_city(work: pl.DataFrame) -> pl.DataFrame:
     return joined.with_columns(pl.col("_real_city").fill_null(False)).drop("_zip5")
 
 
-def _street_verdict(vocab: AddressVocabulary) -> pl.Expr:
+def _street_verdict(work: pl.DataFrame, vocab: AddressVocabulary) -> pl.DataFrame:
+    """`work` with `_verdict`: an ADDRESS_* code, _OK, or _SLOW (for usaddress)."""
     s = pl.col("_s")
     u = pl.col("_u")
-    locality_empty = (pl.col("_c") == "") & (pl.col("_st") == "") & (pl.col("_z") == "")
-    everything_empty = (s == "") & (u == "") & locality_empty
     residual = (
         s.str.replace_all(r"[/#]", " ")
         .str.replace_all(r"\b\d+\b", " ")
@@ -275,24 +273,35 @@ def _street_verdict(vocab: AddressVocabulary) -> pl.Expr:
     city_residual = pl.col("_c").str.replace_all(r"\b\d+\b", " ").str.strip_chars()
     # "Street, MD 21154" is a town: a city field that names the ZIP's own city is no placeholder
     city_placeholder = city_residual.str.contains(vocab.placeholder) & ~pl.col("_real_city")
-    is_placeholder = (
-        ((residual != "") & residual.str.contains(vocab.placeholder))
-        | ((s != "") & s.str.contains(r"^[0\s-]+$"))
-        | ((s != "") & s.str.contains(r"^[X#?*\s-]+$"))
-        | ((s == "") & (city_residual != "") & city_placeholder)
+    # Each test once, as a column: the verdict below reads several of them more than once.
+    tests = {
+        "_locality_empty": (pl.col("_c") == "") & (pl.col("_st") == "") & (pl.col("_z") == ""),
+        "_is_placeholder": (
+            ((residual != "") & residual.str.contains(vocab.placeholder))
+            | ((s != "") & s.str.contains(r"^[0\s-]+$"))
+            | ((s != "") & s.str.contains(r"^[X#?*\s-]+$"))
+            | ((s == "") & (city_residual != "") & city_placeholder)
+        ),
+        "_has_facility": s.str.contains(vocab.facility),
+        "_is_box": s.str.contains(vocab.box),
+        "_is_street": (
+            s.str.contains(vocab.street)
+            | s.str.contains(vocab.pre_type_street)
+            | s.str.contains(vocab.number_last_street)
+        ),
+        "_has_digit": s.str.contains(r"\d"),
+        # A house-number-like token; ordinals ("5th Way") are street names, not numbers.
+        "_has_number": s.str.contains(r"\b\d+(?:[A-Z]|-\d+)?\b"),
+        "_zip_like": s.str.contains(r"^\d{5}(?:\s*-?\s*\d{4})?$"),
+        "_bare_number": s.str.contains(vocab.bare_number),
+        "_nameless_street": s.str.contains(vocab.nameless_street),
+    }
+    locality_empty, is_placeholder, has_facility, is_box, is_street = (
+        pl.col(c) for c in ("_locality_empty", "_is_placeholder", "_has_facility", "_is_box", "_is_street")
     )
-    has_facility = s.str.contains(vocab.facility)
-    is_box = s.str.contains(vocab.box)
-    is_street = (
-        s.str.contains(vocab.street)
-        | s.str.contains(vocab.pre_type_street)
-        | s.str.contains(vocab.number_last_street)
-    )
-    has_digit = s.str.contains(r"\d")
-    # A house-number-like token; ordinals ("5th Way") are street names, not numbers.
-    has_number = s.str.contains(r"\b\d+(?:[A-Z]|-\d+)?\b")
-    zip_like = s.str.contains(r"^\d{5}(?:\s*-?\s*\d{4})?$")
-    return (
+    has_digit, has_number, zip_like = pl.col("_has_digit"), pl.col("_has_number"), pl.col("_zip_like")
+    everything_empty = (s == "") & (u == "") & locality_empty
+    verdict = (
         pl.when(everything_empty)
         .then(pl.lit(MISSING))
         .when(has_facility & ~is_box & ~is_street & ~has_digit)
@@ -313,12 +322,14 @@ def _street_verdict(vocab: AddressVocabulary) -> pl.Expr:
         .then(pl.lit(_OK))
         .when(zip_like & ((pl.col("_z") == "") | (s.str.slice(0, 5) == pl.col("_z").str.slice(0, 5))))
         .then(pl.lit(ZIP_ONLY))
-        .when(s.str.contains(vocab.bare_number))
+        .when(pl.col("_bare_number"))
         .then(pl.lit(INCOMPLETE))
-        .when(~has_number & s.str.contains(vocab.nameless_street))
+        .when(~has_number & pl.col("_nameless_street"))
         .then(pl.lit(INCOMPLETE))
         .otherwise(pl.lit(_SLOW))
     )
+    judged = work.with_columns(**tests).with_columns(verdict.alias("_verdict"))
+    return judged.drop(list(tests))
 
 
 @dataclass(frozen=True)
@@ -398,23 +409,36 @@ def parser_pool(workers: int | None = None) -> ProcessPoolExecutor | None:
     return ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("spawn"))
 
 
+# Parsed texts a batch remembers across its chunks (about 200 bytes each); beyond this
+# many, new texts are parsed without being remembered, so memory stays bounded.
+PARSED_CACHE_MAX = 500_000
+
+
 def classify_addresses(
-    frame: pl.DataFrame, params: Parameters, *, pool: ProcessPoolExecutor | None = None
+    frame: pl.DataFrame,
+    params: Parameters,
+    *,
+    pool: ProcessPoolExecutor | None = None,
+    parsed_cache: dict[str, ParsedStreet] | None = None,
 ) -> pl.DataFrame:
     """Add `address_code` (an ADDRESS_* code, or null when the address suffices).
 
     `frame` must hold the string columns street, unit, city, state, zip; rows
     should be distinct (callers deduplicate so each address is judged once).
+    Each distinct text the parser is given is parsed once: distinct addresses can clean
+    to one text, and `parsed_cache` (one dict per batch) carries the answers from chunk to
+    chunk. The parser is pure, so a remembered answer is the answer.
     """
     vocab = vocabulary_for(params)
+    # Distinct addresses still share their unit, city, state and ZIP: each is cleaned once.
     work = frame.with_columns(
-        normalise(pl.col("street")).alias("_s"),
-        normalise(pl.col("unit")).alias("_u"),
-        normalise(pl.col("city")).alias("_c"),
-        normalise(pl.col("state")).alias("_st"),
-        pl.col("zip").fill_null("").str.replace_all(r"[\s-]", "").alias("_z"),
+        per_distinct(frame["street"], normalise).alias("_s"),
+        per_distinct(frame["unit"], normalise).alias("_u"),
+        per_distinct(frame["city"], normalise).alias("_c"),
+        per_distinct(frame["state"], normalise).alias("_st"),
+        per_distinct(frame["zip"], lambda z: z.fill_null("").str.replace_all(r"[\s-]", "")).alias("_z"),
     )
-    work = _with_real_city(work).with_columns(_street_verdict(vocab).alias("_verdict"))
+    work = _street_verdict(_with_real_city(work), vocab)
 
     slow_mask = work["_verdict"] == _SLOW
     if slow_mask.any():
@@ -424,7 +448,13 @@ def classify_addresses(
             ", ".join(p for p in parts if p)
             for parts in zip(slow["_s"], slow["_u"], slow["_c"], slow["_st"], slow["_z"], strict=True)
         ]
-        parsed = _slow_path(texts, vocab.facility_words, pool)
+        known = parsed_cache if parsed_cache is not None else {}
+        todo = list(dict.fromkeys(t for t in texts if t not in known))
+        fresh = dict(zip(todo, _slow_path(todo, vocab.facility_words, pool), strict=True))
+        if parsed_cache is not None:
+            room = max(0, PARSED_CACHE_MAX - len(parsed_cache))
+            parsed_cache.update(itertools.islice(fresh.items(), room))
+        parsed = [fresh[t] if t in fresh else known[t] for t in texts]
         blank = pl.Series([""] * work.height, dtype=pl.String)
         found = {
             "_verdict": work["_verdict"].scatter(idx, [p.verdict for p in parsed]),

@@ -18,7 +18,8 @@ import polars as pl
 from ftigate.facts.tin import tin_digits, tin_given
 from ftigate.law.model import Parameters
 from ftigate.law.statutes import StatuteClass, classify
-from ftigate.screen.address import ADDRESS_COLUMNS, classify_addresses, normalise
+from ftigate.screen.address import ADDRESS_COLUMNS, ParsedStreet, classify_addresses, normalise
+from ftigate.screen.distinct import per_distinct_rows
 
 _PERIOD_TOKEN = re.compile(
     r"^(?:(?:TY|CY|FY|TAX\s*YEAR)\s*)?(?P<first>\d{4})(?:\s*-\s*(?P<last>\d{4}))?(?:\s*-\s*(?:0[1-9]|1[0-2]))?$"
@@ -149,6 +150,7 @@ class ScreenContext:
     pool: ProcessPoolExecutor | None = None
     _periods: dict[str, str | None] = field(default_factory=dict)
     _statutes: dict[str, str | None] = field(default_factory=dict)
+    parsed_addresses: dict[str, ParsedStreet] = field(default_factory=dict)
 
     def period_codes(self, values: list[str]) -> dict[str, str | None]:
         for v in values:
@@ -169,61 +171,135 @@ def _lookup(column: str, mapping: dict[str, str | None]) -> pl.Expr:
     )
 
 
-def screen_chunk(chunk: pl.DataFrame, ctx: ScreenContext) -> pl.DataFrame:
-    """Record-level codes for one chunk: `codes` (refuse/review) and `warnings`, as lists.
-
-    Also returns the keys the batch-level checks need: `reason_key` (for
-    boilerplate), `officer_key` and `case_number` (for L3).
-    """
-    params = ctx.params
-    addresses = chunk.select(ADDRESS_COLUMNS).unique()
-    judged = classify_addresses(addresses, params, pool=ctx.pool)
-    frame = chunk.join(judged, on=list(ADDRESS_COLUMNS), how="left", maintain_order="left")
-
-    periods = ctx.period_codes(frame["taxable_periods"].unique().to_list())
-    statutes = ctx.statute_codes(frame["statute"].unique().to_list())
-    # Derived columns once, so each check below reads them instead of recomputing.
-    frame = frame.with_columns(
-        name_text(pl.col("first_name")).alias("_first"),
-        name_text(pl.col("last_name")).alias("_last"),
-        reason_text(pl.col("reason")).alias("_reason"),
-        tin_digits(pl.col("tin")).alias("_tin"),
-        tin_given(pl.col("tin")).alias("_tin_given"),
+def name_code(params: Parameters, first: pl.Expr, last: pl.Expr) -> pl.Expr:
+    """R1: NAME_MISSING (refuse), NAME_INCOMPLETE (review) or null. `first` and `last`
+    are `name_text` of the name fields."""
+    return (
+        pl.when(name_missing(params, first, last))
+        .then(pl.lit("NAME_MISSING"))
+        .when(name_incomplete(params, first, last))
+        .then(pl.lit("NAME_INCOMPLETE"))
+        .otherwise(pl.lit(None, dtype=pl.String))
     )
-    reason = pl.col("_reason")
-    reason_placeholders = _placeholder_set(params.reason_placeholders)
-    officer_key = (
-        pl.col("officer")
-        .str.to_lowercase()
+
+
+def officer_key(officer: pl.Expr) -> pl.Expr:
+    """An officer as the letter's list is compared (`letter.normalise_officer`, in Polars)."""
+    return (
+        officer.str.to_lowercase()
         .str.replace_all("&", " and ", literal=True)
         .str.replace_all(r"[^a-z0-9 ]+", " ")
         .str.replace_all(r"\b(the|u|s|us)\b", " ")
         .str.replace_all(r"\s+", " ")
         .str.strip_chars()
     )
-    record_codes = [
-        pl.when(name_missing(params, pl.col("_first"), pl.col("_last")))
-        .then(pl.lit("NAME_MISSING"))
-        .when(name_incomplete(params, pl.col("_first"), pl.col("_last")))
-        .then(pl.lit("NAME_INCOMPLETE")),
-        pl.col("address_code"),
-        _lookup("taxable_periods", periods),
-        _lookup("statute", statutes),
-        pl.when((reason == "") | reason.is_in(reason_placeholders)).then(pl.lit("REASON_MISSING")),
-        pl.when((officer_key != "") & ~officer_key.is_in(sorted(ctx.letter_officers))).then(
-            pl.lit("OFFICER_NOT_NAMED")
-        ),
-    ]
-    warnings = [tin_warning(params, pl.col("_tin"), pl.col("_tin_given")), dob_warning(ctx.letter_date)]
-    return frame.select(
-        "request_id",
-        "_line",
-        pl.concat_list([e.cast(pl.String) for e in record_codes]).list.drop_nulls().alias("codes"),
-        pl.concat_list(warnings).list.drop_nulls().alias("warnings"),
+
+
+def _name_codes(names: pl.DataFrame, params: Parameters) -> pl.DataFrame:
+    text = names.with_columns(
+        name_text(pl.col("first_name")).alias("_first"), name_text(pl.col("last_name")).alias("_last")
+    )
+    code = name_code(params, pl.col("_first"), pl.col("_last"))
+    return text.select("first_name", "last_name", code.alias("_name_code"))
+
+
+def _reason_codes(reasons: pl.DataFrame, params: Parameters) -> pl.DataFrame:
+    placeholders = _placeholder_set(params.reason_placeholders)
+    text = reasons.with_columns(reason_text(pl.col("reason")).alias("_reason"))
+    reason = pl.col("_reason")
+    return text.select(
+        "reason",
+        pl.when((reason == "") | reason.is_in(placeholders))
+        .then(pl.lit("REASON_MISSING"))
+        .otherwise(pl.lit(None, dtype=pl.String))
+        .alias("_reason_code"),
         pl.when(reason == "")
         .then(pl.lit(None, dtype=pl.UInt64))
         .otherwise(reason.hash(seed=6103))
-        .alias("reason_key"),
-        officer_key.alias("officer_key"),
+        .alias("_reason_key"),
+    )
+
+
+def _officer_codes(officers: pl.DataFrame, named: frozenset[str]) -> pl.DataFrame:
+    keyed = officers.with_columns(officer_key(pl.col("officer")).alias("_officer_key"))
+    key = pl.col("_officer_key")
+    return keyed.with_columns(
+        pl.when((key != "") & ~key.is_in(sorted(named)))
+        .then(pl.lit("OFFICER_NOT_NAMED"))
+        .otherwise(pl.lit(None, dtype=pl.String))
+        .alias("_officer_code")
+    )
+
+
+def screen_chunk(chunk: pl.DataFrame, ctx: ScreenContext) -> pl.DataFrame:
+    """Record-level codes for one chunk: `codes` (refuse/review) and `warnings`, as lists.
+
+    Also returns the keys the batch-level checks need: `reason_key` (for
+    boilerplate), `officer_key` and `case_number` (for L3).
+
+    Every rule reads one record's own fields, so each is computed once per distinct value
+    of the fields it reads (`ftigate.screen.distinct`): a batch names few officers, few
+    given names, few reasons when they are boilerplate.
+    """
+    params = ctx.params
+    addresses = chunk.select(ADDRESS_COLUMNS).unique()
+    judged = classify_addresses(addresses, params, pool=ctx.pool, parsed_cache=ctx.parsed_addresses)
+    frame = chunk.join(judged, on=list(ADDRESS_COLUMNS), how="left", maintain_order="left")
+
+    periods = ctx.period_codes(frame["taxable_periods"].unique().to_list())
+    statutes = ctx.statute_codes(frame["statute"].unique().to_list())
+    frame = per_distinct_rows(frame, ["first_name", "last_name"], lambda names: _name_codes(names, params))
+    frame = per_distinct_rows(frame, ["reason"], lambda reasons: _reason_codes(reasons, params))
+    frame = per_distinct_rows(
+        frame, ["officer"], lambda officers: _officer_codes(officers, ctx.letter_officers)
+    )
+    frame = per_distinct_rows(
+        frame,
+        ["date_of_birth"],
+        lambda dobs: dobs.with_columns(dob_warning(ctx.letter_date).alias("_dob_warning")),
+    )
+    # TINs are nearly all distinct: judged row by row, the digits once for the four tests.
+    frame = frame.with_columns(
+        tin_digits(pl.col("tin")).alias("_tin"), tin_given(pl.col("tin")).alias("_tin_given")
+    )
+    frame = frame.with_columns(
+        tin_warning(params, pl.col("_tin"), pl.col("_tin_given")).alias("_tin_warning")
+    )
+    frame = frame.with_columns(
+        _lookup("taxable_periods", periods).alias("_period_code"),
+        _lookup("statute", statutes).alias("_statute_code"),
+    )
+    # A batch holds few combinations of codes: each combination's list is built once.
+    frame = per_distinct_rows(
+        frame, RECORD_CODE_COLUMNS, lambda codes: _code_list(codes, RECORD_CODE_COLUMNS, "codes")
+    )
+    frame = per_distinct_rows(
+        frame, WARNING_COLUMNS, lambda codes: _code_list(codes, WARNING_COLUMNS, "warnings")
+    )
+    return frame.select(
+        "request_id",
+        "_line",
+        "codes",
+        "warnings",
+        pl.col("_reason_key").alias("reason_key"),
+        pl.col("_officer_key").alias("officer_key"),
         pl.col("case_number"),
     )
+
+
+# The order in which a record's codes are listed: R1 name, R2 address, R3 periods, R4
+# statute, R5 reason, then the officer.
+RECORD_CODE_COLUMNS = (
+    "_name_code",
+    "address_code",
+    "_period_code",
+    "_statute_code",
+    "_reason_code",
+    "_officer_code",
+)
+WARNING_COLUMNS = ("_tin_warning", "_dob_warning")
+
+
+def _code_list(codes: pl.DataFrame, columns: tuple[str, ...], name: str) -> pl.DataFrame:
+    listed = pl.concat_list([pl.col(c).cast(pl.String) for c in columns]).list.drop_nulls()
+    return codes.with_columns(listed.alias(name))

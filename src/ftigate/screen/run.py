@@ -174,25 +174,25 @@ def _finish(
     try:
         for part in parts:
             frame = pl.read_parquet(part)
-            is_boilerplate = pl.col("reason_key").is_in(sorted(boilerplate)) if boilerplate else pl.lit(False)
-            flag = (
-                pl.when(is_boilerplate)
-                .then(pl.lit(["REASON_BOILERPLATE"]))
-                .otherwise(pl.lit([], dtype=pl.List(pl.String)))
-            )
-            reasons = pl.concat_list(pl.lit(batch_codes, dtype=pl.List(pl.String)), pl.col("codes"))
+            # Lists are joined only to what is there: an empty letter-level list or no
+            # boilerplate adds nothing to a record's codes, and joining lists is not free.
+            reasons = pl.col("codes")
+            if batch_codes:
+                reasons = pl.concat_list(pl.lit(batch_codes, dtype=pl.List(pl.String)), reasons)
             warnings = pl.col("warnings")
-            if boilerplate_refuses:
-                reasons = pl.concat_list(reasons, flag)
-            else:
-                warnings = pl.concat_list(warnings, flag)
-            frame = frame.select(
-                "request_id",
-                reasons.alias("reasons"),
-                pl.concat_list(pl.lit(summary.letter_warnings, dtype=pl.List(pl.String)), warnings).alias(
-                    "warnings"
-                ),
-            )
+            if boilerplate:
+                flag = (
+                    pl.when(pl.col("reason_key").is_in(sorted(boilerplate)))
+                    .then(pl.lit(["REASON_BOILERPLATE"]))
+                    .otherwise(pl.lit([], dtype=pl.List(pl.String)))
+                )
+                if boilerplate_refuses:
+                    reasons = pl.concat_list(reasons, flag)
+                else:
+                    warnings = pl.concat_list(warnings, flag)
+            if summary.letter_warnings:
+                warnings = pl.concat_list(pl.lit(summary.letter_warnings, dtype=pl.List(pl.String)), warnings)
+            frame = frame.select("request_id", reasons.alias("reasons"), warnings.alias("warnings"))
             frame = frame.with_columns(outcome=outcomes(frame["reasons"], effects)).with_columns(
                 (pl.col("outcome") == "pass").alias("sufficient")
             )
