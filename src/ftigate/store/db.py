@@ -13,6 +13,8 @@ PostgreSQL gets the same guarantee from ``SELECT ... FOR UPDATE`` on the head ro
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -50,9 +52,9 @@ def make_engine(url: str) -> Engine:
             # implicit BEGIN is deferred and would allow lost updates).
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=60000")
+            _enter_wal(cursor)
+            cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB: index pages stay in memory
             cursor.close()
 
@@ -65,6 +67,26 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+WAL_WAIT_SECONDS = 60.0
+
+
+def _enter_wal(cursor: Any) -> None:
+    """Switch the database to WAL, waiting out another process that holds it.
+
+    Changing the journal mode needs the database to itself, and SQLite answers "database is
+    locked" at once, without its busy handler, while a second process is opening (and
+    migrating) a fresh file: two commands started together on a new store must both work."""
+    deadline = time.monotonic() + WAL_WAIT_SECONDS
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _create_private_database_file(url: str) -> None:
