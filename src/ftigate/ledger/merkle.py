@@ -25,6 +25,7 @@ Three tools:
 from __future__ import annotations
 
 import hashlib
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -193,7 +194,7 @@ class CompactRange:
 # --- whole tree over stored leaf hashes ---------------------------------------
 
 
-class ProvableTree:
+class ProvableTree(ABC):
     """Roots, frontiers and RFC 9162 proofs over a tree that can name its perfect subtrees.
 
     A subclass says where the hashes live: :class:`HashTree` keeps every level in
@@ -201,12 +202,13 @@ class ProvableTree:
     store. Either way a root or a proof costs O(log n) calls of ``_perfect``."""
 
     @property
+    @abstractmethod
     def size(self) -> int:
-        raise NotImplementedError
+        """How many leaves the tree holds."""
 
+    @abstractmethod
     def _perfect(self, height: int, index: int) -> bytes:
         """The root of leaves [index * 2**height, (index + 1) * 2**height)."""
-        raise NotImplementedError
 
     def subtree_root(self, start: int, end: int) -> bytes:
         """MTH(D[start:end]) for the subtrees RFC 9162 proofs use.
