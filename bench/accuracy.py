@@ -27,9 +27,9 @@ from typing import Any
 
 import polars as pl
 
-from ftigate.decide.process import ProcessOptions, run_process
 from ftigate.intake.letter import read_letter
 from ftigate.law.loader import load_law
+from ftigate.pipeline.run import ProcessOptions, run_process
 from ftigate.resolve.model import load_model
 from ftigate.resolve.reference import load_reference
 

@@ -38,9 +38,9 @@ from ftigate.audit.truthcheck import (
     truth_categories,
     wrong_person_agreement,
 )
-from ftigate.decide.process import ProcessOptions, run_process
 from ftigate.intake.letter import read_letter
 from ftigate.law.loader import Law, load_law
+from ftigate.pipeline.run import ProcessOptions, run_process
 from ftigate.resolve.model import load_model
 
 KEY = b"bench" * 8

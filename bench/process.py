@@ -65,9 +65,10 @@ def child_warm(population: Path, batch: Path, work: Path) -> dict[str, Any]:
 
 
 def child_process(population: Path, batch: Path, work: Path, cache: Path | None = None) -> dict[str, Any]:
-    from ftigate.decide.process import ProcessOptions, run_process, write_outputs
     from ftigate.intake.letter import read_letter
     from ftigate.law.loader import load_law
+    from ftigate.pipeline.respond import write_outputs
+    from ftigate.pipeline.run import ProcessOptions, run_process
     from ftigate.resolve.model import load_model
 
     law = load_law().with_policy(BENCH_POLICY, "bench policy")

@@ -14,9 +14,9 @@ from ftigate.audit.baseline import irs_2025_disclosures
 from ftigate.audit.reference import read_reference, read_requests
 from ftigate.audit.run import audit_batch
 from ftigate.audit.truthcheck import truth_categories, wrong_person_agreement
-from ftigate.decide.process import ProcessOptions, run_process
 from ftigate.intake.letter import read_letter
 from ftigate.law.loader import load_law
+from ftigate.pipeline.run import ProcessOptions, run_process
 from ftigate.resolve.model import load_model
 from ftigate.synth import io
 from ftigate.synth.population import generate_population

@@ -9,9 +9,9 @@ import polars as pl
 import pytest
 from splink import DuckDBAPI, Linker
 
-from ftigate.decide.process import ProcessOptions, run_process
 from ftigate.intake.letter import Letter
 from ftigate.law.loader import load_law
+from ftigate.pipeline.run import ProcessOptions, run_process
 from ftigate.resolve.model import load_model
 from ftigate.resolve.reference import load_reference, term_frequencies
 from ftigate.resolve.score import TF_COLUMNS, ScoringOptions, model_input, score_candidates, settings_for

@@ -26,7 +26,6 @@ from ftigate.audit.run import AuditResult, audit_batch
 from ftigate.cli.common import ForceOption, JsonOption, QuietOption, err, fail, guarded, out, print_json
 from ftigate.cli.views import print_screen_summary
 from ftigate.decide.gates import Thresholds
-from ftigate.decide.process import run_process, write_outputs
 from ftigate.decide.record import not_recorded
 from ftigate.intake.letter import Letter, read_letter
 from ftigate.law.loader import Law, load_law
@@ -38,6 +37,8 @@ from ftigate.outputs import (
     make_private_dirs,
     restore,
 )
+from ftigate.pipeline.respond import write_outputs
+from ftigate.pipeline.run import run_process
 from ftigate.report.audit_report import write_audit_outputs
 from ftigate.report.provenance import input_digests, override_sentence, policy_facts
 from ftigate.resolve.model import load_model

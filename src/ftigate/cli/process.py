@@ -11,7 +11,6 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.table import Table
-from sqlalchemy.exc import SQLAlchemyError
 
 from ftigate import __version__
 from ftigate.cli.common import (
@@ -35,28 +34,32 @@ from ftigate.cli.common import (
     renamed_option,
 )
 from ftigate.decide.gates import ThresholdOverrides, Thresholds, ThresholdsRefused
-from ftigate.decide.process import ProcessOptions, ProcessResult, run_process, write_outputs
 from ftigate.decide.record import (
     RESPONSE_FILE,
     BatchFiles,
     BatchRecorder,
-    RecordedBatch,
     check_letter_recordable,
-    file_sha256,
     not_recorded,
 )
 from ftigate.intake.errors import IntakeError
 from ftigate.intake.letter import read_letter
 from ftigate.law.loader import load_law
 from ftigate.ledger.checkpoint import Signer
-from ftigate.ledger.events import Pseudonymizer
-from ftigate.ledger.keys import KeyFileError, load_pseudonymizer, load_signer
-from ftigate.outputs import OutputError, OutputFolder, check_output_file, check_output_folder, output_file
+from ftigate.outputs import OutputError, check_output_file, check_output_folder, output_file
+from ftigate.pipeline.recording import (
+    UnfinishedRelease,
+    earlier_batch,
+    open_recorder,
+    record_release,
+    respond,
+)
+from ftigate.pipeline.respond import write_outputs
+from ftigate.pipeline.run import ProcessOptions, run_process
 from ftigate.report.provenance import input_digests, policy_facts
 from ftigate.resolve.model import ModelArtefact, default_model_path, load_model, m_u_table
 from ftigate.resolve.reference import check_reference_folder
 from ftigate.resolve.score import ScoringOptions
-from ftigate.store.api import FINISHED_STATUSES, Store, StoreError
+from ftigate.store.api import Store
 from ftigate.store.db import resolve_url
 
 model_app = new_app(
@@ -191,9 +194,13 @@ def process(
         )
     else:
         guarded(lambda: check_letter_recordable(parsed_letter, letter))
-        store, pseudonyms, signer = guarded(lambda: _open_recorder(check_database_url(resolve_url(db))))
+        store, pseudonyms, signer = guarded(lambda: open_recorder(check_database_url(resolve_url(db))))
         files = guarded(lambda: BatchFiles.read(letter, requests))
-        supersedes = guarded(lambda: _earlier_batches(store, files, supersede, out_dir, signer, as_json))
+        try:
+            # (any other failure reaches the one error path through the command group)
+            supersedes = earlier_batch(store, files, supersede, out_dir)
+        except UnfinishedRelease as unfinished:
+            _finish_release(store, unfinished.batch_id, signer, as_json)
         recorder = BatchRecorder(
             store, parsed_letter, files, law, artefact.digest, pseudonyms, signer, supersedes=supersedes
         )
@@ -236,7 +243,7 @@ def process(
         active = recorder
         try:
             guarded(lambda: active.decided(result))
-            recorded = guarded(lambda: _respond(active, result, out_dir, force))
+            recorded = guarded(lambda: respond(active, result, out_dir, force=force, command="process"))
         finally:
             active.store.close()
         result.summary["ledger"] = {
@@ -268,69 +275,11 @@ def _raise(error: Exception) -> NoReturn:
     raise error
 
 
-def _respond(recorder: BatchRecorder, result: ProcessResult, out_dir: Path, force: bool) -> RecordedBatch:
-    with OutputFolder(out_dir, force=force, command="process") as folder:
-        return recorder.respond(result, folder)
-
-
-# A released batch that no later batch has superseded: the one a rerun would replace.
-CURRENT = ("released", "voided")
-
-
-def _earlier_batches(
-    store: Store, files: BatchFiles, supersede: str | None, out_dir: Path, signer: Signer, as_json: bool
-) -> str | None:
-    """The batch the new one supersedes, or None; refuses (or finishes an incomplete
-    batch whose response is already in place in `out_dir`) when these files were
-    processed before."""
-    earlier = store.batches(files_key=files.key)
-    for batch in earlier:
-        if batch["status"] in FINISHED_STATUSES:
-            continue
-        if batch["status"] == "responding" and _response_in_place(store, batch["id"], out_dir):
-            _resume_release(store, batch["id"], signer, as_json)
-        raise IntakeError(
-            files.requests,
-            f"batch {batch['id']} of this letter and request file is incomplete ({batch['status']}); "
-            f"nothing of it was released. Run `ftigate batch abandon {batch['id']} --reason ...` "
-            "to record that it will not be finished, then process again",
-        )
-    replaced = {b["supersedes"] for b in earlier}  # superseded, even if voided since
-    released = [b["id"] for b in earlier if b["status"] in CURRENT and b["id"] not in replaced]
-    if supersede is None:
-        if released:
-            raise IntakeError(
-                files.requests,
-                f"this letter and request file were answered in batch {released[-1]}; processing "
-                f"them again needs --supersede {released[-1]} (each disclosure then counts once)",
-            )
-        return None
-    if supersede not in released:
-        raise IntakeError(
-            "--supersede",
-            f"{supersede} is not a released batch of this letter and request file"
-            + (f" (the current one is {released[-1]})" if released else ""),
-        )
-    return supersede
-
-
-def _response_in_place(store: Store, batch_id: str, out_dir: Path) -> bool:
-    """Whether the response whose digest the batch recorded is in `out_dir` (a run killed
-    after renaming its outputs into place, before recording their release)."""
-    sent = [e["detail"] for e in store.batch_events(batch_id) if e["kind"] == "response_sent"]
-    response = out_dir / RESPONSE_FILE
-    if not sent or response.is_symlink() or not response.is_file():
-        return False
-    return file_sha256(response) == sent[-1]
-
-
-def _resume_release(store: Store, batch_id: str, signer: Signer, as_json: bool) -> NoReturn:
-    from ftigate.ledger.events import ResponseReleased
-
+def _finish_release(store: Store, batch_id: str, signer: Signer, as_json: bool) -> NoReturn:
+    """An earlier run put its response in place and was killed before recording its
+    release: record it, say so, and process nothing again."""
     try:
-        digest = _sent_digest(store, batch_id)
-        store.append_events([ResponseReleased(batch_id=batch_id, response_digest=digest)])
-        store.sign_checkpoint(signer)
+        guarded(lambda: record_release(store, batch_id, signer))
     finally:
         store.close()
     message = {"batch_id": batch_id, "resumed": True, "recorded": "response_released"}
@@ -344,29 +293,7 @@ def _resume_release(store: Store, batch_id: str, signer: Signer, as_json: bool) 
     raise typer.Exit(0)
 
 
-def _sent_digest(store: Store, batch_id: str) -> str:
-    return str([e["detail"] for e in store.batch_events(batch_id) if e["kind"] == "response_sent"][-1])
-
-
-def _open_recorder(url: str) -> tuple[Store, Pseudonymizer, Signer]:
-    try:
-        pseudonyms = load_pseudonymizer()
-        signer = load_signer()
-    except KeyFileError as exc:
-        hint = "" if "ledger keygen" in str(exc) else "; run `ftigate ledger keygen` first"
-        raise IntakeError("ledger keys", f"{exc}{hint}") from None
-    try:
-        # With both keys every append is sealed, and a log pinned to other keys is refused.
-        store = Store.open(url, signer=signer, pseudonyms=pseudonyms)
-    except StoreError as exc:
-        raise IntakeError("--db", str(exc)) from None
-    except SQLAlchemyError as exc:
-        raise IntakeError("--db", f"cannot open the store ({exc.__class__.__name__})") from None
-    return store, pseudonyms, signer
-
-
 def _load_model(path: Path | None) -> ModelArtefact:
-    from ftigate.intake.errors import IntakeError
 
     source = path or default_model_path()
     try:

@@ -21,6 +21,7 @@ from ftigate.outputs.folder import (
     FileRecord,
     OutputFolder,
     check_output_folder,
+    settle_output_folder,
 )
 from ftigate.outputs.safecsv import (
     csv_bytes,
@@ -63,6 +64,7 @@ __all__ = [
     "restore",
     "restore_cell",
     "rows_csv_text",
+    "settle_output_folder",
     "write_csv",
     "write_output_bytes",
     "write_output_text",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import time
 from pathlib import Path
 
 from ftigate.intake.errors import IntakeError
@@ -127,3 +128,21 @@ def write_all(descriptor: int, data: bytes) -> None:
     while view:
         written = os.write(descriptor, view)
         view = view[written:]
+
+
+PAUSE_ENV = "FTIGATE_TEST_PAUSE_AT"
+PAUSE_MARKER_ENV = "FTIGATE_TEST_PAUSE_MARKER"
+
+
+def pause_point(stage: str) -> None:
+    """Tests only: with FTIGATE_TEST_PAUSE_AT=stage, write the marker file named by
+    FTIGATE_TEST_PAUSE_MARKER and wait to be killed, so a kill test can stop a run at an
+    exact step. Unset (always, outside tests) it does nothing. The same variables as
+    `ftigate.decide.record.pause_point`, which the ledger's steps use."""
+    if os.environ.get(PAUSE_ENV) != stage:
+        return
+    marker = os.environ.get(PAUSE_MARKER_ENV)
+    if marker:
+        Path(marker).write_text(stage + "\n")
+    while True:
+        time.sleep(60)

@@ -1,5 +1,5 @@
 """The output folder every command writes into: created private or empty, never a link,
-staged inside itself, renamed into place, described by a manifest.
+staged inside itself, and put in place as one set whose manifest is the commit point.
 
 Rules (README: "Output folders"):
 
@@ -9,18 +9,34 @@ Rules (README: "Output folders"):
   makes the command refuse (OutputError, exit code 2) before anything is touched.
 * A symlinked `--out` is refused, and so is a link or folder where a file is expected.
 * Files are written into `.ftigate-staging-XXXXXXXX/` inside `--out` (mode 0700, each
-  file 0600), fsynced with the folder, then renamed into place, then the manifest is
-  written. A staging folder left by a killed run is recognised by its name and the
-  marker file in it, and removed by the next run into the same folder; nothing else is
-  ever removed.
+  file 0600) and fsynced with the folder. A staging folder left by a killed run before
+  its commit point is recognised by its name and the marker file in it, and removed by
+  the next run into the same folder; nothing else is ever removed.
+* The set is committed in this order, so that a kill at any moment leaves one whole set
+  or a folder that ftigate completes (rolls forward) before anything reads or replaces it:
+
+  1. the new manifest, naming the new files and a `committing` block (the staging
+     folder and the earlier files it replaces), is written, fsynced and renamed over
+     the old one: the commit point. Killed before it, the old set and old manifest stand
+     and the staging folder is stale;
+  2. every earlier file is renamed out of the folder into the staging folder (as
+     `.ftigate-replaced-NAME`), then every new file renamed in. The folder therefore
+     never holds files of two runs at once: at worst part of one set, with the
+     manifest saying which set is committed and that it is not yet complete;
+  3. the manifest without `committing` replaces it (the set is complete), and the
+     staging folder, with the earlier files in it, is removed (its marker last).
+
+  `settle_output_folder(out)` (and every `OutputFolder` opened on `out`) finds a
+  manifest still `committing` and finishes steps 2 and 3 from where the kill stopped.
+  Only files the manifest names with their digests are ever moved or removed.
 * Two phases, so that a ledger can record between "written durably, digests known" and
-  "moved into place":
+  "put in place":
 
       with OutputFolder(out, force=force, command="process") as folder:
           folder.write_csv("decisions.csv", frame)
           digests = folder.prepare()      # {name: sha256}, all durable in staging
           ...record digests...
-          folder.commit()                 # rename into place, manifest, fsync
+          folder.commit()                 # the steps above
       # leaving the block without commit() removes only the staging folder (and `out`
       # itself when this run created it and it is still empty)
 
@@ -54,6 +70,7 @@ from ftigate.outputs.durable import (
     make_private_dirs,
     new_private_file,
     open_dir,
+    pause_point,
     seal_file,
     write_all,
 )
@@ -63,6 +80,8 @@ MANIFEST_FORMAT = "ftigate-output-manifest/1"
 STAGING_PREFIX = ".ftigate-staging-"
 STAGING_MARKER = ".ftigate-staging"
 RESERVED_PREFIX = ".ftigate-"
+REPLACED_PREFIX = ".ftigate-replaced-"
+"""an earlier output moved into the staging folder by a commit, removed with it"""
 MAX_MANIFEST_BYTES = 1 << 20
 
 
@@ -101,9 +120,8 @@ def _refuse(out: Path, message: str) -> OutputError:
     return OutputError(out, message)
 
 
-def _read_manifest(out_fd: int) -> dict[str, list[FileRecord]] | None:
-    """name -> acceptable records, from `files` and (mid-commit) `replacing`; None when
-    there is no readable manifest of ftigate's."""
+def _manifest_document(out_fd: int) -> dict[str, Any] | None:
+    """The manifest ftigate wrote in the folder, parsed; None when there is none readable."""
     try:
         descriptor = os.open(MANIFEST, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=out_fd)
     except OSError:
@@ -121,18 +139,67 @@ def _read_manifest(out_fd: int) -> dict[str, list[FileRecord]] | None:
         return None
     if not isinstance(document, dict) or document.get("format") != MANIFEST_FORMAT:
         return None
-    accepted: dict[str, list[FileRecord]] = {}
-    for key in ("files", "replacing"):
-        entries = document.get(key) or []
-        if not isinstance(entries, list):
+    return document
+
+
+def _records(entries: Any) -> list[FileRecord] | None:
+    """The manifest's list of files; None when it is not one ftigate could have written."""
+    if not isinstance(entries, list):
+        return None
+    records = []
+    for entry in entries:
+        try:
+            record = FileRecord(str(entry["name"]), int(entry["bytes"]), str(entry["sha256"]))
+        except (KeyError, TypeError, ValueError):
             return None
-        for entry in entries:
-            try:
-                record = FileRecord(str(entry["name"]), int(entry["bytes"]), str(entry["sha256"]))
-            except (KeyError, TypeError, ValueError):
-                return None
-            if valid_output_name(record.name):
-                accepted.setdefault(record.name, []).append(record)
+        if valid_output_name(record.name):
+            records.append(record)
+    return records
+
+
+@dataclass(frozen=True)
+class _Commit:
+    """A commit the manifest says is under way: the new set, where it is staged, and the
+    earlier set it replaces."""
+
+    files: list[FileRecord]
+    staging: str
+    replacing: list[FileRecord]
+
+
+def _commit_under_way(document: dict[str, Any]) -> _Commit | None:
+    block = document.get("committing")
+    if not isinstance(block, dict):
+        return None
+    files, replacing = _records(document.get("files") or []), _records(block.get("replacing") or [])
+    staging = block.get("staging")
+    if files is None or replacing is None or not isinstance(staging, str):
+        return None
+    if not staging.startswith(STAGING_PREFIX) or "/" in staging or staging in {".", ".."}:
+        return None
+    return _Commit(files, staging, replacing)
+
+
+def _read_manifest(out_fd: int) -> dict[str, list[FileRecord]] | None:
+    """name -> acceptable records, from `files` and (mid-commit) the files it replaces
+    (`committing.replacing`, or `replacing` as earlier versions wrote it); None when there
+    is no readable manifest of ftigate's."""
+    document = _manifest_document(out_fd)
+    if document is None:
+        return None
+    committing = document.get("committing")
+    lists = [
+        document.get("files") or [],
+        document.get("replacing") or [],
+        committing.get("replacing") or [] if isinstance(committing, dict) else [],
+    ]
+    accepted: dict[str, list[FileRecord]] = {}
+    for entries in lists:
+        records = _records(entries)
+        if records is None:
+            return None
+        for record in records:
+            accepted.setdefault(record.name, []).append(record)
     return accepted
 
 
@@ -165,6 +232,7 @@ def _judge(out: Path, out_fd: int, force: bool) -> FolderState:
         if name == MANIFEST:
             has_manifest = True
         elif name.startswith(STAGING_PREFIX) and _is_stale_staging(out_fd, name):
+            # (a staging folder a commit under way names is settled before any run judges)
             state.stale_staging.append(name)
         else:
             others.append(name)
@@ -298,43 +366,14 @@ class OutputFolder:
             fcntl.flock(self._out_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise _refuse(out, "another ftigate run is writing into this folder") from None
+        _settle(out, self._out_fd)
         self._state = _judge(out, self._out_fd, self.force)
         for name in self._state.stale_staging:
-            self._remove_staging(name)
-        name = STAGING_PREFIX + secrets.token_hex(4)
+            _remove_staging(self._out_fd, name)
         try:
-            os.mkdir(name, 0o700, dir_fd=self._out_fd)
+            self._staging_name, self._staging_fd = _new_staging(self._out_fd, self.command)
         except OSError as error:
             raise _refuse(out, f"cannot write into the output folder ({describe_os_error(error)})") from None
-        self._staging_name = name
-        self._staging_fd = open_dir(name, dir_fd=self._out_fd)
-        marker = {
-            "ftigate_version": __version__,
-            "command": self.command,
-            "pid": os.getpid(),
-            "started_at": _now(),
-            "note": "staging folder of an ftigate run; a later run into this folder removes it",
-        }
-        descriptor = new_private_file(STAGING_MARKER, dir_fd=self._staging_fd)
-        try:
-            write_all(descriptor, (json.dumps(marker, indent=2) + "\n").encode())
-        finally:
-            os.close(descriptor)
-
-    def _remove_staging(self, name: str) -> None:
-        """Remove a staging folder of ftigate's: plain files (or links, unlinked, never
-        followed) and then the folder. Only ever called on a folder that carries
-        ftigate's staging name and marker and holds no sub-folder (`_is_stale_staging`)
-        or on this run's own staging folder."""
-        assert self._out_fd is not None
-        staging_fd = open_dir(name, dir_fd=self._out_fd)
-        try:
-            for entry in list(os.scandir(staging_fd)):
-                if not entry.is_dir(follow_symlinks=False):
-                    os.unlink(entry.name, dir_fd=staging_fd)
-        finally:
-            os.close(staging_fd)
-        os.rmdir(name, dir_fd=self._out_fd)
 
     # --- writing -------------------------------------------------------------------------------
 
@@ -419,63 +458,23 @@ class OutputFolder:
         return list(self._records.values())
 
     def commit(self) -> list[Path]:
-        """Rename every output into place and write the manifest; returns the paths.
-
-        Crash-safe: a manifest naming both the old and the new version of each file is
-        put in place first, so a run killed half-way leaves a folder that a later
-        `--force` run still recognises as ftigate's own."""
+        """Put the new set in place as one (the module docstring's steps 1-3); returns the
+        paths. Crash-safe: from the moment the committing manifest is in place, a kill
+        leaves a folder that the next `OutputFolder` or `settle_output_folder` completes."""
         self.prepare()
         assert self._records is not None and self._out_fd is not None and self._staging_fd is not None
         self._check_still_ours()
-        new = list(self._records.values())
-        old = self._state.own_files
-        new_names = {r.name for r in new}
+        commit = _Commit(list(self._records.values()), self._staging_name, self._state.own_files)
+        pause_point("output:staged")
         try:
-            self._put_manifest(new, old)
-            for record in new:
-                os.rename(record.name, record.name, src_dir_fd=self._staging_fd, dst_dir_fd=self._out_fd)
-            for record in old:
-                if record.name not in new_names:
-                    # An earlier output of ftigate's this run does not produce again (e.g. a
-                    # report.pdf from an earlier --pdf run): verified against the manifest
-                    # before anything was written, and removed so the folder describes one run.
-                    self._unlink_own(record)
-            fsync_dir(self._out_fd)
-            if old:
-                self._put_manifest(new, [])
+            _put_manifest(self._out_fd, self._staging_fd, _manifest(self.command, commit))
+            pause_point("output:committing")
+            _finish_commit(self.out, self._out_fd, self._staging_fd, commit, self.command, judged=True)
         except OSError as error:
             raise _refuse(self.out, f"cannot put the outputs in place ({describe_os_error(error)})") from None
         self._committed = True
         self._close(remove_staging=True)
-        return [self.out / r.name for r in new]
-
-    def _unlink_own(self, record: FileRecord) -> None:
-        assert self._out_fd is not None
-        if digest_file(record.name, dir_fd=self._out_fd) == (record.bytes, record.sha256):
-            os.unlink(record.name, dir_fd=self._out_fd)
-
-    def _put_manifest(self, files: list[FileRecord], replacing: list[FileRecord]) -> None:
-        assert self._staging_fd is not None and self._out_fd is not None
-        document: dict[str, Any] = {
-            "format": MANIFEST_FORMAT,
-            "ftigate_version": __version__,
-            "command": self.command,
-            # No timestamp: the same outputs give the same manifest (synthetic data is
-            # "same seed, same bytes" for the whole folder); the file's mtime says when.
-            "files": [asdict(r) for r in files],
-        }
-        if replacing:
-            document["replacing"] = [asdict(r) for r in replacing]
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(MANIFEST, dir_fd=self._staging_fd)
-        descriptor = new_private_file(MANIFEST, dir_fd=self._staging_fd)
-        try:
-            write_all(descriptor, (json.dumps(document, indent=2) + "\n").encode())
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
-        os.rename(MANIFEST, MANIFEST, src_dir_fd=self._staging_fd, dst_dir_fd=self._out_fd)
-        fsync_dir(self._out_fd)
+        return [self.out / r.name for r in commit.files]
 
     # --- closing -------------------------------------------------------------------------------
 
@@ -495,7 +494,7 @@ class OutputFolder:
             if remove_staging and self._staging_name:
                 # left for the next run into this folder, which recognises it
                 with contextlib.suppress(OSError):
-                    self._remove_staging(self._staging_name)
+                    _remove_staging(self._out_fd, self._staging_name)
                 self._staging_name = ""
             os.close(self._out_fd)  # releases the lock
             self._out_fd = None
@@ -508,6 +507,181 @@ class OutputFolder:
         self._created_dirs = []
 
 
+def settle_output_folder(out: Path) -> None:
+    """Complete a commit that a kill interrupted in `out` (roll forward), so that the folder
+    holds one whole set; does nothing to a settled folder. For readers of ftigate's outputs:
+    a run writing into `out` now makes this refuse (OutputError) rather than wait."""
+    if _check_folder_path(out) is None:
+        return
+    try:
+        descriptor = open_dir(out)
+    except OSError as error:
+        raise _refuse(out, f"cannot open the output folder ({describe_os_error(error)})") from None
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise _refuse(out, "another ftigate run is writing into this folder") from None
+        _settle(out, descriptor)
+    finally:
+        os.close(descriptor)  # releases the lock
+
+
+def _settle(out: Path, out_fd: int) -> None:
+    """Roll forward the commit the manifest says is under way, if any (under the lock)."""
+    document = _manifest_document(out_fd)
+    commit = _commit_under_way(document) if document is not None else None
+    if commit is None:
+        return
+    assert document is not None
+    command = str(document.get("command") or "")
+    try:
+        staging_fd: int | None = open_dir(commit.staging, dir_fd=out_fd)
+    except FileNotFoundError:
+        staging_fd = None
+    except OSError as error:
+        raise _refuse(out, f"cannot finish an interrupted output ({describe_os_error(error)})") from None
+    try:
+        if staging_fd is None:
+            # Removed by hand after the commit point: whatever is in place must be the new set.
+            commit = _Commit(commit.files, "", commit.replacing)
+        _finish_commit(out, out_fd, staging_fd, commit, command, judged=False)
+    except OSError as error:
+        raise _refuse(out, f"cannot finish an interrupted output ({describe_os_error(error)})") from None
+    finally:
+        if staging_fd is not None:
+            os.close(staging_fd)
+    if commit.staging:
+        _remove_staging(out_fd, commit.staging)
+
+
+def _finish_commit(
+    out: Path, out_fd: int, staging_fd: int | None, commit: _Commit, command: str, *, judged: bool
+) -> None:
+    """Steps 2 and 3 of a commit whose manifest is in place, from wherever they stopped.
+
+    `judged`: the earlier files were verified against their manifest under this lock
+    (a run's own commit); otherwise (after a kill) every file is verified here first, and
+    a file that is neither the earlier nor the new version makes it refuse, untouched."""
+    staged = set(os.listdir(staging_fd)) if staging_fd is not None else set()
+    new_names = {r.name for r in commit.files}
+    earlier = {r.name: r for r in commit.replacing}
+    if not judged:
+        for record in commit.files:
+            found = digest_file(record.name, dir_fd=out_fd)
+            if record.name in staged:
+                before = earlier.get(record.name)
+                if found is not None and (before is None or found != (before.bytes, before.sha256)):
+                    raise _refuse(out, f"holds {record.name!r}, changed since ftigate began replacing it")
+            elif found != (record.bytes, record.sha256):
+                raise _refuse(out, f"{record.name!r} of the interrupted output is missing or changed")
+    # Every earlier file leaves before any new one enters: never files of two runs at once.
+    for record in commit.replacing:
+        if record.name in new_names and record.name not in staged:
+            continue  # the new version is already in place
+        if not _is_own(out_fd, record, judged):
+            continue
+        if staging_fd is None:
+            os.unlink(record.name, dir_fd=out_fd)
+        else:
+            os.rename(record.name, REPLACED_PREFIX + record.name, src_dir_fd=out_fd, dst_dir_fd=staging_fd)
+        pause_point(f"output:replaced:{record.name}")
+    for record in commit.files:
+        if record.name in staged:
+            os.rename(record.name, record.name, src_dir_fd=staging_fd, dst_dir_fd=out_fd)
+            pause_point(f"output:placed:{record.name}")
+    fsync_dir(out_fd)
+    if staging_fd is not None:
+        fsync_dir(staging_fd)
+        _put_manifest(out_fd, staging_fd, _manifest(command, _Commit(commit.files, "", [])))
+    else:
+        scratch, scratch_fd = _new_staging(out_fd, command)
+        try:
+            _put_manifest(out_fd, scratch_fd, _manifest(command, _Commit(commit.files, "", [])))
+        finally:
+            os.close(scratch_fd)
+        _remove_staging(out_fd, scratch)
+    pause_point("output:complete")
+
+
+def _is_own(out_fd: int, record: FileRecord, judged: bool) -> bool:
+    """The earlier file `record` is in place as ftigate wrote it (by size alone when its
+    digest was verified under this lock)."""
+    if judged:
+        try:
+            info = os.stat(record.name, dir_fd=out_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+        return stat.S_ISREG(info.st_mode) and info.st_size == record.bytes
+    return digest_file(record.name, dir_fd=out_fd) == (record.bytes, record.sha256)
+
+
+def _manifest(command: str, commit: _Commit) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "format": MANIFEST_FORMAT,
+        "ftigate_version": __version__,
+        "command": command,
+        # No timestamp: the same outputs give the same manifest (synthetic data is
+        # "same seed, same bytes" for the whole folder); the file's mtime says when.
+        "files": [asdict(r) for r in commit.files],
+    }
+    if commit.staging:
+        document["committing"] = {
+            "staging": commit.staging,
+            "replacing": [asdict(r) for r in commit.replacing],
+        }
+    return document
+
+
+def _put_manifest(out_fd: int, staging_fd: int, document: dict[str, Any]) -> None:
+    """The manifest written and fsynced in staging, renamed over the folder's, fsynced."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(MANIFEST, dir_fd=staging_fd)
+    descriptor = new_private_file(MANIFEST, dir_fd=staging_fd)
+    try:
+        write_all(descriptor, (json.dumps(document, indent=2) + "\n").encode())
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+    os.rename(MANIFEST, MANIFEST, src_dir_fd=staging_fd, dst_dir_fd=out_fd)
+    fsync_dir(out_fd)
+
+
+def _new_staging(out_fd: int, command: str) -> tuple[str, int]:
+    """A new staging folder (0700) with its marker; (name, descriptor)."""
+    name = STAGING_PREFIX + secrets.token_hex(4)
+    os.mkdir(name, 0o700, dir_fd=out_fd)
+    staging_fd = open_dir(name, dir_fd=out_fd)
+    marker = {
+        "ftigate_version": __version__,
+        "command": command,
+        "pid": os.getpid(),
+        "started_at": _now(),
+        "note": "staging folder of an ftigate run; a later run into this folder removes it",
+    }
+    descriptor = new_private_file(STAGING_MARKER, dir_fd=staging_fd)
+    try:
+        write_all(descriptor, (json.dumps(marker, indent=2) + "\n").encode())
+    finally:
+        os.close(descriptor)
+    return name, staging_fd
+
+
+def _remove_staging(out_fd: int, name: str) -> None:
+    """Remove a staging folder of ftigate's: plain files (or links, unlinked, never
+    followed), its marker last, then the folder. Only ever called on a folder that carries
+    ftigate's staging name and marker and holds no sub-folder (`_is_stale_staging`), on a
+    run's own staging folder, or on the one a committed manifest names."""
+    staging_fd = open_dir(name, dir_fd=out_fd)
+    try:
+        entries = [e.name for e in os.scandir(staging_fd) if not e.is_dir(follow_symlinks=False)]
+        # The marker last: a kill half-way leaves a folder still recognised as ftigate's.
+        for entry in sorted(entries, key=lambda n: n == STAGING_MARKER):
+            os.unlink(entry, dir_fd=staging_fd)
+    finally:
+        os.close(staging_fd)
+    os.rmdir(name, dir_fd=out_fd)
+
+
 def _now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
-

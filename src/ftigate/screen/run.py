@@ -14,7 +14,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,6 +81,25 @@ def screen_files(
     `out` is written as every single-file output is (`ftigate.outputs.OutputFile`): staged
     beside it, 0600, renamed into place; an existing file is replaced only with `force`
     (the default for callers that screen into a private folder of their own)."""
+    return screen_chunks(
+        letter, read_request_chunks(requests, read), requests, out, law,
+        workers=workers, progress=progress, force=force,
+    )  # fmt: skip
+
+
+def screen_chunks(
+    letter: Letter,
+    chunks: Iterable[pl.DataFrame],
+    requests: Path,
+    out: Path,
+    law: Law,
+    *,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    force: bool = True,
+) -> ScreenSummary:
+    """`screen_files` over chunks already read from `requests` (named in errors), for a
+    caller that reads the file once for more than screening (`ftigate.pipeline.intake`)."""
     out_format = "parquet" if out.suffix.lower() in {".parquet", ".pq"} else "csv"
     # The letter is judged under the law as it stood on its date, not as it stands today.
     law = law.at(letter.date)
@@ -95,7 +114,7 @@ def screen_files(
     try:
         with OutputFile(out, force=force) as target:
             parts: list[Path] = []
-            for number, chunk in enumerate(read_request_chunks(requests, read)):
+            for number, chunk in enumerate(chunks):
                 judged = screen_chunk(chunk, ctx)
                 part = work / f"part-{number:06d}.parquet"
                 judged.write_parquet(part, compression="lz4", statistics=False)

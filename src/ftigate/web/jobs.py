@@ -31,14 +31,7 @@ from typing import Any
 import polars as pl
 
 from ftigate.decide.gates import DISCLOSE, REFUSE, REVIEW, Thresholds, ThresholdsRefused
-from ftigate.decide.process import (
-    DISCLOSED_COLUMNS,
-    RESPONSE_COLUMNS,
-    ProcessOptions,
-    ProcessResult,
-    run_process,
-)
-from ftigate.decide.record import RESPONSE_FILE, BatchFiles, BatchRecorder, file_sha256
+from ftigate.decide.record import BatchFiles, BatchRecorder
 from ftigate.facts.reference import last_known_of
 from ftigate.intake.errors import IntakeError
 from ftigate.intake.letter import Letter, read_letter
@@ -49,11 +42,14 @@ from ftigate.ledger.events import (
     LetterReviewed,
     Pseudonymizer,
     ReleaseRetried,
-    ResponseReleased,
     ReviewAction,
 )
-from ftigate.outputs import OutputError, OutputFolder
+from ftigate.outputs import OutputError
+from ftigate.pipeline.recording import record_release, respond, response_in_place
+from ftigate.pipeline.respond import RESPONSE_COLUMNS, ProcessResult
+from ftigate.pipeline.run import ProcessOptions, run_process
 from ftigate.resolve.model import ModelArtefact
+from ftigate.resolve.reference import DISCLOSED_COLUMNS
 from ftigate.resolve.score import ScoringOptions
 from ftigate.store.api import FINISHED_STATUSES, Store, StoreError
 from ftigate.store.service import ServiceStore
@@ -292,8 +288,7 @@ class JobRunner:
 
     def _respond(self, job: dict[str, Any], recorder: BatchRecorder, result: ProcessResult) -> None:
         self.service.update_job(job["id"], self.worker_id, stage="responding", progress=100)
-        with OutputFolder(job_dir(self.settings, job["id"]) / OUT, command="serve") as folder:
-            recorder.respond(result, folder)
+        respond(recorder, result, job_dir(self.settings, job["id"]) / OUT, command="serve")
         self.service.set_state(job["id"], ("running",), "released", stage="released", claimed_by=None)
 
     # --- release after review -----------------------------------------------------------
@@ -402,11 +397,8 @@ class JobRunner:
             state = "released" if released else "queued"
             self.service.set_state(job["id"], ("running",), state, stage=state, claimed_by=None)
             return
-        if batch["status"] == "responding" and self._response_in_place(batch["id"], folder / OUT):
-            self.store.append_events(
-                [ResponseReleased(batch_id=batch["id"], response_digest=self._sent_digest(batch["id"]))]
-            )
-            self.store.sign_checkpoint(self.signer)
+        if batch["status"] == "responding" and response_in_place(self.store, batch["id"], folder / OUT):
+            record_release(self.store, batch["id"], self.signer)
             self.service.set_state(
                 job["id"], ("running",), "released", stage="released", batch_id=batch["id"], claimed_by=None
             )
@@ -430,21 +422,6 @@ class JobRunner:
         self._abandon(batch["id"], "the service stopped while processing it; it is processed again")
         self.service.set_state(
             job["id"], ("running",), "queued", stage="queued", batch_id=None, claimed_by=None
-        )
-
-    def _sent_digest(self, batch_id: str) -> str:
-        return str(
-            [e["detail"] for e in self.store.batch_events(batch_id) if e["kind"] == "response_sent"][-1]
-        )
-
-    def _response_in_place(self, batch_id: str, out: Path) -> bool:
-        sent = [e["detail"] for e in self.store.batch_events(batch_id) if e["kind"] == "response_sent"]
-        response = out / RESPONSE_FILE
-        return (
-            bool(sent)
-            and response.is_file()
-            and not response.is_symlink()
-            and file_sha256(response) == sent[-1]
         )
 
 
