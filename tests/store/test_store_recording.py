@@ -290,6 +290,35 @@ def test_a_run_killed_after_its_response_is_in_place_is_finished_by_the_next(
     assert _jct(db_url, tmp_path, "jct-superseded")["disclosures"] == str(response.height)
 
 
+def test_a_run_killed_while_putting_its_outputs_in_place_is_rolled_forward_by_the_next(
+    small_batch: Path, keys: dict[str, str], db_url: str, tmp_path: Path
+) -> None:
+    """Killed after the output folder's commit point, between two renames: decisions.csv
+    is in place, response.csv still staged. The next run completes the set (never a mix
+    of two runs' files), finds the recorded response in place and records its release."""
+    out = tmp_path / "out"
+    args = [*_batch_args(small_batch, out), "--db", db_url]
+    _killed_at("output:placed:decisions.csv", args, keys, tmp_path)
+    (killed,) = _batches(db_url)
+    assert killed["status"] == "responding"
+    assert (out / "decisions.csv").is_file() and not (out / "response.csv").exists()
+    assert "committing" in json.loads((out / ".ftigate-manifest.json").read_text())
+
+    resumed = runner.invoke(app, args)
+    assert resumed.exit_code == 0, resumed.output
+    assert "recorded its release" in " ".join(resumed.output.split())
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".ftigate-manifest.json", "decisions.csv", "explanations.parquet", "response.csv", "summary.json",
+    ]  # fmt: skip
+    manifest = json.loads((out / ".ftigate-manifest.json").read_text())
+    assert "committing" not in manifest
+    (batch,) = _batches(db_url)
+    assert batch["status"] == "released"
+    response = pl.read_csv(out / "response.csv", infer_schema=False)
+    assert _kinds(db_url)["response_released"] == 1
+    assert _jct(db_url, tmp_path, "jct")["disclosures"] == str(response.height)
+
+
 def test_batch_commands_show_abandon_and_void_by_appending(
     small_batch: Path, keys: dict[str, str], db_url: str, tmp_path: Path
 ) -> None:

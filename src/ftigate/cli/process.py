@@ -45,7 +45,13 @@ from ftigate.intake.errors import IntakeError
 from ftigate.intake.letter import read_letter
 from ftigate.law.loader import load_law
 from ftigate.ledger.checkpoint import Signer
-from ftigate.outputs import OutputError, check_output_file, check_output_folder, output_file
+from ftigate.outputs import (
+    OutputError,
+    check_output_file,
+    check_output_folder,
+    output_file,
+    settle_output_folder,
+)
 from ftigate.pipeline.recording import (
     UnfinishedRelease,
     earlier_batch,
@@ -168,7 +174,10 @@ def process(
     if no_ledger and (db or supersede):
         fail("--no-ledger records nothing: it takes neither --db nor --supersede")
     # Where the outputs go is checked first: a batch must not be recorded and then fail to
-    # write its response. A folder holding a response may be a killed run's, finished below.
+    # write its response. A killed run's outputs are first made one whole set (its commit
+    # finished, or its staging removed); a folder holding a response may then be a killed
+    # run's, whose release is recorded below.
+    guarded(lambda: settle_output_folder(out_dir))
     output_problem = _output_problem(out_dir, force)
     if output_problem is not None and (no_ledger or not (out_dir / RESPONSE_FILE).is_file()):
         guarded(lambda: _raise(output_problem))

@@ -508,9 +508,11 @@ class OutputFolder:
 
 
 def settle_output_folder(out: Path) -> None:
-    """Complete a commit that a kill interrupted in `out` (roll forward), so that the folder
-    holds one whole set; does nothing to a settled folder. For readers of ftigate's outputs:
-    a run writing into `out` now makes this refuse (OutputError) rather than wait."""
+    """Complete a commit that a kill interrupted in `out` (roll forward) and remove staging
+    folders that killed runs left before their commit point (roll back), as the next run
+    into `out` would, so that the folder holds one whole set and nothing else of ftigate's;
+    does nothing to a settled folder. For readers of ftigate's outputs: a run writing
+    into `out` now makes this refuse (OutputError) rather than wait."""
     if _check_folder_path(out) is None:
         return
     try:
@@ -523,6 +525,9 @@ def settle_output_folder(out: Path) -> None:
         except BlockingIOError:
             raise _refuse(out, "another ftigate run is writing into this folder") from None
         _settle(out, descriptor)
+        for entry in sorted(os.scandir(descriptor), key=lambda e: e.name):
+            if entry.name.startswith(STAGING_PREFIX) and _is_stale_staging(descriptor, entry.name):
+                _remove_staging(descriptor, entry.name)
     finally:
         os.close(descriptor)  # releases the lock
 

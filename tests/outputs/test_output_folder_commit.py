@@ -1,0 +1,215 @@
+"""The output folder put in place as one set: a real process killed (SIGKILL) at each step
+of a commit leaves the earlier set or part of the new one, never files of both, and the
+next reader (`settle_output_folder`) or run finds one complete set, rolling forward."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from ftigate.outputs import (
+    MANIFEST,
+    STAGING_PREFIX,
+    OutputError,
+    OutputFolder,
+    settle_output_folder,
+)
+
+EARLIER = {"a.txt": "old a\n", "old.txt": "old\n"}
+NEW = {"a.txt": "new a\n", "b.txt": "new b\n"}
+STARTUP_LIMIT_SECONDS = 120.0
+
+CHILD = textwrap.dedent(
+    """
+    import json, sys
+    from pathlib import Path
+    from ftigate.outputs import OutputFolder
+
+    out, force, files = Path(sys.argv[1]), sys.argv[2] == "force", json.loads(sys.argv[3])
+    with OutputFolder(out, force=force, command="child") as folder:
+        for name, text in files.items():
+            folder.write_text(name, text)
+        folder.prepare()
+        folder.commit()
+    """
+)
+
+# Every step of a commit with an earlier set in the folder, in the order they happen.
+STEPS = [
+    "output:staged",
+    "output:committing",
+    "output:replaced:a.txt",
+    "output:replaced:old.txt",
+    "output:placed:a.txt",
+    "output:placed:b.txt",
+    "output:complete",
+]
+
+
+def write_set(out: Path, files: dict[str, str], *, force: bool = False) -> None:
+    with OutputFolder(out, force=force, command="test") as folder:
+        for name, text in files.items():
+            folder.write_text(name, text)
+        folder.prepare()
+        folder.commit()
+
+
+def outputs(out: Path) -> dict[str, str]:
+    """The plain files a reader of the folder sees (not ftigate's bookkeeping)."""
+    return {
+        p.name: p.read_text() for p in out.iterdir() if p.is_file() and not p.name.startswith(".ftigate-")
+    }
+
+
+def killed_at(step: str, out: Path, files: dict[str, str], tmp: Path, *, force: bool) -> None:
+    """Run a real process writing `files` into `out`; SIGKILL it once it reaches `step`."""
+    marker = tmp / f"paused-{step.replace(':', '-')}"
+    env = {**os.environ, "FTIGATE_TEST_PAUSE_AT": step, "FTIGATE_TEST_PAUSE_MARKER": str(marker)}
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(out), "force" if force else "no", json.dumps(files)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        waited = 0.0
+        while not marker.exists():
+            if child.poll() is not None:
+                raise AssertionError(f"the run ended before {step}: {child.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+            if waited > STARTUP_LIMIT_SECONDS:
+                raise AssertionError(f"the run never reached {step}")
+            time.sleep(0.05)
+            waited += 0.05
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        if child.stderr is not None:
+            child.stderr.close()
+    assert child.returncode == -signal.SIGKILL
+
+
+def manifest_matches_folder(out: Path) -> None:
+    """The manifest is complete (no commit under way) and lists exactly what is there."""
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert "committing" not in manifest
+    listed = {f["name"]: f["sha256"] for f in manifest["files"]}
+    present = {name: hashlib.sha256(text.encode()).hexdigest() for name, text in outputs(out).items()}
+    assert listed == present
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_a_commit_killed_at_any_step_leaves_one_set_and_is_rolled_forward(tmp_path: Path, step: str) -> None:
+    out = tmp_path / "out"
+    write_set(out, EARLIER)
+    killed_at(step, out, NEW, tmp_path, force=True)
+
+    # What a plain reader finds meanwhile: part of one set, never files of two runs.
+    seen = outputs(out).items()
+    assert seen <= EARLIER.items() or seen <= NEW.items(), seen
+
+    # A reader through ftigate finds one complete set: the earlier one when the kill came
+    # before the commit point, else the new one, finished from where the kill stopped.
+    settle_output_folder(out)
+    assert outputs(out) == (EARLIER if step == "output:staged" else NEW)
+    manifest_matches_folder(out)
+    assert not [p for p in out.iterdir() if p.name.startswith(STAGING_PREFIX)]
+
+    # And the next run into the folder replaces that set, leaving nothing else behind.
+    write_set(out, {"c.txt": "third\n"}, force=True)
+    assert sorted(p.name for p in out.iterdir()) == [MANIFEST, "c.txt"]
+
+
+@pytest.mark.parametrize("step", ["output:committing", "output:placed:a.txt"])
+def test_the_next_run_finishes_a_killed_commit_before_judging_the_folder(tmp_path: Path, step: str) -> None:
+    """Into a new folder: the killed run's set is completed, then replaced with --force."""
+    out = tmp_path / "out"
+    killed_at(step, out, NEW, tmp_path, force=False)
+    with pytest.raises(OutputError, match="not empty"):
+        write_set(out, {"c.txt": "third\n"})
+    assert outputs(out) == NEW  # refusing still completed the set: it is one whole set
+    manifest_matches_folder(out)
+    write_set(out, {"c.txt": "third\n"}, force=True)
+    assert outputs(out) == {"c.txt": "third\n"}
+
+
+def test_a_file_changed_after_the_kill_makes_recovery_refuse_and_touch_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write_set(out, EARLIER)
+    killed_at("output:replaced:a.txt", out, NEW, tmp_path, force=True)
+    (out / "a.txt").write_text("someone's own file\n")  # where the new a.txt is to go
+    before = sorted(p.name for p in out.rglob("*"))
+    with pytest.raises(OutputError, match=r"a\.txt"):
+        settle_output_folder(out)
+    with pytest.raises(OutputError, match=r"a\.txt"):
+        write_set(out, {"c.txt": "third\n"}, force=True)
+    assert sorted(p.name for p in out.rglob("*")) == before
+    assert (out / "a.txt").read_text() == "someone's own file\n"
+
+
+def test_settling_a_settled_folder_changes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write_set(out, EARLIER)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    settle_output_folder(out)
+    settle_output_folder(tmp_path / "missing")  # nothing there: nothing to settle
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert not (tmp_path / "missing").exists()
+
+
+RENAME_CHILD = textwrap.dedent(
+    """
+    import json, os, signal, sys
+    from pathlib import Path
+    import ftigate.outputs.folder as folder_module
+    from ftigate.outputs import OutputFolder
+
+    out, after, files = Path(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3])
+    real_rename = os.rename
+    renames = []
+
+    def rename(src, dst, **kw):
+        real_rename(src, dst, **kw)
+        renames.append(dst)
+        if len(renames) == after:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    folder_module.os.rename = rename
+    with OutputFolder(out, force=True, command="child") as folder:
+        for name, text in files.items():
+            folder.write_text(name, text)
+        folder.prepare()
+        folder.commit()
+    """
+)
+
+
+@pytest.mark.parametrize("renames", range(1, 7))
+def test_no_kill_between_renames_leaves_files_of_two_runs(tmp_path: Path, renames: int) -> None:
+    """The same property without the pause points: killed after each rename the commit
+    makes (the manifest, each file out, each file in), whatever their number."""
+    out = tmp_path / "out"
+    write_set(out, EARLIER)
+    done = subprocess.run(
+        [sys.executable, "-c", RENAME_CHILD, str(out), str(renames), json.dumps(NEW)],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode in (-signal.SIGKILL, 0), done.stderr.decode()[-2000:]
+    seen = outputs(out).items()
+    assert seen <= EARLIER.items() or seen <= NEW.items(), seen
+    settle_output_folder(out)
+    assert outputs(out) in (EARLIER, NEW)
+    manifest_matches_folder(out)
