@@ -213,3 +213,28 @@ def test_no_kill_between_renames_leaves_files_of_two_runs(tmp_path: Path, rename
     settle_output_folder(out)
     assert outputs(out) in (EARLIER, NEW)
     manifest_matches_folder(out)
+
+
+def test_a_failure_past_the_commit_point_keeps_the_staged_set_for_the_roll_forward(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ftigate.outputs.folder as folder_module
+
+    out = tmp_path / "out"
+    write_set(out, EARLIER)
+    real_rename = os.rename
+    calls: list[str] = []
+
+    def failing_rename(src: str, dst: str, **kw: int) -> None:
+        calls.append(dst)
+        if len(calls) == 3:  # the manifest, one earlier file out, then the disk fails
+            raise OSError(5, "Input/output error")
+        real_rename(src, dst, **kw)
+
+    monkeypatch.setattr(folder_module.os, "rename", failing_rename)
+    with pytest.raises(OutputError, match="cannot put the outputs in place"):
+        write_set(out, NEW, force=True)
+    monkeypatch.setattr(folder_module.os, "rename", real_rename)
+    settle_output_folder(out)
+    assert outputs(out) == NEW
+    manifest_matches_folder(out)

@@ -339,6 +339,7 @@ class OutputFolder:
         self._records: dict[str, FileRecord] | None = None
         self._state = FolderState(exists=False)
         self._committed = False
+        self._keep_staging = False
 
     # --- opening -----------------------------------------------------------------------------
 
@@ -468,6 +469,9 @@ class OutputFolder:
         pause_point("output:staged")
         try:
             _put_manifest(self._out_fd, self._staging_fd, _manifest(self.command, commit))
+            # Past the commit point the staging folder holds the committed set: a failure
+            # from here leaves it for the next run to roll forward, never removes it.
+            self._keep_staging = True
             pause_point("output:committing")
             _finish_commit(self.out, self._out_fd, self._staging_fd, commit, self.command, judged=True)
         except OSError as error:
@@ -491,7 +495,7 @@ class OutputFolder:
             os.close(self._staging_fd)
             self._staging_fd = None
         if self._out_fd is not None:
-            if remove_staging and self._staging_name:
+            if remove_staging and self._staging_name and (self._committed or not self._keep_staging):
                 # left for the next run into this folder, which recognises it
                 with contextlib.suppress(OSError):
                     _remove_staging(self._out_fd, self._staging_name)
@@ -584,7 +588,9 @@ def _finish_commit(
     for record in commit.replacing:
         if record.name in new_names and record.name not in staged:
             continue  # the new version is already in place
-        if not _is_own(out_fd, record, judged):
+        # An earlier file this run does not produce again is verified by its digest
+        # before it goes (it is removed with the staging folder, not replaced).
+        if not _is_own(out_fd, record, judged and record.name in new_names):
             continue
         if staging_fd is None:
             os.unlink(record.name, dir_fd=out_fd)
