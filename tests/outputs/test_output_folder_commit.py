@@ -238,3 +238,18 @@ def test_a_failure_past_the_commit_point_keeps_the_staged_set_for_the_roll_forwa
     settle_output_folder(out)
     assert outputs(out) == NEW
     manifest_matches_folder(out)
+
+
+def test_a_manifest_naming_a_folder_ftigate_did_not_stage_in_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write_set(out, EARLIER)
+    theirs = out / f"{STAGING_PREFIX}theirs"
+    theirs.mkdir()
+    (theirs / "notes.txt").write_text("not ftigate's\n")
+    manifest = json.loads((out / MANIFEST).read_text())
+    manifest["committing"] = {"staging": theirs.name, "replacing": []}
+    (out / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(OutputError, match="not a staging folder"):
+        settle_output_folder(out)
+    assert (theirs / "notes.txt").read_text() == "not ftigate's\n"
+    assert outputs(out) == EARLIER

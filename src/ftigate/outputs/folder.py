@@ -544,6 +544,12 @@ def _settle(out: Path, out_fd: int) -> None:
         return
     assert document is not None
     command = str(document.get("command") or "")
+    if _lexists(out_fd, commit.staging) and not _is_stale_staging(out_fd, commit.staging):
+        raise _refuse(
+            out,
+            f"its {MANIFEST} names {commit.staging!r} as an interrupted output, but that is not a "
+            "staging folder of ftigate's; nothing was touched",
+        )
     try:
         staging_fd: int | None = open_dir(commit.staging, dir_fd=out_fd)
     except FileNotFoundError:
@@ -613,6 +619,14 @@ def _finish_commit(
             os.close(scratch_fd)
         _remove_staging(out_fd, scratch)
     pause_point("output:complete")
+
+
+def _lexists(dir_fd: int, name: str) -> bool:
+    try:
+        os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def _is_own(out_fd: int, record: FileRecord, judged: bool) -> bool:
