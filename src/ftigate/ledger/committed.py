@@ -29,32 +29,36 @@ Pure functions; the store writes and reads the rows (``ftigate.store.api``).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from json.encoder import encode_basestring
 
-from ftigate.ledger.canonical import encode_in_jcs_subset
 from ftigate.ledger.events import BatchDecided, BatchScreened, EntryError, holds_tin_shape
 from ftigate.ledger.merkle import CompactRange, HashTree, leaf_hash, verify_inclusion
 
 ITEM_FORMAT = 1
-_HEX64 = re.compile(r"[0-9a-f]{64}")
+_HEX_LINES = re.compile(r"(?:[0-9a-f]{64}\n)*")
+_CLOSE = f',"v":{ITEM_FORMAT}}}'
+_quote = encode_basestring  # JSON string escaping, the C one: '"', '\\', controls as \u00xx
 
 
-def _encode(kind: str, fields: dict[str, Any]) -> bytes:
-    """RFC 8785 bytes of an item: ASCII keys, text / null / lists of text values, the
-    subset where the standard encoder is RFC 8785 (see :mod:`ftigate.ledger.canonical`)."""
+def _text(value: str) -> str:
+    return _quote(value)
+
+
+def _optional(value: str | None) -> str:
+    return "null" if value is None else _quote(value)
+
+
+def _texts(values: tuple[str, ...]) -> str:
+    return "[" + ",".join(map(_quote, values)) + "]"
+
+
+def _utf8(kind: str, text: str) -> bytes:
     try:
-        return encode_in_jcs_subset(fields)
+        return text.encode("utf-8")
     except UnicodeEncodeError:
         raise EntryError(f"a {kind} item holds text that is not valid Unicode") from None
-
-
-def _refuse_tins(kind: str, name: str, values: Iterable[object]) -> None:
-    """The privacy backstop every ledger entry passes: text only, nothing shaped like a TIN."""
-    for value in values:
-        if value is not None and (type(value) is not str or holds_tin_shape(value)):
-            raise EntryError(f"a {kind} item's {name} is not text or holds something shaped like a TIN")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,22 +74,26 @@ class ScreeningItem:
     rules: tuple[str, ...] = ()  # citations of the rules the reasons rest on
 
     def canonical(self) -> bytes:
-        return _encode(
+        """RFC 8785 bytes, written out in key order: ASCII keys and text values are the
+        subset where JSON's own string escaping is RFC 8785's (see
+        :mod:`ftigate.ledger.canonical`; a property test checks against ``rfc8785``)."""
+        return _utf8(
             "screening",
-            {
-                "batch_id": self.batch_id,
-                "outcome": self.outcome,
-                "reasons": list(self.reasons),
-                "request_id": self.request_id,
-                "rules": list(self.rules),
-                "v": ITEM_FORMAT,
-            },
-        )
+            '{"batch_id":' + _text(self.batch_id)
+            + ',"outcome":' + _text(self.outcome)
+            + ',"reasons":' + _texts(self.reasons)
+            + ',"request_id":' + _text(self.request_id)
+            + ',"rules":' + _texts(self.rules)
+            + _CLOSE,
+        )  # fmt: skip
 
-    def check_recordable(self) -> None:
-        _refuse_tins("screening", "request_id", (self.request_id, self.outcome))
-        _refuse_tins("screening", "reasons", self.reasons)
-        _refuse_tins("screening", "rules", self.rules)
+    def texts(self) -> Iterator[str]:
+        """Every text value (what the privacy backstop reads)."""
+        yield self.batch_id
+        yield self.request_id
+        yield self.outcome
+        yield from self.reasons
+        yield from self.rules
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,26 +111,33 @@ class DecisionItem:
     model_digest: str | None = None
 
     def canonical(self) -> bytes:
-        return _encode(
+        """RFC 8785 bytes, as for :meth:`ScreeningItem.canonical`."""
+        return _utf8(
             "decision",
-            {
-                "batch_id": self.batch_id,
-                "decision": self.decision,
-                "match_probability": self.match_probability,
-                "model_digest": self.model_digest,
-                "reasons": list(self.reasons),
-                "request_id": self.request_id,
-                "taxpayer": self.taxpayer,
-                "v": ITEM_FORMAT,
-            },
-        )
+            '{"batch_id":' + _text(self.batch_id)
+            + ',"decision":' + _text(self.decision)
+            + ',"match_probability":' + _optional(self.match_probability)
+            + ',"model_digest":' + _optional(self.model_digest)
+            + ',"reasons":' + _texts(self.reasons)
+            + ',"request_id":' + _text(self.request_id)
+            + ',"taxpayer":' + _optional(self.taxpayer)
+            + _CLOSE,
+        )  # fmt: skip
 
-    def check_recordable(self) -> None:
-        _refuse_tins("decision", "request_id", (self.request_id, self.decision, self.match_probability))
-        _refuse_tins("decision", "reasons", self.reasons)
-        for name, value in (("taxpayer", self.taxpayer), ("model_digest", self.model_digest)):
-            if value is not None and not (type(value) is str and _HEX64.fullmatch(value)):
-                raise EntryError(f"a decision item's {name} must be 64 hex digits")
+    def texts(self) -> Iterator[str]:
+        """Every text value except the pseudonym and the digest (hex of fixed length)."""
+        yield self.batch_id
+        yield self.request_id
+        yield self.decision
+        yield from self.reasons
+        if self.match_probability is not None:
+            yield self.match_probability
+
+    def hexes(self) -> Iterator[str]:
+        if self.taxpayer is not None:
+            yield self.taxpayer
+        if self.model_digest is not None:
+            yield self.model_digest
 
 
 Item = ScreeningItem | DecisionItem
@@ -162,24 +177,38 @@ COMMITTED_TABLES = {BatchScreened.kind: ScreeningItem.table, BatchDecided.kind: 
 """the table that holds the items each committing kind's root is over"""
 
 
-def _commit(batch_id: str, items: Sequence[Item]) -> tuple[tuple[Item, ...], str]:
-    for item in items:
-        if item.batch_id != batch_id:
-            raise EntryError("an item names another batch than the one it is committed in")
-        item.check_recordable()
+def _check_recordable(kind: str, items: Sequence[Item]) -> None:
+    """The privacy backstop every ledger entry passes, over a whole batch at once: text
+    only, nothing shaped like a TIN, pseudonyms and digests as 64 hex digits. Values are
+    joined by newlines, which a TIN shape cannot span (digits, dashes and spaces only)."""
+    try:
+        joined = "\n".join(text for item in items for text in item.texts())
+        hexes = "".join(h + "\n" for item in items if isinstance(item, DecisionItem) for h in item.hexes())
+    except TypeError:
+        raise EntryError(f"a {kind} item holds a value that is not text") from None
+    if holds_tin_shape(joined):
+        raise EntryError(f"a {kind} item holds something shaped like a TIN; refused")
+    if not _HEX_LINES.fullmatch(hexes):
+        raise EntryError(f"a {kind} item's taxpayer or model_digest is not 64 hex digits")
+
+
+def _commit(kind: str, batch_id: str, items: Sequence[Item]) -> tuple[tuple[Item, ...], str]:
+    if any(item.batch_id != batch_id for item in items):
+        raise EntryError(f"a {kind} item names another batch than the one it is committed in")
+    _check_recordable(kind, items)
     return tuple(items), results_root(item_hashes(items)).hex()
 
 
 def commit_screening(batch_id: str, items: Sequence[ScreeningItem]) -> Committed:
     """The batch's screening as one event; refuses (EntryError) an item of another batch
     or holding something shaped like a TIN, before anything is recorded."""
-    kept, root = _commit(batch_id, items)
+    kept, root = _commit("screening", batch_id, items)
     return Committed(BatchScreened(batch_id=batch_id, records=len(kept), results_root=root), kept)
 
 
 def commit_decisions(batch_id: str, items: Sequence[DecisionItem]) -> Committed:
     """The batch's decisions as one event (refusals as for :func:`commit_screening`)."""
-    kept, root = _commit(batch_id, items)
+    kept, root = _commit("decision", batch_id, items)
     return Committed(BatchDecided(batch_id=batch_id, records=len(kept), results_root=root), kept)
 
 

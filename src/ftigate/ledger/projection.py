@@ -164,20 +164,38 @@ def item_row(item: Item, event_id: str) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
+@functools.lru_cache(maxsize=4096)
+def _codes(text: str) -> tuple[str, ...] | None:
+    """A JSON list of codes read back as text (codes repeat: cached); None if it is not one."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return None
+    return tuple(value)
+
+
+def _stored_codes(value: Any) -> tuple[str, ...] | None:
+    if isinstance(value, str):
+        return _codes(value)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    return None
+
+
 def row_item(table: str, row: Mapping[Any, Any]) -> Item | None:
-    """The item a stored row says it holds (None: its JSON columns are not lists)."""
-    reasons = _normal("reasons", row["reasons"])
-    if not isinstance(reasons, list):
+    """The item a stored row says it holds (None: its list columns are not lists of text)."""
+    reasons = _stored_codes(row["reasons"])
+    if reasons is None:
         return None
     if table == ScreeningItem.table:
-        rules = _normal("rules", row["rules"])
-        if not isinstance(rules, list):
+        rules = _stored_codes(row["rules"])
+        if rules is None:
             return None
-        return ScreeningItem(
-            str(row["batch_id"]), str(row["request_id"]), str(row["outcome"]), tuple(reasons), tuple(rules)
-        )
+        return ScreeningItem(str(row["batch_id"]), str(row["request_id"]), str(row["outcome"]), reasons, rules)
     return DecisionItem(
-        str(row["batch_id"]), str(row["request_id"]), str(row["decision"]), tuple(reasons),
+        str(row["batch_id"]), str(row["request_id"]), str(row["decision"]), reasons,
         row["match_probability"], row["taxpayer_pseudonym"], row["model_digest"],
     )  # fmt: skip
 
