@@ -193,7 +193,8 @@ def row_item(table: str, row: Mapping[Any, Any]) -> Item | None:
         rules = _stored_codes(row["rules"])
         if rules is None:
             return None
-        return ScreeningItem(str(row["batch_id"]), str(row["request_id"]), str(row["outcome"]), reasons, rules)
+        batch_id, request_id = str(row["batch_id"]), str(row["request_id"])
+        return ScreeningItem(batch_id, request_id, str(row["outcome"]), reasons, rules)
     return DecisionItem(
         str(row["batch_id"]), str(row["request_id"]), str(row["decision"]), reasons,
         row["match_probability"], row["taxpayer_pseudonym"], row["model_digest"],
