@@ -6,14 +6,16 @@ Typical use by the ``process`` stage::
     batch_id = store.create_batch(letter=letter, file_digests=digests,
                                   requesting_agency="ICE")
     store.add_requests(batch_id, [(row["request_id"], row) for row in rows])
-    store.append_events([BatchReceived(...), RecordScreened(...), ...,
-                         Decision(...), Disclosure(...), ResponseSent(...)])
+    store.append_events([BatchReceived(...), commit_screening(batch_id, items), ...,
+                         commit_decisions(batch_id, items), Disclosure(...), ResponseSent(...)])
     store.sign_checkpoint(load_signer())
 
 ``append_events`` writes, in one transaction, the ledger leaves and the rows
 the events describe (screening results, decisions, reviews, disclosures), so
 the relational records and the tamper-evident log can never disagree about
-what happened.
+what happened. A :class:`~ftigate.ledger.committed.Committed` batch (its
+screening or its decisions) is one leaf, whose root commits to its items, and
+the items' rows (see :mod:`ftigate.ledger.committed`).
 """
 
 from __future__ import annotations
