@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -184,21 +184,18 @@ def _stored_codes(value: Any) -> tuple[str, ...] | None:
     return None
 
 
-def row_item(table: str, row: Mapping[Any, Any]) -> Item | None:
-    """The item a stored row says it holds (None: its list columns are not lists of text)."""
-    reasons = _stored_codes(row["reasons"])
+def row_item(table: str, row: Sequence[Any]) -> Item | None:
+    """The item a stored row (its values in :data:`TABLE_COLUMNS` order) says it holds;
+    None when its list columns are not lists of text. The inverse of :func:`item_row`."""
+    reasons = _stored_codes(row[3])
     if reasons is None:
         return None
     if table == ScreeningItem.table:
-        rules = _stored_codes(row["rules"])
+        rules = _stored_codes(row[4])
         if rules is None:
             return None
-        batch_id, request_id = str(row["batch_id"]), str(row["request_id"])
-        return ScreeningItem(batch_id, request_id, str(row["outcome"]), reasons, rules)
-    return DecisionItem(
-        str(row["batch_id"]), str(row["request_id"]), str(row["decision"]), reasons,
-        row["match_probability"], row["taxpayer_pseudonym"], row["model_digest"],
-    )  # fmt: skip
+        return ScreeningItem(str(row[0]), str(row[1]), str(row[2]), reasons, rules)
+    return DecisionItem(str(row[0]), str(row[1]), str(row[2]), reasons, row[4], row[5], row[6])
 
 
 def projection_rows(events: Iterable[LedgerEvent]) -> dict[str, list[tuple[Any, ...]]]:
@@ -389,8 +386,10 @@ class CommittedRows:
         self._unreadable: set[str] = set()
         self._misplaced: set[str] = set()
 
-    def take(self, table: str, row: Mapping[Any, Any]) -> bool:
-        event_id = str(row["event_id"])
+    def take(self, table: str, row: Sequence[Any]) -> bool:
+        """Consume ``row`` (values in :data:`TABLE_COLUMNS` order, event id last) if it
+        belongs to a commitment; False leaves it to :func:`compare_table`."""
+        event_id = str(row[-1])
         hashes = self._hashes.get(event_id)
         if hashes is None:
             return False

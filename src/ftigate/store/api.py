@@ -701,7 +701,7 @@ class Store:
         )
         items = []
         with self.snapshot() as conn:
-            for row in conn.execute(query).mappings():
+            for row in conn.execute(query):
                 item = row_item(table, row)
                 if item is None:
                     raise StoreError(
@@ -794,13 +794,18 @@ class Store:
                 )
             committed = CommittedRows(expected.commitments, expected.commitment_leaves)
             for table, wanted in expected.rows.items():
-                query = text_select(table, TABLE_COLUMNS[table])
+                columns = TABLE_COLUMNS[table]
+                query = text_select(table, columns)
+                stored: Iterable[Mapping[Any, Any]]
                 if table in COMMITTED_TABLES.values():
-                    # a batch's committed rows are rehashed in the order they were written
-                    query = query.order_by(column("id"))
-                stored = conn.execution_options(yield_per=50_000).execute(query).mappings()
-                if table in COMMITTED_TABLES.values():
-                    stored = (row for row in stored if not committed.take(table, row))  # type: ignore[assignment]
+                    # a batch's committed rows are rehashed in the order they were written;
+                    # the rows of batches recorded one leaf per request are compared as such
+                    rows = conn.execution_options(yield_per=50_000).execute(query.order_by(column("id")))
+                    stored = (
+                        dict(zip(columns, r, strict=True)) for r in rows if not committed.take(table, r)
+                    )
+                else:
+                    stored = conn.execute(query).mappings()
                 report.findings.extend(
                     Finding(str(f), f.leaf_index) for f in compare_table(table, wanted, stored)
                 )
