@@ -70,13 +70,7 @@ from ftigate.ledger.checkpoint import (
     parse_skey,
     parse_vkey,
 )
-from ftigate.ledger.committed import (
-    COMMITTED_TABLES,
-    item_hashes,
-    item_inclusion_proof,
-    results_root,
-    verify_item,
-)
+from ftigate.ledger.committed import COMMITTED_TABLES, item_hashes, verify_item
 from ftigate.ledger.events import BatchDecided, BatchScreened
 from ftigate.ledger.keys import (
     DEFAULT_ORIGIN,
@@ -88,6 +82,7 @@ from ftigate.ledger.keys import (
     write_secret_file,
 )
 from ftigate.ledger.merkle import (
+    HashTree,
     ProofError,
     ProvableTree,
     leaf_hash,
@@ -436,8 +431,8 @@ def build_record_proof(store: Store, batch_id: str, request_id: str, kind: str) 
     positions = [n for n, item in enumerate(items) if item.request_id == request_id]
     if not positions:
         raise StoreError(f"no request {request_id!r} is recorded in {kind} of batch {batch_id}")
-    hashes = item_hashes(items)
-    if results_root(hashes).hex() != event.get("results_root"):
+    tree = HashTree(item_hashes(items))
+    if tree.root().hex() != event.get("results_root"):
         raise VerificationFailed(
             f"the stored rows of batch {batch_id} do not hash to the root its {kind} leaf "
             "commits to; run `ftigate ledger verify`"
@@ -449,7 +444,7 @@ def build_record_proof(store: Store, batch_id: str, request_id: str, kind: str) 
         "item": base64.b64encode(items[position].canonical()).decode(),
         "index": position,
         "records": len(items),
-        "proof": [base64.b64encode(h).decode() for h in item_inclusion_proof(hashes, position)],
+        "proof": [base64.b64encode(h).decode() for h in tree.inclusion_proof(position, tree.size)],
     }
     document["check"] = [*CHECK_PROCEDURE, *RECORD_CHECK_PROCEDURE]
     return document

@@ -701,7 +701,7 @@ class Store:
         )
         items = []
         with self.snapshot() as conn:
-            for row in conn.execute(query):
+            for row in conn.execution_options(yield_per=50_000).execute(query):
                 item = row_item(table, row)
                 if item is None:
                     raise StoreError(
