@@ -96,6 +96,21 @@ def test_every_step_is_recorded_and_verifies(
     verify = runner.invoke(app, ["ledger", "verify", "--db", db_url])
     assert verify.exit_code == 0, verify.output
 
+    # `batch show` names the committing leaves; any request's result is proved from them.
+    batch_id = summary["ledger"]["batch_id"]
+    shown = json.loads(runner.invoke(app, ["batch", "show", batch_id, "--db", db_url, "--json"]).stdout)
+    assert shown["committed"]["screened"]["event"]["records"] == decisions.height == shown["screened"]
+    assert shown["committed"]["decided"]["event"]["records"] == decisions.height == shown["decisions"]
+    request_id, decision = decisions["request_id"][-1], decisions["decision"][-1]
+    proof = tmp_path / "record.json"
+    proved = runner.invoke(
+        app, ["ledger", "prove-record", batch_id, request_id, "--what", "decision", "--db", db_url, "--out", str(proof)]
+    )
+    assert proved.exit_code == 0, proved.output
+    checked = runner.invoke(app, ["ledger", "check-proof", str(proof)])
+    assert checked.exit_code == 0, checked.output
+    assert f"request {request_id} of batch {batch_id} was decided {decision}" in checked.stdout
+
 
 def test_processing_again_is_refused_unless_it_supersedes(
     small_batch: Path, keys: None, db_url: str, tmp_path: Path
