@@ -81,6 +81,14 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "batch_events": ("batch_id", "kind", "at", "reason", "detail", "event_id"),
 }
 LIFECYCLE_EVENTS = (ResponseSent, ResponseReleased, BatchAbandoned, BatchVoided, BatchSuperseded)
+PROJECTED_KINDS = frozenset(
+    cls.kind
+    for cls in (
+        RecordScreened, Decision, ReviewAction, Disclosure, *LIFECYCLE_EVENTS,
+        BatchReceived, BatchScreened, BatchDecided,
+    )
+)  # fmt: skip
+"""the kinds of event ``ExpectedProjection.add`` reads (rows, batches, commitments)"""
 JSON_COLUMNS = frozenset({"reasons", "rules", "disclosed"})
 BATCH_COLUMNS = ("requesting_agency", "file_digests")
 
