@@ -58,6 +58,7 @@ def _visible(path: str) -> set[str]:
 # tlog-witness body, a cosigned note, an accounting): there is nothing to wrap in JSON.
 PRINTS_ITS_DOCUMENT = {
     "ledger prove": "an inclusion proof (JSON)",
+    "ledger prove-record": "a record proof: its item under the batch root, and that leaf's inclusion proof (JSON)",
     "ledger witness-request": "a C2SP tlog-witness add-checkpoint body",
     "witness cosign": "a cosigned checkpoint note (C2SP signed-note)",
     "witness add-checkpoint": "the cosignature line (C2SP tlog-witness)",

@@ -12,6 +12,7 @@ from ledger_cli_env import Env
 
 from ftigate.cli.ledger import accounting_app, check_inclusion_document, report_app
 from ftigate.ledger.accounting import BatchLog
+from ftigate.ledger.committed import Committed, ScreeningItem, commit_screening
 from ftigate.ledger.events import (
     BatchAbandoned,
     BatchReceived,
@@ -37,7 +38,7 @@ def seed_disclosures(env: Env) -> None:
             ("ICE", "8 U.S.C. 1253(a)(1)", [TIN_A], "2025"),
         ):
             batch = store.create_batch(letter={}, file_digests={}, requesting_agency=agency)
-            events = [
+            events: list[LedgerEvent | Committed] = [
                 BatchReceived(
                     batch_id=batch,
                     requesting_agency=agency,
@@ -47,8 +48,12 @@ def seed_disclosures(env: Env) -> None:
                     letter_date=f"{year}-04-30",
                 )
             ]
+            if agency == "DEA":  # screened as one committing leaf; the others one leaf per request
+                items = [ScreeningItem(batch, f"Q{i}", "sufficient") for i in range(len(tins))]
+                events.append(commit_screening(batch, items))
             for i, tin in enumerate(tins):
-                events.append(RecordScreened(batch_id=batch, request_id=f"Q{i}", outcome="sufficient"))
+                if agency != "DEA":
+                    events.append(RecordScreened(batch_id=batch, request_id=f"Q{i}", outcome="sufficient"))
                 events.append(
                     Disclosure(
                         batch_id=batch,

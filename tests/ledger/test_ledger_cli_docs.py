@@ -38,6 +38,7 @@ def test_the_commands_the_brief_names_exist() -> None:
         "checkpoint",
         "verify",
         "prove",
+        "prove-record",
         "check-proof",
         "witness-request",
     }

@@ -154,7 +154,7 @@ def test_every_kind_round_trips() -> None:
     ]
     for event in samples:
         assert event_from_entry(json.loads(event.canonical())) == event
-    assert len(EVENT_TYPES) == 19
+    assert len(EVENT_TYPES) == 21
 
 
 def test_event_from_entry_refuses_unknown_shapes() -> None:

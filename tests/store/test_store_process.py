@@ -60,12 +60,32 @@ def test_every_step_is_recorded_and_verifies(
     with Store.open(db_url) as store, store.engine.connect() as conn:
         kinds = dict(conn.execute(text("SELECT kind, count(*) FROM ledger_leaves GROUP BY kind")).all())
         assert kinds["batch_received"] == 1 and kinds["response_sent"] == 1 == kinds["response_released"]
-        assert kinds["record_screened"] == decisions.height == kinds["decision"]
+        # One leaf commits to every request's screening, one to every decision; the
+        # committed rows are the tables (`ledger verify` rehashes them against the roots).
+        assert kinds["batch_screened"] == 1 == kinds["batch_decided"]
+        assert "record_screened" not in kinds and "decision" not in kinds
+        committed = {
+            event["kind"]: event
+            for leaf in store.leaves()
+            if leaf.kind in ("batch_screened", "batch_decided")
+            for event in [json.loads(leaf.entry)["event"]]
+        }
+        assert {kind: e["records"] for kind, e in committed.items()} == {
+            "batch_screened": decisions.height, "batch_decided": decisions.height,
+        }  # fmt: skip
+        for table in ("screening_results", "decisions"):
+            assert conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() == decisions.height
         assert kinds["disclosure"] == response.height > 0
         assert kinds["records_inspected"] == summary["records_resolved"]
         stored = conn.execute(text("SELECT count(*) FROM disclosures")).scalar_one()
         assert stored == response.height
         entries = b"".join(row[0] for row in conn.execute(text("SELECT entry FROM ledger_leaves")))
+        tables = {"batch_screened": "screening_results", "batch_decided": "decisions"}
+        items = [
+            store.committed_items(tables[kind], event["batch_id"], event["event_id"])
+            for kind, event in committed.items()
+        ]
+        entries += b"".join(item.canonical() for part in items for item in part)
     # No clear TIN or street of a disclosed address is in the log.
     taxpayers = pl.read_parquet(small_batch / "pop" / "taxpayers.parquet")
     for tin in taxpayers["tin"].head(500):
@@ -75,6 +95,21 @@ def test_every_step_is_recorded_and_verifies(
 
     verify = runner.invoke(app, ["ledger", "verify", "--db", db_url])
     assert verify.exit_code == 0, verify.output
+
+    # `batch show` names the committing leaves; any request's result is proved from them.
+    batch_id = summary["ledger"]["batch_id"]
+    shown = json.loads(runner.invoke(app, ["batch", "show", batch_id, "--db", db_url, "--json"]).stdout)
+    assert shown["committed"]["screened"]["event"]["records"] == decisions.height == shown["screened"]
+    assert shown["committed"]["decided"]["event"]["records"] == decisions.height == shown["decisions"]
+    request_id, decision = decisions["request_id"][-1], decisions["decision"][-1]
+    proof = tmp_path / "record.json"
+    proved = runner.invoke(
+        app, ["ledger", "prove-record", batch_id, request_id, "--what", "decision", "--db", db_url, "--out", str(proof)]
+    )
+    assert proved.exit_code == 0, proved.output
+    checked = runner.invoke(app, ["ledger", "check-proof", str(proof)])
+    assert checked.exit_code == 0, checked.output
+    assert f"request {request_id} of batch {batch_id} was decided {decision}" in checked.stdout
 
 
 def test_processing_again_is_refused_unless_it_supersedes(

@@ -30,7 +30,9 @@ from ftigate.cli.common import JsonOption, check_database_url, err, fail, guarde
 from ftigate.intake.errors import IntakeError
 from ftigate.ledger.events import (
     BatchAbandoned,
+    BatchDecided,
     BatchReceived,
+    BatchScreened,
     BatchVoided,
     ConfigChanged,
     LedgerEvent,
@@ -165,6 +167,14 @@ def show(
         out.print(f"first event: leaf {received['leaf_index']}, event {received['event']['event_id']}")
         for name in RULE_FIELDS:
             out.print(f"  {name}: {received['event'].get(name)}", markup=False)
+    for part, leaf in document["committed"].items():
+        if leaf is not None:
+            event = leaf["event"]
+            out.print(
+                f"{part}: leaf {leaf['leaf_index']}, event {event['event_id']}, {event['records']} records, "
+                f"root {event['results_root']}",
+                markup=False,
+            )
     for change in document["rules_changed"]:
         event = change["event"]
         what = event.get("setting") or "model"
@@ -180,10 +190,21 @@ def _rules_recorded(store: Store, batch_id: str) -> dict[str, Any]:
     """The batch's first ledger entry as recorded (the rules that decided it, checkable with
     `ftigate ledger verify` and `ftigate law show --json`) and the rule changes that took
     effect with it."""
-    leaves = store.batch_leaves(batch_id, (BatchReceived.kind, ConfigChanged.kind, ModelChanged.kind))
+    kinds = (BatchReceived.kind, ConfigChanged.kind, ModelChanged.kind, BatchScreened.kind, BatchDecided.kind)
+    leaves = store.batch_leaves(batch_id, kinds)
     received = [{"leaf_index": i, "event": e} for i, e in leaves if e.get("kind") == BatchReceived.kind]
-    changes = [{"leaf_index": i, "event": e} for i, e in leaves if e.get("kind") != BatchReceived.kind]
-    return {"received": received[0] if received else None, "rules_changed": changes}
+    changes = [{"leaf_index": i, "event": e} for i, e in leaves if e.get("kind") in kinds[1:3]]
+    committed = {
+        part: next(({"leaf_index": i, "event": e} for i, e in leaves if e.get("kind") == kind), None)
+        for part, kind in (("screened", BatchScreened.kind), ("decided", BatchDecided.kind))
+    }
+    return {
+        "received": received[0] if received else None,
+        "rules_changed": changes,
+        # the leaves whose roots commit to every request's screening result and decision
+        # (`ftigate ledger prove-record` proves one); null for a batch recorded before them
+        "committed": committed,
+    }
 
 
 @app.command("abandon")

@@ -70,6 +70,8 @@ from ftigate.ledger.checkpoint import (
     parse_skey,
     parse_vkey,
 )
+from ftigate.ledger.committed import COMMITTED_TABLES, item_hashes, verify_item
+from ftigate.ledger.events import BatchDecided, BatchScreened
 from ftigate.ledger.keys import (
     DEFAULT_ORIGIN,
     KeyFileError,
@@ -80,6 +82,7 @@ from ftigate.ledger.keys import (
     write_secret_file,
 )
 from ftigate.ledger.merkle import (
+    HashTree,
     ProofError,
     ProvableTree,
     leaf_hash,
@@ -105,6 +108,17 @@ CHECK_PROCEDURE = [
     "3. Fold the base64 proof hashes from leaf with leaf_index and tree_size as in RFC 9162 "
     "2.1.3.2; the result must equal the checkpoint root and tree_size its size.",
     '4. entry is RFC 8785 JSON {"event": ..., "prev": ..., "seq": leaf_index}.',
+]
+RECORD_PROOF_FORMAT = "ftigate-record-proof/v1"
+RECORD_CHECK_PROCEDURE = [
+    "5. entry's event is a batch_screened or batch_decided event: results_root (hex) and "
+    "records.",
+    "6. item = base64decode(record.item), RFC 8785 JSON (screening: {batch_id, outcome, "
+    "reasons, request_id, rules, v}; decision: {batch_id, decision, match_probability, "
+    "model_digest, reasons, request_id, taxpayer, v}); fold record.proof from "
+    "SHA-256(0x00 || item) with record.index and record.records as in step 3: the result "
+    "must equal results_root, record.records must equal records, and the item's batch_id "
+    "the event's.",
 ]
 
 app = new_app(
@@ -367,10 +381,114 @@ def proof_document(
     }
 
 
+RECORD_PARTS = {"screening": BatchScreened.kind, "decision": BatchDecided.kind}
+
+
+@app.command("prove-record")
+@_clean_errors
+def prove_record(
+    batch_id: Annotated[str, typer.Argument(help="The batch the request was recorded in.")],
+    request_id: Annotated[str, typer.Argument(help="The request id, as in the request file.")],
+    what: Annotated[
+        str,
+        typer.Option("--what", help="Which result to prove: screening or decision."),
+    ] = "screening",
+    out: Annotated[Path | None, typer.Option("--out", help="Write here, not stdout.")] = None,
+    db: DbOption = None,
+    force: ForceOption = False,
+) -> None:
+    """Print the proof of one request's screening result or decision: its item under the
+    root of the batch's `batch_screened` / `batch_decided` leaf, and that leaf under the
+    latest signed checkpoint (`ledger check-proof` checks it offline)."""
+    if what not in RECORD_PARTS:
+        raise ValueError(f"--what must be one of {', '.join(RECORD_PARTS)}, not {what!r}")
+    if out:
+        check_output_file(out, force=force)
+    store = _open_store(db)
+    try:
+        proof = build_record_proof(store, batch_id, request_id, RECORD_PARTS[what])
+    finally:
+        store.close()
+    text = json.dumps(proof, indent=2, ensure_ascii=False) + "\n"
+    if out:
+        write_output_text(out, text, force=force)
+    else:
+        typer.echo(text, nl=False)
+
+
+def build_record_proof(store: Store, batch_id: str, request_id: str, kind: str) -> dict[str, Any]:
+    """The document ``prove-record`` prints: an inclusion proof of the batch's committing
+    leaf of ``kind``, with the record's item and its audit path to that leaf's root."""
+    leaves = store.batch_leaves(batch_id, [kind])
+    if not leaves:
+        raise StoreError(
+            f"no {kind} event for batch {batch_id} (a batch recorded before it was introduced "
+            "has one leaf per request: `ledger prove` that event's id)"
+        )
+    _index, event = leaves[-1]
+    event_id = str(event["event_id"])
+    items = store.committed_items(COMMITTED_TABLES[kind], batch_id, event_id)
+    positions = [n for n, item in enumerate(items) if item.request_id == request_id]
+    if not positions:
+        raise StoreError(f"no request {request_id!r} is recorded in {kind} of batch {batch_id}")
+    tree = HashTree(item_hashes(items))
+    if tree.root().hex() != event.get("results_root"):
+        raise VerificationFailed(
+            f"the stored rows of batch {batch_id} do not hash to the root its {kind} leaf "
+            "commits to; run `ftigate ledger verify`"
+        )
+    position = positions[0]
+    document = build_inclusion_proof(store, event_id)
+    document["format"] = RECORD_PROOF_FORMAT
+    document["record"] = {
+        "item": base64.b64encode(items[position].canonical()).decode(),
+        "index": position,
+        "records": len(items),
+        "proof": [base64.b64encode(h).decode() for h in tree.inclusion_proof(position, tree.size)],
+    }
+    document["check"] = [*CHECK_PROCEDURE, *RECORD_CHECK_PROCEDURE]
+    return document
+
+
+def _check_record(document: dict[str, Any], entry: bytes) -> str:
+    """Steps 5-6 of a record proof: the item under the root of the proved leaf."""
+    try:
+        record = document["record"]
+        item = base64.b64decode(record["item"], validate=True)
+        proof = [base64.b64decode(h, validate=True) for h in record["proof"]]
+        index, records = int(record["index"]), int(record["records"])
+        event = json.loads(entry)["event"]
+        root = bytes.fromhex(str(event["results_root"]))
+        committed = int(event["records"])
+        content = json.loads(item)
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"record proof is malformed: {error}") from None
+    if event.get("kind") not in RECORD_PARTS.values():
+        raise VerificationFailed("the proved leaf is not a batch_screened or batch_decided event")
+    if records != committed:
+        raise VerificationFailed(f"the proof is for {records} records but the leaf commits to {committed}")
+    if not isinstance(content, dict) or content.get("batch_id") != event.get("batch_id"):
+        raise VerificationFailed("the item names another batch than the proved leaf")
+    try:
+        verify_item(item, index, records, proof, root)
+    except ProofError as error:
+        raise VerificationFailed(f"the record's proof under the batch root fails: {error}") from None
+    reasons = ", ".join(content.get("reasons") or ()) or "no reasons"
+    result = (
+        f"was screened {content.get('outcome')}"
+        if event["kind"] == BatchScreened.kind
+        else f"was decided {content.get('decision')}"
+    )
+    return (
+        f"request {content.get('request_id')} of batch {content.get('batch_id')} {result} "
+        f"({reasons}), item {index} of {records}"
+    )
+
+
 def check_inclusion_document(document: Any, verifier: Verifier) -> str:
     """Verify a proof document; returns a one-line summary or raises."""
-    if not isinstance(document, dict) or document.get("format") != PROOF_FORMAT:
-        raise ValueError(f"not an {PROOF_FORMAT} document")
+    if not isinstance(document, dict) or document.get("format") not in (PROOF_FORMAT, RECORD_PROOF_FORMAT):
+        raise ValueError(f"not an {PROOF_FORMAT} or {RECORD_PROOF_FORMAT} document")
     try:
         entry = base64.b64decode(document["entry"], validate=True)
         proof = [base64.b64decode(h, validate=True) for h in document["proof"]]
@@ -390,10 +508,13 @@ def check_inclusion_document(document: Any, verifier: Verifier) -> str:
         verify_inclusion(leaf_hash(entry), index, size, proof, signed.checkpoint.root_hash)
     except ProofError as error:
         raise VerificationFailed(f"inclusion proof does not verify: {error}") from None
-    return (
-        f"OK: event {document.get('event_id')} is leaf {index} of the log "
+    located = (
+        f"event {document.get('event_id')} is leaf {index} of the log "
         f"{signed.checkpoint.origin} signed at size {size}"
     )
+    if document["format"] == RECORD_PROOF_FORMAT:
+        return f"OK: {_check_record(document, entry)}; its {located}"
+    return f"OK: {located}"
 
 
 @app.command("check-proof")
@@ -812,7 +933,13 @@ def report_jct(
     store = _open_store(db)
     try:
         _require_verified(store, _log_key(log_key), "the JCT report")
-        rows = jct_counts((leaf.entry for leaf in store.leaves()), year)
+        rows = jct_counts(
+            (leaf.entry for leaf in store.leaves()),
+            year,
+            lambda batch, event: [
+                item.request_id for item in store.committed_items("screening_results", batch, event)
+            ],
+        )
         states = batch_states(batch_log(store.entries_of_kinds(LIFECYCLE_KINDS)))
         head = store.latest_tree_head()
     finally:

@@ -8,11 +8,13 @@ records of a batch"):
 1. after screening, before any taxpayer record is read: `batch_received` (the digests of
    the letter and the request file, and of the rules that decide: law, policy, thresholds,
    model), a `config_changed` / `model_changed` for each of those that differs from the
-   previous batch's in the store, and one `record_screened` per request;
+   previous batch's in the store, and one `batch_screened` whose Merkle root commits to
+   every request's screening result (the results are the batch's `screening_results`);
 2. before the taxpayer file is searched for a chunk of requests: `inspection_started`
    (their request ids); after the chunk is scored, one `records_inspected` per request
    with the taxpayers its search read;
-3. one `decision` per request;
+3. one `batch_decided` whose Merkle root commits to every request's decision (the
+   decisions are the batch's `decisions` rows);
 4. once the response is written, fsynced and its digest known (staged inside `--out`):
    one `disclosure` per disclosed request and `response_sent` with that digest;
 5. once the response is renamed into place: `response_released`. Until then the
@@ -29,7 +31,7 @@ import dataclasses
 import hashlib
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,15 +45,20 @@ from ftigate.intake.errors import IntakeError
 from ftigate.intake.letter import Letter
 from ftigate.law.loader import Law
 from ftigate.ledger.checkpoint import Signer
+from ftigate.ledger.committed import (
+    Committed,
+    DecisionItem,
+    ScreeningItem,
+    commit_decisions,
+    commit_screening,
+)
 from ftigate.ledger.events import (
     BatchReceived,
     BatchSuperseded,
-    Decision,
     Disclosure,
     InspectionStarted,
     LedgerEvent,
     Pseudonymizer,
-    RecordScreened,
     RecordsInspected,
     ResponseReleased,
     ResponseSent,
@@ -155,19 +162,23 @@ def check_request_ids_recordable(screened: pl.DataFrame, path: Path) -> None:
             )  # fmt: skip
 
 
-def screened_events(batch_id: str, screened: pl.DataFrame, law: Law) -> Iterator[LedgerEvent]:
-    """One `record_screened` per request: R1-R5 / L1-L4, no taxpayer record touched."""
+def screening_items(batch_id: str, screened: pl.DataFrame, law: Law) -> list[ScreeningItem]:
+    """Each request's R1-R5 / L1-L4 outcome, in request-file order: what the batch's one
+    `batch_screened` leaf commits to (no taxpayer record touched)."""
     citations = {code: rc.citation for code, rc in law.codes.items()}
-    for row in screened.select("request_id", "outcome", "reasons").iter_rows(named=True):
-        passed = row["outcome"] == "pass"
-        reasons = () if passed else tuple(row["reasons"] or ())
-        yield RecordScreened(
-            batch_id=batch_id,
-            request_id=row["request_id"],
-            outcome=SCREEN_OUTCOME.get(row["outcome"], "review"),
-            reasons=reasons,
-            rules=tuple(sorted({citations[c] for c in reasons if c in citations})),
+    items = []
+    for request_id, outcome, codes in screened.select("request_id", "outcome", "reasons").iter_rows():
+        reasons = () if outcome == "pass" else tuple(codes or ())
+        items.append(
+            ScreeningItem(
+                batch_id,
+                request_id,
+                SCREEN_OUTCOME.get(outcome, "review"),
+                reasons,
+                tuple(sorted({citations[c] for c in reasons if c in citations})),
+            )
         )
+    return items
 
 
 def started_events(batch_id: str, request_ids: pl.Series) -> Iterator[InspectionStarted]:
@@ -200,25 +211,28 @@ def _chosen(result: ProcessResult) -> dict[str, str]:
     )
 
 
-def decision_events(
+def decision_items(
     batch_id: str, result: ProcessResult, model_digest: str, pseudonyms: Pseudonymizer
-) -> Iterator[Decision]:
+) -> list[DecisionItem]:
+    """Each request's decision: what the batch's one `batch_decided` leaf commits to."""
     chosen = _chosen(result)
-    for row in result.decisions.select(
+    items = []
+    for request_id, decision, reasons, probability, model_version in result.decisions.select(
         "request_id", "decision", "reasons", "match_probability", "model_version"
-    ).iter_rows(named=True):
-        resolved = row["model_version"] is not None
-        tin = chosen.get(row["request_id"]) if row["decision"] == DISCLOSE else None
-        probability = row["match_probability"]
-        yield Decision(
-            batch_id=batch_id,
-            request_id=row["request_id"],
-            decision=row["decision"],
-            reasons=tuple(row["reasons"] or ()),
-            match_probability=None if probability is None else f"{probability:.6f}",
-            taxpayer=pseudonyms.taxpayer(tin) if tin else None,
-            model_digest=model_digest if resolved else None,
+    ).iter_rows():
+        tin = chosen.get(request_id) if decision == DISCLOSE else None
+        items.append(
+            DecisionItem(
+                batch_id,
+                request_id,
+                decision,
+                tuple(reasons or ()),
+                None if probability is None else f"{probability:.6f}",
+                pseudonyms.taxpayer(tin) if tin else None,
+                model_digest if model_version is not None else None,
+            )
         )
+    return items
 
 
 def response_events(
@@ -286,7 +300,7 @@ class BatchRecorder:
     """the rules deciding the batch, told by `run_process` before screening"""
     _searched: int = field(default=0, repr=False)
 
-    def _append(self, events: Iterator[LedgerEvent] | list[LedgerEvent]) -> None:
+    def _append(self, events: Iterable[LedgerEvent | Committed]) -> None:
         appended = self.store.append_events(events)
         self.events += len(appended.event_ids)
         self.tree_size = appended.size
@@ -338,11 +352,8 @@ class BatchRecorder:
             )  # fmt: skip
         first += self._changes(batch_id, previous)
 
-        def events() -> Iterator[LedgerEvent]:
-            yield from first
-            yield from screened_events(batch_id, screened, self.law)
-
-        self._append(events())
+        screening = commit_screening(batch_id, screening_items(batch_id, screened, self.law))
+        self._append([*first, screening])
         self.store.set_batch_status(batch_id, "screened")
 
     def _changes(self, batch_id: str, previous: tuple[int, dict[str, object]] | None) -> list[LedgerEvent]:
@@ -381,7 +392,8 @@ class BatchRecorder:
 
     def decided(self, result: ProcessResult) -> None:
         batch_id = self._batch()
-        self._append(decision_events(batch_id, result, self.model_digest, self.pseudonyms))
+        items = decision_items(batch_id, result, self.model_digest, self.pseudonyms)
+        self._append([commit_decisions(batch_id, items)])
         self.store.set_batch_status(batch_id, "decided")
 
     def respond(self, result: ProcessResult, folder: OutputFolder) -> RecordedBatch:

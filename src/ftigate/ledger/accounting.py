@@ -11,7 +11,7 @@ import html
 import io
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -289,11 +289,19 @@ JCT_COLUMNS = (
 )
 
 
-def jct_counts(entries: Iterable[bytes], year: int) -> list[AgencyCounts]:
+def jct_counts(
+    entries: Iterable[bytes],
+    year: int,
+    committed_requests: Callable[[str, str], Iterable[str]] = lambda _batch, _event: (),
+) -> list[AgencyCounts]:
     """Per agency, for batches whose letter is dated in ``year``: request records screened
     and disclosures made (see `BatchLog`: released batches only, each request and each
     (request, taxpayer) once however often its files were processed), distinct
-    taxpayers disclosed about and the purposes given."""
+    taxpayers disclosed about and the purposes given.
+
+    A batch screened as one `batch_screened` leaf names its requests through
+    ``committed_requests(batch id, event id)``: the request ids of the items its root
+    commits to (the store's rows, which `ledger verify` checks against that root)."""
     log = BatchLog()
     screened: list[tuple[str, str, str]] = []
     disclosures: list[dict[str, Any]] = []
@@ -302,6 +310,10 @@ def jct_counts(entries: Iterable[bytes], year: int) -> list[AgencyCounts]:
         kind = event.get("kind")
         if kind == "record_screened":
             screened.append((event["batch_id"], event["request_id"], str(event.get("at", ""))))
+        elif kind == "batch_screened":
+            at = str(event.get("at", ""))
+            for request_id in committed_requests(event["batch_id"], event["event_id"]):
+                screened.append((event["batch_id"], request_id, at))
         elif kind == "disclosure":
             disclosures.append(event)
         else:

@@ -273,6 +273,43 @@ class RecordScreened(LedgerEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class BatchScreened(LedgerEvent):
+    """R1-R5 / L1-L4 outcome of every request of a batch, committed by one Merkle root.
+
+    One leaf per batch instead of one per request: `results_root` is the RFC 9162 root
+    over the batch's screening items (:mod:`ftigate.ledger.committed`: request id,
+    outcome, reasons, rules, in request-file order), which the store keeps as the
+    batch's `screening_results` rows. Each record's result is proved by an inclusion
+    proof under this root (`ftigate ledger prove-record`), and `ledger verify` rehashes
+    the rows against it, so a changed, added, dropped or reordered row is found."""
+
+    kind: ClassVar[str] = "batch_screened"
+    digest_fields: ClassVar[tuple[str, ...]] = ("results_root",)
+
+    batch_id: str
+    records: int  # how many items the root commits to
+    results_root: str  # hex RFC 9162 root over the items' leaf hashes
+    item_format: int = 1  # ftigate.ledger.committed.SCREENING_ITEM_FORMAT
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatchDecided(LedgerEvent):
+    """The decision on every request of a batch, committed by one Merkle root (as
+    :class:`BatchScreened`): `results_root` is over the batch's decision items (request
+    id, decision, reasons, match probability, taxpayer pseudonym, model digest), which
+    the store keeps as the batch's `decisions` rows. Inspections and disclosures stay
+    one leaf each (7213A, 6103(p)(3)(A))."""
+
+    kind: ClassVar[str] = "batch_decided"
+    digest_fields: ClassVar[tuple[str, ...]] = ("results_root",)
+
+    batch_id: str
+    records: int
+    results_root: str
+    item_format: int = 1
+
+
+@dataclass(frozen=True, kw_only=True)
 class RecordsInspected(LedgerEvent):
     """Taxpayer records searched for one request (an inspection, 6103(b)(7))."""
 
@@ -484,9 +521,11 @@ EVENT_TYPES: dict[str, type[LedgerEvent]] = {
         Seal,
         BatchReceived,
         RecordScreened,
+        BatchScreened,
         RecordsInspected,
         InspectionStarted,
         Decision,
+        BatchDecided,
         ReviewAction,
         RecordViewed,
         LetterReviewed,

@@ -6,14 +6,16 @@ Typical use by the ``process`` stage::
     batch_id = store.create_batch(letter=letter, file_digests=digests,
                                   requesting_agency="ICE")
     store.add_requests(batch_id, [(row["request_id"], row) for row in rows])
-    store.append_events([BatchReceived(...), RecordScreened(...), ...,
-                         Decision(...), Disclosure(...), ResponseSent(...)])
+    store.append_events([BatchReceived(...), commit_screening(batch_id, items), ...,
+                         commit_decisions(batch_id, items), Disclosure(...), ResponseSent(...)])
     store.sign_checkpoint(load_signer())
 
 ``append_events`` writes, in one transaction, the ledger leaves and the rows
 the events describe (screening results, decisions, reviews, disclosures), so
 the relational records and the tamper-evident log can never disagree about
-what happened.
+what happened. A :class:`~ftigate.ledger.committed.Committed` batch (its
+screening or its decisions) is one leaf, whose root commits to its items, and
+the items' rows (see :mod:`ftigate.ledger.committed`).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from ftigate.ledger.checkpoint import (
     open_checkpoint,
     sign_checkpoint,
 )
+from ftigate.ledger.committed import COMMITTED_TABLES, Committed, Item
 from ftigate.ledger.events import (
     EVENT_TYPES,
     BatchAbandoned,
@@ -67,11 +70,15 @@ from ftigate.ledger.events import (
 )
 from ftigate.ledger.merkle import EMPTY_ROOT, CompactRange, leaf_hash
 from ftigate.ledger.projection import (
+    PROJECTED_KINDS,
     TABLE_COLUMNS,
+    CommittedRows,
     ExpectedProjection,
     compare_batches,
     compare_table,
+    item_row,
     projection_rows,
+    row_item,
 )
 from ftigate.ledger.seal import SealWalk, decode_event, make_seal
 from ftigate.ledger.tiles import (
@@ -170,7 +177,9 @@ def leaf_entry(event_json: bytes, seq: int, prev: bytes | None) -> bytes:
     return b'{"event":' + event_json + b',"prev":' + prev_json + b',"seq":' + seq_json + b"}"
 
 
-def _chunks(items: Iterable[LedgerEvent], size: int) -> Iterator[list[LedgerEvent]]:
+def _chunks(
+    items: Iterable[LedgerEvent | Committed], size: int
+) -> Iterator[list[LedgerEvent | Committed]]:
     iterator = iter(items)
     while chunk := list(islice(iterator, size)):
         yield chunk
@@ -335,7 +344,7 @@ class Store:
             self._check_pins(conn, self.signer.verifier.vkey(), self.pseudonyms.fingerprint())
         self._pins_checked = True
 
-    def append_events(self, events: Iterable[LedgerEvent]) -> AppendResult:
+    def append_events(self, events: Iterable[LedgerEvent | Committed]) -> AppendResult:
         """Append events to the log in one transaction, with their projections.
 
         The head row is locked first (FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE
@@ -366,12 +375,13 @@ class Store:
                 sealed = CompactRange()
                 event_ids: list[str] = []
 
-                def write(chunk: list[LedgerEvent]) -> None:
+                def write(chunk: list[LedgerEvent | Committed]) -> None:
                     nonlocal prev
                     leaves: list[tuple[int, str, str, bytes, bytes]] = []
                     digests: list[bytes] = []
                     index = frontier.size
-                    for event in chunk:
+                    for element in chunk:
+                        event = element.event if isinstance(element, Committed) else element
                         data = leaf_entry(event.canonical(), index, prev)
                         digest = leaf_hash(data)
                         leaves.append((index, event.event_id, event.kind, data, digest))
@@ -410,7 +420,9 @@ class Store:
             ) from None
         return AppendResult(first_index, frontier.size, root, tuple(event_ids))
 
-    def _keyed(self, conn: Connection, size: int, events: Iterable[LedgerEvent]) -> Iterator[LedgerEvent]:
+    def _keyed(
+        self, conn: Connection, size: int, events: Iterable[LedgerEvent | Committed]
+    ) -> Iterator[LedgerEvent | Committed]:
         """The events as recorded under the store's keys: the genesis leaf first on an
         empty log, each batch stamped with the pseudonym key's fingerprint."""
         if self.signer is None or self.pseudonyms is None:
@@ -471,12 +483,18 @@ class Store:
             raise StoreError("the ledger head row is missing: the database was tampered with")
         return row
 
-    def _project(self, conn: Connection, events: list[LedgerEvent]) -> None:
+    def _project(self, conn: Connection, events: list[LedgerEvent | Committed]) -> None:
         """Rows of the typed tables for the events that describe one (same transaction)."""
-        for table, rows in projection_rows(events).items():
+        plain = [event for event in events if not isinstance(event, Committed)]
+        for table, rows in projection_rows(plain).items():
             _insert_rows(conn, table, TABLE_COLUMNS[table], rows)
+        for committed in (event for event in events if isinstance(event, Committed)):
+            event_id = committed.event.event_id
+            rows_of = (item_row(item, event_id) for item in committed.items)
+            while rows := list(islice(rows_of, APPEND_CHUNK)):
+                _insert_rows(conn, committed.table, TABLE_COLUMNS[committed.table], rows)
         status: dict[str, str] = {}
-        for event in events:
+        for event in plain:
             batch_status = LIFECYCLE_STATUS.get(event.kind)
             if batch_status is not None:
                 status[event.__dict__["batch_id"]] = batch_status
@@ -673,6 +691,27 @@ class Store:
                     found.append((int(index), event))
         return found
 
+    def committed_items(self, table: str, batch_id: str, event_id: str) -> list[Item]:
+        """The items a batch's ``batch_screened`` (table ``screening_results``) or
+        ``batch_decided`` (``decisions``) event commits to, as stored, in the order they
+        were written (``ledger verify`` checks them against its root)."""
+        query = (
+            text_select(table, TABLE_COLUMNS[table])
+            .where(column("batch_id") == batch_id, column("event_id") == event_id)
+            .order_by(column("id"))
+        )
+        items = []
+        with self.snapshot() as conn:
+            for row in conn.execution_options(yield_per=50_000).execute(query):
+                item = row_item(table, row)
+                if item is None:
+                    raise StoreError(
+                        f"a stored row of {table} of batch {batch_id} is not readable "
+                        "(altered outside the ledger); run `ftigate ledger verify`"
+                    )
+                items.append(item)
+        return items
+
     def hash_tree(self) -> TiledTree:
         """The tree at the head's size, read from the stored tiles as proofs need them:
         O(log n) rows per root or proof (as stored: ``verify`` recomputes them).
@@ -721,9 +760,12 @@ class Store:
         text_rows: list[int] = []
 
         def collect(index: int, event: dict[str, Any]) -> None:
-            # An unreadable event is not projected; the leaf checks report it.
-            with contextlib.suppress(EntryError):
-                expected.add(index, event_from_entry(event))
+            # Only the kinds that have rows are rebuilt as events (most leaves of a batch,
+            # its inspections, have none). An unreadable event is not projected; the leaf
+            # checks report it.
+            if event.get("kind") in PROJECTED_KINDS:
+                with contextlib.suppress(EntryError):
+                    expected.add(index, event_from_entry(event))
 
         with self.snapshot() as conn:
             head = conn.execute(
@@ -754,11 +796,24 @@ class Store:
                         index,
                     )
                 )
+            committed = CommittedRows(expected.commitments, expected.commitment_leaves)
             for table, wanted in expected.rows.items():
-                stored = conn.execute(text_select(table, TABLE_COLUMNS[table])).mappings()
+                columns = TABLE_COLUMNS[table]
+                query = text_select(table, columns)
+                stored: Iterable[Mapping[Any, Any]]
+                if table in COMMITTED_TABLES.values():
+                    # a batch's committed rows are rehashed in the order they were written;
+                    # the rows of batches recorded one leaf per request are compared as such
+                    rows = conn.execution_options(yield_per=50_000).execute(query.order_by(column("id")))
+                    stored = (
+                        dict(zip(columns, r, strict=True)) for r in rows if not committed.take(table, r)
+                    )
+                else:
+                    stored = conn.execute(query).mappings()
                 report.findings.extend(
                     Finding(str(f), f.leaf_index) for f in compare_table(table, wanted, stored)
                 )
+            report.findings.extend(Finding(str(f), f.leaf_index) for f in committed.findings())
             if report.tree is not None:
                 stored_tiles = conn.execute(
                     select(MerkleTile.level, MerkleTile.idx, MerkleTile.hashes)

@@ -167,7 +167,8 @@ class DisclosureRow(Base):
     event_id: Mapped[str] = mapped_column(String(32), unique=True)
 
 
-# Kinds recorded once per request; every other kind is rare (per batch, per append,
+# Kinds recorded once per request (record_screened and decision only by batches recorded
+# before batch_screened / batch_decided); every other kind is rare (per batch, per append,
 # per disclosure). The partial index over the rare ones lets the accounting, the pins
 # and a batch's lifecycle be read without scanning the bulk of the log.
 BULK_KINDS = ("record_screened", "records_inspected", "decision")

@@ -1,0 +1,223 @@
+"""Per-record results committed by one leaf: a batch's screening, or its decisions, under
+one Merkle root.
+
+A batch's screening (R1-R5 per record, L1-L4 for its letter) is one ``batch_screened``
+leaf and its decisions one ``batch_decided`` leaf, not one leaf per request. Each holds
+the RFC 9162 root over the batch's *items*, one per request in the order they were
+recorded; the items themselves are the batch's ``screening_results`` / ``decisions``
+rows, written in the same transaction. The evidence is the same as one leaf per record:
+
+- each record's result is provable offline: its item bytes, its index, the audit path to
+  ``results_root`` (RFC 9162 2.1.3, the same hashing as the log), and the inclusion of
+  the committing leaf under a signed checkpoint (``ftigate ledger prove-record``);
+- ``ledger verify`` rehashes the stored rows and compares the root and the count, so a
+  changed, added, dropped or reordered row no longer matches what the log signed.
+
+Inspections (``records_inspected``, IRC 7213A) and disclosures (6103(p)(3)(A)) are not
+committed this way: each stays its own leaf.
+
+An item is an RFC 8785 JSON object with ``v`` (its format) and ``batch_id``, so an item
+proves by itself which batch it belongs to; its leaf hash is SHA-256(0x00 || item):
+
+- screening: ``{"batch_id", "outcome", "reasons", "request_id", "rules", "v": 1}``;
+- decision: ``{"batch_id", "decision", "match_probability", "model_digest", "reasons",
+  "request_id", "taxpayer", "v": 1}`` (``taxpayer`` a pseudonym or null).
+
+Pure functions; the store writes and reads the rows (``ftigate.store.api``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from json.encoder import encode_basestring
+
+from ftigate.ledger.events import BatchDecided, BatchScreened, EntryError, holds_tin_shape
+from ftigate.ledger.merkle import CompactRange, HashTree, leaf_hash, verify_inclusion
+
+ITEM_FORMAT = 1
+_HEX_LINES = re.compile(r"(?:[0-9a-f]{64}\n)*")
+_CLOSE = f',"v":{ITEM_FORMAT}}}'
+_quote = encode_basestring  # JSON string escaping, the C one: '"', '\\', controls as \u00xx
+
+
+def _text(value: str) -> str:
+    return _quote(value)
+
+
+def _optional(value: str | None) -> str:
+    return "null" if value is None else _quote(value)
+
+
+def _texts(values: tuple[str, ...]) -> str:
+    return "[" + ",".join(map(_quote, values)) + "]"
+
+
+def _utf8(kind: str, text: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise EntryError(f"a {kind} item holds text that is not valid Unicode") from None
+
+
+@dataclass(frozen=True, slots=True)
+class ScreeningItem:
+    """One request's screening result, as committed under its batch's root."""
+
+    table = "screening_results"
+
+    batch_id: str
+    request_id: str
+    outcome: str  # "sufficient" | "refuse" | "review"
+    reasons: tuple[str, ...] = ()
+    rules: tuple[str, ...] = ()  # citations of the rules the reasons rest on
+
+    def canonical(self) -> bytes:
+        """RFC 8785 bytes, written out in key order: ASCII keys and text values are the
+        subset where JSON's own string escaping is RFC 8785's (see
+        :mod:`ftigate.ledger.canonical`; a property test checks against ``rfc8785``)."""
+        return _utf8(
+            "screening",
+            '{"batch_id":' + _text(self.batch_id)
+            + ',"outcome":' + _text(self.outcome)
+            + ',"reasons":' + _texts(self.reasons)
+            + ',"request_id":' + _text(self.request_id)
+            + ',"rules":' + _texts(self.rules)
+            + _CLOSE,
+        )  # fmt: skip
+
+    def texts(self) -> Iterator[str]:
+        """Every text value (what the privacy backstop reads)."""
+        yield self.batch_id
+        yield self.request_id
+        yield self.outcome
+        yield from self.reasons
+        yield from self.rules
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionItem:
+    """One request's decision, as committed under its batch's root."""
+
+    table = "decisions"
+
+    batch_id: str
+    request_id: str
+    decision: str  # "disclose" | "refuse" | "review"
+    reasons: tuple[str, ...] = ()
+    match_probability: str | None = None  # decimal text: no float rounding
+    taxpayer: str | None = None  # pseudonym of the taxpayer disclosed about
+    model_digest: str | None = None
+
+    def canonical(self) -> bytes:
+        """RFC 8785 bytes, as for :meth:`ScreeningItem.canonical`."""
+        return _utf8(
+            "decision",
+            '{"batch_id":' + _text(self.batch_id)
+            + ',"decision":' + _text(self.decision)
+            + ',"match_probability":' + _optional(self.match_probability)
+            + ',"model_digest":' + _optional(self.model_digest)
+            + ',"reasons":' + _texts(self.reasons)
+            + ',"request_id":' + _text(self.request_id)
+            + ',"taxpayer":' + _optional(self.taxpayer)
+            + _CLOSE,
+        )  # fmt: skip
+
+    def texts(self) -> Iterator[str]:
+        """Every text value except the pseudonym and the digest (hex of fixed length)."""
+        yield self.batch_id
+        yield self.request_id
+        yield self.decision
+        yield from self.reasons
+        if self.match_probability is not None:
+            yield self.match_probability
+
+    def hexes(self) -> Iterator[str]:
+        if self.taxpayer is not None:
+            yield self.taxpayer
+        if self.model_digest is not None:
+            yield self.model_digest
+
+
+Item = ScreeningItem | DecisionItem
+CommitEvent = BatchScreened | BatchDecided
+
+
+def item_hash(item: Item) -> bytes:
+    """The item's leaf hash, SHA-256(0x00 || item) as for a leaf of the log."""
+    return leaf_hash(item.canonical())
+
+
+def item_hashes(items: Iterable[Item]) -> list[bytes]:
+    return [leaf_hash(item.canonical()) for item in items]
+
+
+def results_root(hashes: Iterable[bytes]) -> bytes:
+    """RFC 9162 root over the items' leaf hashes (SHA-256 of "" for none)."""
+    frontier = CompactRange()
+    frontier.extend(hashes)
+    return frontier.root()
+
+
+@dataclass(frozen=True)
+class Committed:
+    """A committing event with the items its root commits to: what ``Store.append_events``
+    records as one leaf and the batch's rows of ``table``."""
+
+    event: CommitEvent
+    items: tuple[Item, ...]
+
+    @property
+    def table(self) -> str:
+        return COMMITTED_TABLES[self.event.kind]
+
+
+COMMITTED_TABLES = {BatchScreened.kind: ScreeningItem.table, BatchDecided.kind: DecisionItem.table}
+"""the table that holds the items each committing kind's root is over"""
+
+
+def _check_recordable(kind: str, items: Sequence[Item]) -> None:
+    """The privacy backstop every ledger entry passes, over a whole batch at once: text
+    only, nothing shaped like a TIN, pseudonyms and digests as 64 hex digits. Values are
+    joined by newlines, which a TIN shape cannot span (digits, dashes and spaces only)."""
+    try:
+        joined = "\n".join(text for item in items for text in item.texts())
+        hexes = "".join(h + "\n" for item in items if isinstance(item, DecisionItem) for h in item.hexes())
+    except TypeError:
+        raise EntryError(f"a {kind} item holds a value that is not text") from None
+    if holds_tin_shape(joined):
+        raise EntryError(f"a {kind} item holds something shaped like a TIN; refused")
+    if not _HEX_LINES.fullmatch(hexes):
+        raise EntryError(f"a {kind} item's taxpayer or model_digest is not 64 hex digits")
+
+
+def _commit(kind: str, batch_id: str, items: Sequence[Item]) -> tuple[tuple[Item, ...], str]:
+    if any(item.batch_id != batch_id for item in items):
+        raise EntryError(f"a {kind} item names another batch than the one it is committed in")
+    _check_recordable(kind, items)
+    return tuple(items), results_root(item_hashes(items)).hex()
+
+
+def commit_screening(batch_id: str, items: Sequence[ScreeningItem]) -> Committed:
+    """The batch's screening as one event; refuses (EntryError) an item of another batch
+    or holding something shaped like a TIN, before anything is recorded."""
+    kept, root = _commit("screening", batch_id, items)
+    return Committed(BatchScreened(batch_id=batch_id, records=len(kept), results_root=root), kept)
+
+
+def commit_decisions(batch_id: str, items: Sequence[DecisionItem]) -> Committed:
+    """The batch's decisions as one event (refusals as for :func:`commit_screening`)."""
+    kept, root = _commit("decision", batch_id, items)
+    return Committed(BatchDecided(batch_id=batch_id, records=len(kept), results_root=root), kept)
+
+
+def item_inclusion_proof(hashes: Sequence[bytes], index: int) -> list[bytes]:
+    """The audit path of item ``index`` to the root over ``hashes``."""
+    return HashTree(hashes).inclusion_proof(index, len(hashes))
+
+
+def verify_item(item: bytes, index: int, records: int, proof: Sequence[bytes], root: bytes) -> None:
+    """Raise :class:`ftigate.ledger.merkle.ProofError` unless ``item`` is item ``index`` of
+    the ``records`` items under ``root`` (the same RFC 9162 check as a leaf of the log)."""
+    verify_inclusion(leaf_hash(item), index, records, proof, root)

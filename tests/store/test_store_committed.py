@@ -1,0 +1,153 @@
+"""A batch's screening and decisions as one committing leaf each, in the store (SQLite and
+PostgreSQL): the rows are the items, `verify` rehashes them against the roots, and every
+way of changing them outside the ledger is found."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from store_helpers import batch_items
+
+import ftigate.store.api as store_api
+from ftigate.cli.common import VerificationFailed
+from ftigate.cli.ledger import build_record_proof, check_inclusion_document
+from ftigate.ledger.checkpoint import Signer
+from ftigate.ledger.committed import Committed, commit_decisions, commit_screening
+from ftigate.ledger.events import BatchDecided, BatchScreened, LedgerEvent
+from ftigate.store.api import Store
+
+
+def _record(store: Store, records: int = 12) -> tuple[str, list[LedgerEvent | Committed]]:
+    batch_id = store.create_batch(
+        letter={}, file_digests={"requests.csv": batch_items("x", 0)[0].files["requests.csv"]},
+        requesting_agency="ICE",
+    )  # fmt: skip
+    received, screening, decisions, disclosures = batch_items(batch_id, records)
+    screening[3] = type(screening[3])(
+        batch_id, screening[3].request_id, "refuse", ("NAME_MISSING",), ("26 U.S.C. 6103(i)(2)(B)(i)",)
+    )
+    events: list[LedgerEvent | Committed] = [
+        received, commit_screening(batch_id, screening), commit_decisions(batch_id, decisions), *disclosures,
+    ]  # fmt: skip
+    store.append_events(events)
+    return batch_id, events
+
+
+def test_a_committed_batch_verifies_and_each_record_is_provable(store: Store, log_signer: Signer) -> None:
+    batch_id, _ = _record(store)
+    store.sign_checkpoint(log_signer)
+    assert store.verify(log_signer.verifier).ok
+    kinds = [leaf.kind for leaf in store.leaves()]
+    assert kinds.count(BatchScreened.kind) == 1 == kinds.count(BatchDecided.kind)
+    assert "record_screened" not in kinds and "decision" not in kinds
+    for kind, request_id, says in (
+        (BatchScreened.kind, "R-000003", "was screened refuse (NAME_MISSING), item 3 of 12"),
+        (BatchDecided.kind, "R-000004", "was decided refuse (ADDRESS_NOT_CORROBORATED), item 4 of 12"),
+    ):
+        document = build_record_proof(store, batch_id, request_id, kind)
+        summary = check_inclusion_document(json.loads(json.dumps(document)), log_signer.verifier)
+        assert summary.startswith(f"OK: request {request_id} of batch {batch_id} {says}")
+
+
+TAMPERING: dict[str, tuple[str, str]] = {
+    "a result changed": (
+        "UPDATE screening_results SET outcome = 'sufficient' WHERE request_id = 'R-000003'",
+        "do not hash to the root the log commits to",
+    ),
+    "a record dropped": (
+        "DELETE FROM decisions WHERE request_id = 'R-000005'",
+        "are 11, but the log commits to 12",
+    ),
+    "a record added": (
+        "INSERT INTO screening_results (batch_id, request_id, outcome, reasons, rules, event_id) "
+        "SELECT batch_id, 'R-extra', outcome, reasons, rules, event_id FROM screening_results "
+        "WHERE request_id = 'R-000001'",
+        "are 13, but the log commits to 12",
+    ),
+    "two records swapped": (
+        "UPDATE decisions SET request_id = CASE request_id WHEN 'R-000001' THEN 'R-000002' "
+        "ELSE 'R-000001' END WHERE request_id IN ('R-000001', 'R-000002')",
+        "do not hash to the root the log commits to",
+    ),
+    "a reason list rewritten": (
+        "UPDATE decisions SET reasons = '[\"LOW_CONFIDENCE\"]' WHERE request_id = 'R-000002'",
+        "do not hash to the root the log commits to",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", TAMPERING)
+def test_changing_committed_rows_is_found(store: Store, log_signer: Signer, case: str) -> None:
+    batch_id, _ = _record(store)
+    store.sign_checkpoint(log_signer)
+    statement, expected = TAMPERING[case]
+    with store.engine.begin() as conn:
+        conn.execute(text(statement))
+    findings = [str(f) for f in store.verify(log_signer.verifier).findings]
+    assert len(findings) == 1 and expected in findings[0], findings
+    assert f"batch {batch_id}" in findings[0]
+    if "decisions" not in statement:  # a proof is refused from rows that no longer match
+        with pytest.raises(VerificationFailed, match="do not hash to the root"):
+            build_record_proof(store, batch_id, "R-000001", BatchScreened.kind)
+
+
+def test_a_changed_root_is_found(store: Store, log_signer: Signer) -> None:
+    _record(store)
+    store.sign_checkpoint(log_signer)
+    with store.engine.begin() as conn:
+        index, entry = conn.execute(
+            text("SELECT leaf_index, entry FROM ledger_leaves WHERE kind = 'batch_screened'")
+        ).one()
+        conn.execute(
+            text("UPDATE ledger_leaves SET entry = :entry WHERE leaf_index = :index"),
+            {"entry": bytes(entry).replace(b'"results_root":"', b'"results_root":"f', 1), "index": index},
+        )
+    findings = [str(f) for f in store.verify(log_signer.verifier).findings]
+    assert any(f"leaf {index}" in f and "was altered" in f for f in findings), findings
+
+
+def test_a_forged_committed_batch_is_not_sealed(db_url: str, store: Store, log_signer: Signer) -> None:
+    _record(store)
+    store.sign_checkpoint(log_signer)
+    with Store.open(db_url) as keyless:  # can write the database, holds no key
+        batch_id = keyless.create_batch(letter={}, file_digests={}, requesting_agency="ICE")
+        _received, screening, _decisions, _ = batch_items(batch_id, 3)
+        keyless.append_events([commit_screening(batch_id, screening)])
+    findings = [str(f) for f in store.verify(log_signer.verifier, pending=True).findings]
+    assert any("not covered by a seal" in f for f in findings), findings
+
+
+def test_chunked_and_whole_appends_write_the_same_bytes(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The very same committed batch appended to two stores, its rows written in one chunk
+    and in chunks of 5: byte-identical leaves, rows, tiles and root."""
+    batch_id = "b" * 32
+    received, screening, decisions, disclosures = batch_items(batch_id, 23)
+    events = [
+        received,
+        commit_screening(batch_id, screening),
+        commit_decisions(batch_id, decisions),
+        *disclosures,
+    ]
+    stored: list[tuple[object, ...]] = []
+    for chunk, url in ((store_api.APPEND_CHUNK, f"sqlite:///{tmp_path}/whole.db"), (5, db_url)):
+        monkeypatch.setattr(store_api, "APPEND_CHUNK", chunk)
+        with Store.open(url) as store:
+            store.create_batch(letter={}, file_digests={}, requesting_agency="ICE", batch_id=batch_id)
+            result = store.append_events(events)
+            with store.engine.connect() as conn:
+                stored.append(
+                    (
+                        result.root_hash,
+                        [(r[0], bytes(r[1])) for r in conn.execute(text("SELECT leaf_index, entry FROM ledger_leaves ORDER BY leaf_index"))],
+                        conn.execute(text("SELECT batch_id, request_id, outcome, CAST(reasons AS TEXT), CAST(rules AS TEXT), event_id FROM screening_results ORDER BY id")).all(),
+                        conn.execute(text("SELECT request_id, decision, CAST(reasons AS TEXT), match_probability, taxpayer_pseudonym, event_id FROM decisions ORDER BY id")).all(),
+                        [(r[0], r[1], bytes(r[2])) for r in conn.execute(text("SELECT level, idx, hashes FROM merkle_tiles ORDER BY level, idx"))],
+                    )
+                )  # fmt: skip
+    assert stored[0] == stored[1]
+    assert len(stored[0][2]) == 23 == len(stored[0][3])
