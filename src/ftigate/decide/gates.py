@@ -339,6 +339,10 @@ def decide_identities(
         tin_agrees = tin_agrees | tin_relation_expr(
             pl.col("_supplied_tin"), pl.col("tin"), pl.col("_prior_itin")
         ).is_in(["SAME", "SLIP"])
+    # Computed once as a column: the slip test is over a hundred string slices a row, and
+    # the gates below read it several times.
+    frame = frame.with_columns(_tin_agrees=tin_agrees)
+    tin_agrees = pl.col("_tin_agrees")
     if "w_tin" in frame.columns:
         # A TIN the model weighed as another person's that agrees after all (a former ITIN
         # keyed with a slip) or is explained (returns filed under it carry this person's
