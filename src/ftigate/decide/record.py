@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
-import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,7 +37,6 @@ from pathlib import Path
 import polars as pl
 
 from ftigate.decide.gates import DISCLOSE
-from ftigate.decide.process import ProcessResult, stage_outputs
 from ftigate.decide.rules import BatchRules, changed_events
 from ftigate.intake.errors import IntakeError
 from ftigate.intake.letter import Letter
@@ -65,6 +62,8 @@ from ftigate.ledger.events import (
     holds_tin_shape,
 )
 from ftigate.outputs import OutputFolder
+from ftigate.outputs.durable import pause_point
+from ftigate.pipeline.respond import ProcessResult, stage_outputs
 from ftigate.resolve.reference import DISCLOSED_COLUMNS
 from ftigate.store.api import Store
 
@@ -72,27 +71,12 @@ AUTHORITY = "26 U.S.C. 6103(i)(2)"
 SCREEN_OUTCOME = {"pass": "sufficient", "refuse": "refuse", "review": "review"}
 STARTED_PER_EVENT = 1_000
 """request ids per `inspection_started` event: few events, small leaves"""
-PAUSE_ENV = "FTIGATE_TEST_PAUSE_AT"
-PAUSE_MARKER_ENV = "FTIGATE_TEST_PAUSE_MARKER"
 RESPONSE_FILE = "response.csv"
 
 
 def not_recorded(why: str) -> dict[str, object]:
     """What summary.json says of a batch processed without a ledger."""
     return {"recorded": False, "note": f"{why}: nothing of this batch is recorded in a ledger"}
-
-
-def pause_point(stage: str) -> None:
-    """Tests only: with FTIGATE_TEST_PAUSE_AT=stage, write the marker file named by
-    FTIGATE_TEST_PAUSE_MARKER and wait to be killed, so a kill test can stop the run at
-    an exact stage. Unset (always, outside tests) it does nothing."""
-    if os.environ.get(PAUSE_ENV) != stage:
-        return
-    marker = os.environ.get(PAUSE_MARKER_ENV)
-    if marker:
-        Path(marker).write_text(stage + "\n")
-    while True:
-        time.sleep(60)
 
 
 def file_sha256(path: Path) -> str:

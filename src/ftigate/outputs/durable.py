@@ -137,8 +137,8 @@ PAUSE_MARKER_ENV = "FTIGATE_TEST_PAUSE_MARKER"
 def pause_point(stage: str) -> None:
     """Tests only: with FTIGATE_TEST_PAUSE_AT=stage, write the marker file named by
     FTIGATE_TEST_PAUSE_MARKER and wait to be killed, so a kill test can stop a run at an
-    exact step. Unset (always, outside tests) it does nothing. The same variables as
-    `ftigate.decide.record.pause_point`, which the ledger's steps use."""
+    exact step. Unset (always, outside tests) it does nothing.
+    The ledger's steps in `ftigate.decide.record` use it too."""
     if os.environ.get(PAUSE_ENV) != stage:
         return
     marker = os.environ.get(PAUSE_MARKER_ENV)
