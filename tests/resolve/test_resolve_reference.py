@@ -8,7 +8,13 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from ftigate.resolve.reference import load_reference, prepared_reference, residents_at
+from ftigate.resolve.reference import (
+    address_rows,
+    last_known_addresses,
+    load_reference,
+    prepared_reference,
+    residents_at,
+)
 from ftigate_testkit import key_codes as codes
 
 TAXPAYERS = {
@@ -103,3 +109,28 @@ def test_residents_at_a_building_are_those_with_their_own_return_there(tmp_path:
     assert at("3 Birch Lane", "76701").is_empty()
     assert at("7 Main Street", "76701")["tin"].to_list() == ["333445555"]
     assert at("7 Main Street", "").is_empty()
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_address_rows_find_a_tin_however_its_field_is_written(tmp_path: Path, kind: str) -> None:
+    """The TIN lookup reads nine-digit fields as they stand and cleans the rest first: a
+    TIN written with dashes, spaces or padding is the same taxpayer's, and a field that is
+    no TIN at all belongs to no one."""
+    folder = _write(tmp_path / kind, kind)
+    written = ["111-22-3333", " 111223333 ", "111 22 3333", "1112233330", "111-22-333X", "222334444"]
+    extra = pl.DataFrame(
+        {"tin": written, "street": [f"{i} Fir St" for i in range(len(written))]}
+    ).with_columns(
+        unit=pl.lit(""), city=pl.lit("Reno"), state=pl.lit("NV"), zip=pl.lit("89501"), tax_year=pl.lit("2025"),
+        source=pl.lit("1040"), name_on_return=pl.lit(""),
+    )  # fmt: skip
+    table = folder / f"addresses.{kind}"
+    if kind == "csv":
+        pl.concat([pl.read_csv(table, infer_schema=False), extra]).write_csv(table)
+    else:
+        pl.concat([pl.read_parquet(table), extra.with_columns(pl.col("tax_year").cast(pl.Int16))]).write_parquet(table)
+    rows = address_rows(folder, pl.Series(["111223333", "999999999"]))
+    assert set(rows["tin"]) == {"111223333"}
+    assert sorted(rows.filter(pl.col("street").str.ends_with("Fir St"))["street"]) == ["0 Fir St", "1 Fir St", "2 Fir St"]
+    assert rows.height == 3 + 3
+    assert last_known_addresses(folder, pl.Series(["111223333"]))["street"].to_list() == ["0 Fir St"]

@@ -33,6 +33,7 @@ from ftigate.facts.reference import (
     DISCLOSED_COLUMNS,
     TAXPAYER_COLUMNS,
     address_view,
+    addresses_filed_under,
     check_reference_folder,
     find_table,
     scan_table,
@@ -237,12 +238,9 @@ def address_rows(folder: Path, tins: pl.Series) -> pl.DataFrame:
     other_name (the return was filed in another person's name), read as
     `facts.reference.address_view` reads the file.
 
-    The file is filtered on its TIN column first, so only the wanted taxpayers' rows are
-    read whole (a few seconds for a national file, whatever the batch)."""
-    wanted = tins.cast(pl.String).drop_nulls().unique().implode()
-    view = address_view(scan_table(find_table(folder, "addresses"), ADDRESS_COLUMNS))
+    The file is filtered on its TIN column first (`facts.reference.addresses_filed_under`)."""
     return (
-        view.filter(pl.col("tin").is_in(wanted))
+        addresses_filed_under(folder, tins)
         .select(
             "tin",
             *DISCLOSED_COLUMNS,
