@@ -78,7 +78,11 @@ def test_blocking_before_splink_finds_exactly_the_pairs_splink_finds_against_the
     assert mine.equals(theirs)
 
 
-def test_a_work_dir_is_left_empty(tmp_path: Path) -> None:
+def test_a_work_dir_is_left_empty_and_splink_complains_of_nothing(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Splink is handed only the columns its comparisons and the one pair-key rule read;
+    the model's own blocking rules (which read more) must not be checked against them."""
     population = generate_population(1_500, seed=8)
     batch = generate_requests(population, 120, PROFILES["adversarial"], seed=8, profile_name="adversarial")
     synth_io.write_population(population, tmp_path / "pop")
@@ -90,6 +94,8 @@ def test_a_work_dir_is_left_empty(tmp_path: Path) -> None:
     )
     assert scored.height > 0
     assert list(work.iterdir()) == []
+    said = capfd.readouterr()
+    assert "SETTINGS VALIDATION" not in said.out + said.err + caplog.text
 
 
 def test_every_chunk_is_announced_before_the_taxpayer_file_is_searched(

@@ -39,6 +39,7 @@ PAIR_KEY = "_candidates"
 """A request's candidate rows (positions in its chunk's taxpayers), and a taxpayer's own
 position: Splink's one blocking rule joins the two, so it builds exactly the pairs
 `blocked_pairs` found instead of running the model's ten rules again."""
+PAIR_RULE = block_on(PAIR_KEY, arrays_to_explode=[PAIR_KEY]).get_blocking_rule("duckdb").as_dict()
 
 Timer = Callable[[str], None]
 
@@ -177,16 +178,14 @@ def _score_chunk(
         left = db_api.register(model_input(requests, columns).to_arrow(), table_name="requests")
         right = db_api.register(model_input(people, columns).to_arrow(), table_name="taxpayers")
         settings = settings_for(artefact, reference_size, options)
+        # Set in the settings, not passed to predict_between: the Linker checks the settings'
+        # rules against the input columns, and the model's rules read columns not handed here.
+        settings["blocking_rules_to_generate_predictions"] = [PAIR_RULE]
         linker = Linker([left, right], settings)
         for column in TF_COLUMNS:
             tf = db_api.register(frequencies[column].to_arrow(), table_name=f"tf_lookup_{column}")
             linker.table_management.register_term_frequency_lookup(tf, column)
-        predictions = linker.inference.predict_between(
-            left,
-            right,
-            blocking_rules_to_generate_predictions=[block_on(PAIR_KEY, arrays_to_explode=[PAIR_KEY])],
-            warning_mode="never",
-        )
+        predictions = linker.inference.predict_between(left, right, warning_mode="never")
         weights = ", ".join(_weight_sql(f) for f in FIELDS)
         levels = ", ".join(f"mw_{f}" for f in FIELDS)
         relation = con.sql(
