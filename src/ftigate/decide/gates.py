@@ -152,10 +152,14 @@ class ThresholdOverrides:
 def rank_candidates(candidates: pl.DataFrame) -> pl.DataFrame:
     """`candidates` ordered by request, best first (ties broken by TIN), with `rank` (0 = best).
 
-    Done once per batch: the gates and the explanations read the same order."""
-    return candidates.sort(
-        ["request_id", "match_weight", "tin"], descending=[False, True, False]
-    ).with_columns(rank=pl.int_range(pl.len()).over("request_id"))
+    Done once per batch: the gates and the explanations read the same order. Requests are
+    taken in the order of `request_row` (`resolve.score.score_candidates`) when the frame
+    has it: sorting millions of candidates by an integer takes a fraction of the time of
+    sorting them by a text id, and each request's own order is the same."""
+    request = "request_row" if "request_row" in candidates.columns else "request_id"
+    return candidates.sort([request, "match_weight", "tin"], descending=[False, True, False]).with_columns(
+        rank=pl.int_range(pl.len()).over(request)
+    )
 
 
 def plausible_best(candidates: pl.DataFrame, thresholds: Thresholds) -> pl.DataFrame:

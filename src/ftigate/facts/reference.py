@@ -154,14 +154,15 @@ def addresses_filed_under(folder: Path, tins: pl.Series) -> pl.LazyFrame:
     """`address_view` of `folder`'s addresses table, only the rows filed under a TIN in
     `tins`: only the wanted taxpayers' rows are read whole.
 
-    A TIN field of nine digits is its own `facts.tin.tin_digits` and is looked up as it
-    stands; only fields written otherwise (dashes, spaces, anything else) are cleaned
-    before the lookup. Cleaning every field of a national file first took most of the
-    time (seconds per batch at thirty million rows), and the rows kept are the same."""
+    A TIN field of nine bytes is either nine digits, its own `facts.tin.tin_digits`, or no
+    TIN at all (fewer than nine digits once separators go), so it is looked up as it
+    stands; only fields of other lengths (dashes, spaces) are cleaned before the lookup.
+    Cleaning every field of a national file first took most of the time (seconds per
+    batch at thirty million rows), and the rows kept are the same."""
     wanted = tins.cast(pl.String).drop_nulls().unique().implode()
     raw = scan_table(find_table(folder, "addresses"), ADDRESS_COLUMNS)
     field = pl.col("tin").cast(pl.String)
-    raw = raw.filter(field.is_in(wanted) | ~field.str.contains(r"^\d{9}$"))
+    raw = raw.filter(field.is_in(wanted) | (field.str.len_bytes() != 9))
     return address_view(raw).filter(pl.col("tin").is_in(wanted))
 
 

@@ -125,7 +125,8 @@ def score_candidates(
     progress: Callable[[int], None] | None = None,
     inspections: InspectionLog | None = None,
 ) -> pl.DataFrame:
-    """Every blocked (request, taxpayer) pair with its probability, per-field levels and weights.
+    """Every blocked (request, taxpayer) pair with its probability, per-field levels and
+    weights, and `request_row` (the request's position in `requests`).
 
     Requests are scored in chunks of `options.request_chunk_rows`; each chunk is handed
     only the taxpayers some blocking rule pairs with one of its requests (found once for
@@ -155,7 +156,12 @@ def score_candidates(
         keyed = chunk.select(SCORED_COLUMNS).with_columns(
             candidate_keys(chunk_pairs, rows, start, chunk.height)
         )
-        parts.append(_score_chunk(keyed, people, reference.size, artefact, options, frequencies))
+        scored = _score_chunk(keyed, people, reference.size, artefact, options, frequencies)
+        positions = chunk.select(
+            pl.col("unique_id").alias("request_id"),
+            pl.int_range(start, start + chunk.height, dtype=pl.UInt32).alias("request_row"),
+        )
+        parts.append(scored.join(positions, on="request_id"))
         if inspections is not None and chunk.height:
             inspections.read(chunk["unique_id"], parts[-1])
         if progress:
@@ -299,6 +305,7 @@ def with_levels(scored: pl.DataFrame, settings: dict[str, Any]) -> pl.DataFrame:
 def empty_candidates() -> pl.DataFrame:
     schema: dict[str, Any] = {
         "request_id": pl.String,
+        "request_row": pl.UInt32,
         "tin": pl.String,
         "match_weight": pl.Float64,
         "match_probability": pl.Float64,
