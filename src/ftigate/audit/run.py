@@ -38,7 +38,7 @@ from ftigate.intake.requests import ReadOptions
 from ftigate.law.loader import Law
 from ftigate.law.model import Effect
 from ftigate.outputs import restore
-from ftigate.report.provenance import policy_facts, provenance
+from ftigate.pipeline.provenance import policy_facts, provenance
 from ftigate.screen.letter import normalise_officer
 from ftigate.screen.run import screen_files
 
