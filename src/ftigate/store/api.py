@@ -7,7 +7,7 @@ Typical use by the ``process`` stage::
                       requesting_agency="ICE", files_key=key, supersedes=None,
                       first=lambda previous: [BatchReceived(...), commit_screening(...)])
     store.add_requests(batch_id, [(row["request_id"], row) for row in rows])
-    store.append_events([BatchReceived(...), commit_screening(batch_id, items), ...,
+    store.append_events([InspectionStarted(...), RecordsInspected(...), ...,
                          commit_decisions(batch_id, items), Disclosure(...), ResponseSent(...)])
     store.sign_checkpoint(load_signer())
 
@@ -350,9 +350,6 @@ class Store:
         SQLite): the earlier batches of `files_key` are read there (`Succession`), so two
         runs of the same files racing cannot both supersede one batch or both start afresh.
         The loser gets BatchConflict and nothing of it is written."""
-        row = self._batch_row(
-            batch_id, letter, file_digests, requesting_agency, supersedes, status, files_key
-        )
         try:
             with self.engine.begin() as conn:
                 head = self._lock_head(conn)
@@ -361,6 +358,10 @@ class Store:
                 if refusal is not None:
                     raise BatchConflict(refusal)
                 previous = _last_of_kind(conn, BatchReceived.kind)
+                # Stamped under the lock: batches are listed oldest first by this time.
+                row = self._batch_row(
+                    batch_id, letter, file_digests, requesting_agency, supersedes, status, files_key
+                )
                 conn.execute(insert(Batch), [row])
                 return self._append_locked(conn, head, first(previous))
         except IntegrityError as error:
