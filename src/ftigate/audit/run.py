@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import re
 import shutil
 import tempfile
@@ -32,13 +33,14 @@ from ftigate.audit.findings import (
 )
 from ftigate.audit.identity import IDENTITY_CODES, identity_findings
 from ftigate.audit.reference import DISCLOSED_ADDRESS, read_reference, read_requests
+from ftigate.decide.record import RESPONSE_FILE
 from ftigate.intake.errors import IntakeError
 from ftigate.intake.letter import Letter, read_letter
 from ftigate.intake.requests import ReadOptions
 from ftigate.law.loader import Law
 from ftigate.law.model import Effect
-from ftigate.outputs import restore
-from ftigate.report.provenance import policy_facts, provenance
+from ftigate.outputs import MANIFEST, STAGING_PREFIX, restore, settle_output_folder
+from ftigate.pipeline.provenance import policy_facts, provenance
 from ftigate.screen.letter import normalise_officer
 from ftigate.screen.run import screen_files
 
@@ -71,6 +73,37 @@ class AuditResult:
 
 
 # --- reading the disclosure file --------------------------------------------------------------
+
+
+def disclosed_file(path: Path) -> Path:
+    """The disclosure file `--disclosed` names: the file itself, or, given a folder (the
+    `--out` of `ftigate process`), the response.csv in it.
+
+    A folder ftigate wrote (its manifest, or a staging folder, is there) is settled first,
+    as `process` and the service settle theirs (`ftigate.outputs.settle_output_folder`): a
+    commit a kill interrupted is completed, so the audit reads the response of one whole
+    set of files, never the earlier run's or none. Any other folder is read as it is and
+    nothing in it touched."""
+    folder = path if path.is_dir() and not path.is_symlink() else path.parent
+    if _holds_ftigate_outputs(folder):
+        settle_output_folder(folder)
+    if folder is not path:
+        return path
+    response = path / RESPONSE_FILE
+    if not response.is_file():
+        raise IntakeError(
+            path,
+            f"holds no {RESPONSE_FILE}; give the disclosure file, or the --out folder of `ftigate process`",
+        )
+    return response
+
+
+def _holds_ftigate_outputs(folder: Path) -> bool:
+    try:
+        names = [entry.name for entry in os.scandir(folder)]
+    except OSError:
+        return False  # a folder that cannot be listed: the file is refused when it is read
+    return MANIFEST in names or any(name.startswith(STAGING_PREFIX) for name in names)
 
 
 def read_disclosures(path: Path, request_ids: pl.Series) -> pl.DataFrame:
@@ -334,6 +367,7 @@ def audit_batch(
     # A past batch is judged under the law as it stood on its letter's date.
     law = law.at(letter.date)
     requests = read_requests(requests_path, read)
+    disclosed_path = disclosed_file(disclosed_path)
     disclosures = read_disclosures(disclosed_path, requests["request_id"])
     work = Path(tempfile.mkdtemp(prefix="ftigate-audit-"))
     try:

@@ -60,7 +60,11 @@ def audit(
     letter: Annotated[Path, typer.Option(help="The written request of the batch: YAML or JSON.")],
     requests: Annotated[Path, typer.Option(help="The request file: CSV or Parquet.")],
     disclosed: Annotated[
-        Path, typer.Option(help="What was disclosed: request_id and the address released (CSV or Parquet).")
+        Path,
+        typer.Option(
+            help="What was disclosed: request_id and the address released (CSV or Parquet), or the "
+            "--out folder of `ftigate process` (its response.csv, read once the folder is one whole set)."
+        ),
     ],
     out_dir: Annotated[
         Path, typer.Option("--out", help="Folder for findings.csv, summary.json, report.html.")

@@ -20,7 +20,6 @@ import polars as pl
 import typer
 from rich.table import Table
 
-from ftigate import __version__
 from ftigate.audit.baseline import baseline_disclosures
 from ftigate.audit.run import AuditResult, audit_batch
 from ftigate.cli.common import ForceOption, JsonOption, QuietOption, err, fail, guarded, out, print_json
@@ -37,10 +36,11 @@ from ftigate.outputs import (
     make_private_dirs,
     restore,
 )
+from ftigate.pipeline.provenance import policy_facts, provenance
 from ftigate.pipeline.respond import write_outputs
 from ftigate.pipeline.run import run_process
 from ftigate.report.audit_report import write_audit_outputs
-from ftigate.report.provenance import input_digests, override_sentence, policy_facts
+from ftigate.report.provenance import override_sentence
 from ftigate.resolve.model import load_model
 from ftigate.screen.run import screen_files
 from ftigate.synth import PROFILES, generate_population, generate_requests
@@ -247,15 +247,8 @@ def compare_with_2025(
     policy = policy_facts(
         law, note=note, thresholds=Thresholds().as_dict(), default_thresholds=Thresholds().as_dict()
     )
-    result.summary["provenance"] = {
-        "ftigate_version": __version__,
-        "inputs": guarded(
-            lambda: input_digests(
-                {"letter": batch_dir / "letter.yaml", "requests": requests_path, "reference": population_dir}
-            )
-        ),
-        "policy": policy,
-    }
+    inputs = {"letter": batch_dir / "letter.yaml", "requests": requests_path, "reference": population_dir}
+    result.summary["provenance"] = guarded(lambda: provenance(inputs, policy))
     # The demo answers a synthetic batch as `process --no-ledger` would, and says so.
     result.summary["ledger"] = not_recorded("the demo, on synthetic data")
     err.print("[dim]the demo records nothing in a ledger (synthetic data; as `process --no-ledger`)[/]")

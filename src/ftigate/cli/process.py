@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.table import Table
 
-from ftigate import __version__
 from ftigate.cli.common import (
     DiscloseProbabilityOption,
     EncodingOption,
@@ -52,6 +50,7 @@ from ftigate.outputs import (
     output_file,
     settle_output_folder,
 )
+from ftigate.pipeline.provenance import Sources
 from ftigate.pipeline.recording import (
     UnfinishedRelease,
     earlier_batch,
@@ -61,7 +60,6 @@ from ftigate.pipeline.recording import (
 )
 from ftigate.pipeline.respond import write_outputs
 from ftigate.pipeline.run import ProcessOptions, run_process
-from ftigate.report.provenance import input_digests, policy_facts
 from ftigate.resolve.model import ModelArtefact, default_model_path, load_model, m_u_table
 from ftigate.resolve.reference import check_reference_folder
 from ftigate.resolve.score import ScoringOptions
@@ -220,31 +218,17 @@ def process(
         scoring=ScoringOptions(work_dir=work_dir),
         reference_cache=reference_cache,
         read=read_options(encoding),
+        sources=Sources(letter=letter, model=model or default_model_path(), policy=policy),
     )
-    # The inputs' digests are read on a second thread while the batch is processed (the
-    # taxpayer file can be gigabytes; hashing releases the GIL).
-    hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ftigate-digests")
-    inputs = {"letter": letter, "requests": requests, "reference": reference}
-    digests = hashing.submit(input_digests, {**inputs, "model": model or default_model_path()})
-    try:
-        quiet = quiet or as_json
-        with progress_bar("screening", parsed_letter.record_count or None, enabled=not quiet) as advance:
-            result = guarded(
-                lambda: run_process(
-                    parsed_letter, requests, reference, law, artefact, options,
-                    progress=advance, stage=None if quiet else _stage_line,
-                    scoring=None if quiet else _scoring_line, recording=recorder,
-                )
-            )  # fmt: skip
-        result.summary["provenance"] = {
-            "ftigate_version": __version__,
-            "inputs": guarded(digests.result),
-            "policy": policy_facts(
-                law, policy, thresholds=thresholds.as_dict(), default_thresholds=in_force.as_dict()
-            ),
-        }
-    finally:
-        hashing.shutdown(wait=False, cancel_futures=True)
+    quiet = quiet or as_json
+    with progress_bar("screening", parsed_letter.record_count or None, enabled=not quiet) as advance:
+        result = guarded(
+            lambda: run_process(
+                parsed_letter, requests, reference, law, artefact, options,
+                progress=advance, stage=None if quiet else _stage_line,
+                scoring=None if quiet else _scoring_line, recording=recorder,
+            )
+        )  # fmt: skip
     if recorder is None:
         result.summary["ledger"] = not_recorded("processed with --no-ledger")
         guarded(lambda: write_outputs(result, out_dir, force=force))

@@ -27,7 +27,7 @@ from ftigate.cli.ledger import LogKeyOption, report_app, require_verified_store
 from ftigate.intake.errors import IntakeError
 from ftigate.law.loader import load_law
 from ftigate.outputs import check_output_folder
-from ftigate.report.provenance import input_digests, policy_facts
+from ftigate.pipeline.provenance import input_digests, policy_facts
 from ftigate.report.render import ReportError
 from ftigate.report.suppression import DEFAULT_THRESHOLD
 from ftigate.report.transparency import records_from_decision_files, records_from_store, write_transparency

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -65,7 +66,7 @@ from ftigate.outputs import OutputFolder
 from ftigate.outputs.durable import pause_point
 from ftigate.pipeline.respond import ProcessResult, stage_outputs
 from ftigate.resolve.reference import DISCLOSED_COLUMNS
-from ftigate.store.api import Store
+from ftigate.store.api import AppendResult, BatchConflict, Store
 
 AUTHORITY = "26 U.S.C. 6103(i)(2)"
 SCREEN_OUTCOME = {"pass": "sufficient", "refuse": "refuse", "review": "review"}
@@ -285,7 +286,9 @@ class BatchRecorder:
     _searched: int = field(default=0, repr=False)
 
     def _append(self, events: Iterable[LedgerEvent | Committed]) -> None:
-        appended = self.store.append_events(events)
+        self._count(self.store.append_events(events))
+
+    def _count(self, appended: AppendResult) -> None:
         self.events += len(appended.event_ids)
         self.tree_size = appended.size
 
@@ -316,29 +319,41 @@ class BatchRecorder:
             letter_date=self.letter.date.isoformat(),
             **(self.rules.entry_fields() if self.rules is not None else {}),
         )  # built first: a field the ledger refuses fails before the batch row exists
-        self._refuse_a_concurrent_batch()
-        previous = self.store.last_of_kind(BatchReceived.kind)
-        batch_id = self.store.create_batch(
-            letter=self.letter.model_dump(mode="json"),
-            file_digests=self.files.digests(),
-            requesting_agency=self.letter.requesting_agency,
-            supersedes=self.supersedes,
-            files_key=self.files.key,
-        )
-        self.batch_id = batch_id
-        first: list[LedgerEvent] = [dataclasses.replace(received, batch_id=batch_id)]
-        if self.supersedes is not None:
-            first.append(
-                BatchSuperseded(
-                    batch_id=self.supersedes, superseded_by=batch_id,
-                    reason="the same letter and request file processed again", actor=self.actor,
-                )
-            )  # fmt: skip
-        first += self._changes(batch_id, previous)
-
+        batch_id = uuid.uuid4().hex
+        # Built before the store's lock is taken: the screening's Merkle root is the long part.
         screening = commit_screening(batch_id, screening_items(batch_id, screened, self.law))
-        self._append([*first, screening])
-        self.store.set_batch_status(batch_id, "screened")
+
+        def first(previous: tuple[int, dict[str, object]] | None) -> list[LedgerEvent | Committed]:
+            """The batch's first events, given the previous batch's `batch_received` as the
+            store reads it under its lock (what takes effect now is what differs from it)."""
+            events: list[LedgerEvent | Committed] = [dataclasses.replace(received, batch_id=batch_id)]
+            if self.supersedes is not None:
+                events.append(
+                    BatchSuperseded(
+                        batch_id=self.supersedes, superseded_by=batch_id,
+                        reason="the same letter and request file processed again", actor=self.actor,
+                    )
+                )  # fmt: skip
+            return [*events, *self._changes(batch_id, previous), screening]
+
+        # Whether this batch may be recorded (no other batch of these files under way, and it
+        # supersedes the current answer or there is none) is decided in the transaction that
+        # records it: `process` looked before it started, but a second run of the same files
+        # may have been recorded since. The loser records nothing and reads no taxpayer record.
+        try:
+            appended = self.store.start_batch(
+                batch_id=batch_id,
+                letter=self.letter.model_dump(mode="json"),
+                file_digests=self.files.digests(),
+                requesting_agency=self.letter.requesting_agency,
+                files_key=self.files.key,
+                supersedes=self.supersedes,
+                first=first,
+            )
+        except BatchConflict as conflict:
+            raise IntakeError(self.files.requests, f"{conflict}; this run records nothing") from None
+        self.batch_id = batch_id
+        self._count(appended)
 
     def _changes(self, batch_id: str, previous: tuple[int, dict[str, object]] | None) -> list[LedgerEvent]:
         """What differs from the previous batch's rules takes effect now, with this batch."""
@@ -346,20 +361,6 @@ class BatchRecorder:
             return []
         before = BatchRules.from_entry(previous[1]) if previous is not None else None
         return list(changed_events(batch_id, before, self.rules, self.actor, first_batch=previous is None))
-
-    def _refuse_a_concurrent_batch(self) -> None:
-        """`process` looked for earlier batches of these files before it started; one begun
-        since (a second run of the same files at once) is refused here, before this one
-        records anything or reads a taxpayer record."""
-        earlier = self.store.batches(files_key=self.files.key)
-        replaced = {b["supersedes"] for b in earlier} | {self.supersedes}
-        for batch in earlier:
-            if batch["id"] not in replaced and batch["status"] not in ("abandoned", "superseded"):
-                raise IntakeError(
-                    self.files.requests,
-                    f"batch {batch['id']} of this letter and request file was started meanwhile "
-                    f"({batch['status']}); this run records nothing",
-                )
 
     def searching(self, request_ids: pl.Series) -> None:
         """Appended before the taxpayer file is searched for these requests."""

@@ -22,10 +22,7 @@ from ftigate.ledger.events import Pseudonymizer, ResponseReleased
 from ftigate.ledger.keys import KeyFileError, load_pseudonymizer, load_signer
 from ftigate.outputs import OutputFolder, settle_output_folder
 from ftigate.pipeline.respond import ProcessResult
-from ftigate.store.api import FINISHED_STATUSES, Store, StoreError
-
-CURRENT = ("released", "voided")
-"""a released batch that no later batch has superseded: the one a rerun would replace"""
+from ftigate.store.api import Store, StoreError, Succession
 
 
 class UnfinishedRelease(Exception):
@@ -59,11 +56,12 @@ def earlier_batch(store: Store, files: BatchFiles, supersede: str | None, out_di
     """The batch the new one supersedes, or None. Raises IntakeError when these files were
     processed before (without `supersede` naming the current batch) or an earlier batch
     of them is incomplete, and UnfinishedRelease when that incomplete batch's response is
-    already in place in `out_dir`."""
-    earlier = store.batches(files_key=files.key)
-    for batch in earlier:
-        if batch["status"] in FINISHED_STATUSES:
-            continue
+    already in place in `out_dir`. Checked before any work, so that a run that cannot be
+    recorded reads nothing; the store checks the same rule (`Succession`) again in the
+    transaction that records the batch, which a run of the same files begun meanwhile
+    may have reached first."""
+    succession = Succession.of(store.batches(files_key=files.key))
+    for batch in succession.unfinished:
         if batch["status"] == "responding" and response_in_place(store, batch["id"], out_dir):
             raise UnfinishedRelease(batch["id"])
         raise IntakeError(
@@ -72,8 +70,7 @@ def earlier_batch(store: Store, files: BatchFiles, supersede: str | None, out_di
             f"nothing of it was released. Run `ftigate batch abandon {batch['id']} --reason ...` "
             "to record that it will not be finished, then process again",
         )
-    replaced = {b["supersedes"] for b in earlier}  # superseded, even if voided since
-    released = [b["id"] for b in earlier if b["status"] in CURRENT and b["id"] not in replaced]
+    released = succession.current
     if supersede is None:
         if released:
             raise IntakeError(

@@ -11,7 +11,8 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -25,6 +26,7 @@ from ftigate.intake.requests import ReadOptions
 from ftigate.law.loader import Law
 from ftigate.pipeline.decide import decide
 from ftigate.pipeline.intake import RequestSpill
+from ftigate.pipeline.provenance import BackgroundProvenance, Sources, policy_facts
 from ftigate.pipeline.resolve import ReferencePreparation, score
 from ftigate.pipeline.respond import ProcessResult, assemble, summarise
 from ftigate.pipeline.screen import passing, screen_batch
@@ -57,6 +59,9 @@ class ProcessOptions:
     reference_cache: Path | None = None
     """folder for the reference prepared once per version of the taxpayer file (see
     `resolve.reference.prepared_reference`); None: prepare it for every batch"""
+    sources: Sources | None = None
+    """the letter, model and policy files, for summary.json's `provenance` (with the
+    request file and the taxpayer folder); None: the summary carries none"""
 
 
 def run_process(
@@ -82,56 +87,91 @@ def run_process(
     (requests scored so far, requests to score) after each chunk of scoring."""
     options = options or ProcessOptions()
     law = law.at(letter.date)
-    thresholds = options.thresholds or Thresholds.of(law.parameters)
+    in_force = Thresholds.of(law.parameters)
+    thresholds = options.thresholds or in_force
     rules = BatchRules.of(law, thresholds, artefact)
     if recording is not None:
         recording.decided_under(rules)
-    timings: dict[str, float] = {}
-    mark = time.perf_counter()
+    # The inputs' digests are computed beside the stages, on a second thread.
+    with _provenance(options.sources, requests_path, reference_dir, law, thresholds, in_force) as provenance:
+        timings: dict[str, float] = {}
+        mark = time.perf_counter()
 
-    def done(name: str) -> None:
-        nonlocal mark
-        now = time.perf_counter()
-        timings[name] = round(now - mark, 3)
-        mark = now
-        if stage:
-            stage(name)
+        def done(name: str) -> None:
+            nonlocal mark
+            now = time.perf_counter()
+            timings[name] = round(now - mark, 3)
+            mark = now
+            if stage:
+                stage(name)
 
-    with ReferencePreparation(reference_dir, options.reference_cache, reference) as preparing:
-        work = Path(tempfile.mkdtemp(prefix="ftigate-process-"))
-        try:
-            spill = RequestSpill(work)
-            screened, screen_summary = screen_batch(
-                letter, requests_path, law, spill, work,
-                read=options.read, workers=options.workers, progress=progress,
-            )  # fmt: skip
-            done("screen")
-            if recording is not None:
-                recording.screened(screened)
-            to_resolve = spill.rows_of(passing(screened))
-            done("collect requests")
-        finally:
-            # `work` is this run's own mkdtemp folder (the screening spill), never a user path.
-            shutil.rmtree(work, ignore_errors=True)
-        reference = preparing.result()
-        done("read reference")
+        with ReferencePreparation(reference_dir, options.reference_cache, reference) as preparing:
+            work = Path(tempfile.mkdtemp(prefix="ftigate-process-"))
+            try:
+                spill = RequestSpill(work)
+                screened, screen_summary = screen_batch(
+                    letter, requests_path, law, spill, work,
+                    read=options.read, workers=options.workers, progress=progress,
+                )  # fmt: skip
+                done("screen")
+                if recording is not None:
+                    recording.screened(screened)
+                to_resolve = spill.rows_of(passing(screened))
+                done("collect requests")
+            finally:
+                # `work` is this run's own mkdtemp folder (the screening spill), never a user path.
+                shutil.rmtree(work, ignore_errors=True)
+            reference = preparing.result()
+            done("read reference")
 
-    standard = standard_requests(to_resolve)
-    done("standardise")
-    candidates = score(standard, reference, artefact, options.scoring, scoring=scoring, inspections=recording)
-    done("score")
-    decided = decide(candidates, standard, reference, law, thresholds)
-    done("decide")
-    outputs = assemble(screened, decided, artefact.version)
-    done("assemble")
+        standard = standard_requests(to_resolve)
+        done("standardise")
+        candidates = score(
+            standard, reference, artefact, options.scoring, scoring=scoring, inspections=recording
+        )
+        done("score")
+        decided = decide(candidates, standard, reference, law, thresholds)
+        done("decide")
+        outputs = assemble(screened, decided, artefact.version)
+        done("assemble")
 
-    summary = summarise(
-        outputs.decisions, decided.identity, screen_summary.as_dict(), artefact, thresholds, timings
+        summary = summarise(
+            outputs.decisions, decided.identity, screen_summary.as_dict(), artefact, thresholds, timings
+        )
+        summary["law_as_of"] = law.as_of.isoformat()
+        summary["rules"] = rules.as_dict()
+        summary["records_resolved"] = standard.height
+        summary["taxpayer_records_inspected"] = outputs.inspected.height
+        if provenance is not None:
+            summary["provenance"] = provenance.result()
+        return ProcessResult(
+            summary, outputs.decisions, outputs.disclosures, outputs.explanations, outputs.inspected
+        )
+
+
+@contextmanager
+def _provenance(
+    sources: Sources | None,
+    requests_path: Path,
+    reference_dir: Path,
+    law: Law,
+    thresholds: Thresholds,
+    in_force: Thresholds,
+) -> Iterator[BackgroundProvenance | None]:
+    """summary.json's `provenance`: the inputs by role with their digests, and the policy
+    with every override of the shipped law and of the law's own thresholds."""
+    if sources is None:
+        yield None
+        return
+    inputs = {
+        "letter": sources.letter,
+        "requests": requests_path,
+        "reference": reference_dir,
+        "model": sources.model,
+    }
+    policy = policy_facts(
+        law, sources.policy, thresholds=thresholds.as_dict(), default_thresholds=in_force.as_dict()
     )
-    summary["law_as_of"] = law.as_of.isoformat()
-    summary["rules"] = rules.as_dict()
-    summary["records_resolved"] = standard.height
-    summary["taxpayer_records_inspected"] = outputs.inspected.height
-    return ProcessResult(
-        summary, outputs.decisions, outputs.disclosures, outputs.explanations, outputs.inspected
-    )
+    with BackgroundProvenance(inputs, policy) as provenance:
+        yield provenance
+

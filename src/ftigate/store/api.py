@@ -3,10 +3,11 @@
 Typical use by the ``process`` stage::
 
     store = Store.open(db_url)                # runs migrations up
-    batch_id = store.create_batch(letter=letter, file_digests=digests,
-                                  requesting_agency="ICE")
+    store.start_batch(batch_id=batch_id, letter=letter, file_digests=digests,
+                      requesting_agency="ICE", files_key=key, supersedes=None,
+                      first=lambda previous: [BatchReceived(...), commit_screening(...)])
     store.add_requests(batch_id, [(row["request_id"], row) for row in rows])
-    store.append_events([BatchReceived(...), commit_screening(batch_id, items), ...,
+    store.append_events([InspectionStarted(...), RecordsInspected(...), ...,
                          commit_decisions(batch_id, items), Disclosure(...), ResponseSent(...)])
     store.sign_checkpoint(load_signer())
 
@@ -15,7 +16,9 @@ the events describe (screening results, decisions, reviews, disclosures), so
 the relational records and the tamper-evident log can never disagree about
 what happened. A :class:`~ftigate.ledger.committed.Committed` batch (its
 screening or its decisions) is one leaf, whose root commits to its items, and
-the items' rows (see :mod:`ftigate.ledger.committed`).
+the items' rows (see :mod:`ftigate.ledger.committed`). ``start_batch`` writes a
+new batch's row and its first events in one such transaction, after deciding under
+the same lock whether the batch may be recorded at all (:class:`Succession`).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import functools
 import itertools
 import json
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -125,12 +128,67 @@ RELEASED_STATUSES = ("released", "superseded", "voided")
 """a batch in one of these states had its response released: its disclosures were made"""
 FINISHED_STATUSES = (*RELEASED_STATUSES, "abandoned")
 """nothing more is recorded for a batch in these states by `process`"""
+CURRENT_STATUSES = ("released", "voided")
+"""a batch in one of these states that no later batch superseded is the current answer to
+its files: the one a rerun of them would supersede"""
+
+
+@dataclass(frozen=True)
+class Succession:
+    """What the earlier batches of one letter and request file (`Store.batches(files_key=)`,
+    oldest first) leave to a new batch of the same files. One definition for the check
+    `process` makes before any work (`ftigate.pipeline.recording.earlier_batch`) and the
+    one `Store.start_batch` makes in the transaction that records the new batch."""
+
+    unfinished: tuple[Mapping[str, Any], ...]
+    """batches not finished (being processed, or killed and not yet abandoned)"""
+    current: tuple[str, ...]
+    """released (or since voided) batches no later batch superseded, oldest first"""
+    superseded_by: Mapping[str, str]
+    """each superseded batch's successor, even one abandoned since"""
+
+    @classmethod
+    def of(cls, earlier: Sequence[Mapping[str, Any]]) -> Succession:
+        superseded_by = {b["supersedes"]: b["id"] for b in earlier if b["supersedes"] is not None}
+        return cls(
+            unfinished=tuple(b for b in earlier if b["status"] not in FINISHED_STATUSES),
+            current=tuple(
+                b["id"] for b in earlier if b["status"] in CURRENT_STATUSES and b["id"] not in superseded_by
+            ),
+            superseded_by=superseded_by,
+        )
+
+    def refusal(self, supersedes: str | None) -> str | None:
+        """Why a new batch that supersedes `supersedes` (None: one that starts afresh)
+        cannot be recorded, or None when it can: another batch of these files is not
+        finished, or the new one would not replace the current answer (exactly one new
+        batch succeeds each answer, and a fresh start needs there to be none)."""
+        if self.unfinished:
+            batch = self.unfinished[0]
+            return (
+                f"batch {batch['id']} of this letter and request file was started meanwhile "
+                f"({batch['status']})"
+            )
+        if supersedes is None:
+            if self.current:
+                return f"batch {self.current[-1]} of this letter and request file was released meanwhile"
+            return None
+        if supersedes in self.current:
+            return None
+        if supersedes in self.superseded_by:
+            return f"batch {supersedes} was superseded meanwhile, by batch {self.superseded_by[supersedes]}"
+        return f"{supersedes} is not a released batch of this letter and request file"
 
 
 class StoreError(Exception):
     """A store operation was refused (the message never carries taxpayer data)."""
 
     ftigate_exit_code = 2  # bad input, shown as it is by the CLI's one error path
+
+
+class BatchConflict(StoreError):
+    """A new batch refused because of the earlier batches of its files (`Succession`); the
+    message names the batch in the way, never taxpayer data."""
 
 
 class UnsealedLeaves(StoreError):
@@ -239,17 +297,7 @@ class Store:
     ) -> str:
         """Insert a new batch; an existing batch is never overwritten."""
         new_id = batch_id or uuid.uuid4().hex
-        row = {
-            "id": new_id,
-            "created_at": datetime.now(UTC),
-            "requesting_agency": requesting_agency,
-            "letter_json": dict(letter),
-            "letter_canonical_sha256": _sha256_hex(canonical_json(dict(letter))),
-            "file_digests": dict(file_digests),
-            "status": status,
-            "supersedes": supersedes,
-            "files_key": files_key,
-        }
+        row = self._batch_row(new_id, letter, file_digests, requesting_agency, supersedes, status, files_key)
         try:
             with self.engine.begin() as conn:
                 conn.execute(insert(Batch), [row])
@@ -259,6 +307,68 @@ class Store:
                 "re-processing makes a new batch"
             ) from None
         return new_id
+
+    @staticmethod
+    def _batch_row(
+        batch_id: str,
+        letter: Mapping[str, Any],
+        file_digests: Mapping[str, str],
+        requesting_agency: str,
+        supersedes: str | None,
+        status: str,
+        files_key: str | None,
+    ) -> dict[str, Any]:
+        return {
+            "id": batch_id,
+            "created_at": datetime.now(UTC),
+            "requesting_agency": requesting_agency,
+            "letter_json": dict(letter),
+            "letter_canonical_sha256": _sha256_hex(canonical_json(dict(letter))),
+            "file_digests": dict(file_digests),
+            "status": status,
+            "supersedes": supersedes,
+            "files_key": files_key,
+        }
+
+    def start_batch(
+        self,
+        *,
+        batch_id: str,
+        letter: Mapping[str, Any],
+        file_digests: Mapping[str, str],
+        requesting_agency: str,
+        files_key: str,
+        supersedes: str | None,
+        first: Callable[[tuple[int, dict[str, Any]] | None], Iterable[LedgerEvent | Committed]],
+        status: str = "screened",
+    ) -> AppendResult:
+        """Record a new batch: its row and its first events (`first`, given the previous
+        batch's `batch_received` as `last_of_kind` returns it), in one transaction.
+
+        Whether it may be recorded is decided in that transaction, under the ledger head's
+        lock that serialises every append (FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on
+        SQLite): the earlier batches of `files_key` are read there (`Succession`), so two
+        runs of the same files racing cannot both supersede one batch or both start afresh.
+        The loser gets BatchConflict and nothing of it is written."""
+        try:
+            with self.engine.begin() as conn:
+                head = self._lock_head(conn)
+                earlier = [dict(r) for r in conn.execute(_batches_query(files_key)).mappings()]
+                refusal = Succession.of(earlier).refusal(supersedes)
+                if refusal is not None:
+                    raise BatchConflict(refusal)
+                previous = _last_of_kind(conn, BatchReceived.kind)
+                # Stamped under the lock: batches are listed oldest first by this time.
+                row = self._batch_row(
+                    batch_id, letter, file_digests, requesting_agency, supersedes, status, files_key
+                )
+                conn.execute(insert(Batch), [row])
+                return self._append_locked(conn, head, first(previous))
+        except IntegrityError as error:
+            raise StoreError(
+                f"batch {batch_id} refused by the database (it exists already, or supersedes an "
+                f"unknown batch, or an event id was recorded already): {type(error.orig).__name__}"
+            ) from None
 
     def set_batch_status(self, batch_id: str, status: str) -> None:
         with self.engine.begin() as conn:
@@ -274,14 +384,8 @@ class Store:
 
     def batches(self, files_key: str | None = None) -> list[dict[str, Any]]:
         """Every batch (or every batch of one letter and request file), oldest first."""
-        query = select(
-            Batch.id, Batch.created_at, Batch.requesting_agency, Batch.letter_json,
-            Batch.status, Batch.supersedes, Batch.files_key,
-        ).order_by(Batch.created_at, Batch.id)  # fmt: skip
-        if files_key is not None:
-            query = query.where(Batch.files_key == files_key)
         with self.snapshot() as conn:
-            return [dict(r) for r in conn.execute(query).mappings()]
+            return [dict(r) for r in conn.execute(_batches_query(files_key)).mappings()]
 
     def batch_events(self, batch_id: str | None = None) -> list[dict[str, Any]]:
         """Lifecycle events (response sent and released, abandoned, voided, superseded) of
@@ -366,58 +470,63 @@ class Store:
         events = itertools.chain([first_event], iterator)
         try:
             with self.engine.begin() as conn:
-                head = self._lock_head(conn)
-                frontier = CompactRange.from_bytes(head.size, bytes(head.frontier))
-                tiles = self._tile_writer(conn, head.size, bytes(head.root_hash))
-                tiers: list[bytearray] = []
-                prev = bytes(head.last_leaf_hash) if head.last_leaf_hash is not None else None
-                first_index = head.size
-                sealed = CompactRange()
-                event_ids: list[str] = []
-
-                def write(chunk: list[LedgerEvent | Committed]) -> None:
-                    nonlocal prev
-                    leaves: list[tuple[int, str, str, bytes, bytes]] = []
-                    digests: list[bytes] = []
-                    index = frontier.size
-                    for element in chunk:
-                        event = element.event if isinstance(element, Committed) else element
-                        data = leaf_entry(event.canonical(), index, prev)
-                        digest = leaf_hash(data)
-                        leaves.append((index, event.event_id, event.kind, data, digest))
-                        digests.append(digest)
-                        prev = digest
-                        event_ids.append(event.event_id)
-                        index += 1
-                    frontier.extend_visiting(digests, tiers, TILE_HEIGHT)
-                    sealed.extend(digests)
-                    _insert_rows(conn, "ledger_leaves", _LEAF_COLUMNS, leaves)
-                    _upsert_tiles(conn, tiles.rows(tiers))
-                    self._project(conn, chunk)
-
-                for chunk in _chunks(self._keyed(conn, head.size, events), APPEND_CHUNK):
-                    write(chunk)
-                if not event_ids:
-                    return AppendResult(head.size, head.size, bytes(head.root_hash), ())
-                if self.signer is not None:
-                    write([make_seal(self.signer, first_index, sealed.size, sealed.root())])
-                root = frontier.root()
-                conn.execute(
-                    update(LedgerHead)
-                    .where(LedgerHead.id == HEAD_ID)
-                    .values(
-                        size=frontier.size,
-                        root_hash=root,
-                        frontier=frontier.to_bytes(),
-                        last_leaf_hash=prev,
-                        updated_at=datetime.now(UTC),
-                    )
-                )
+                return self._append_locked(conn, self._lock_head(conn), events)
         except IntegrityError as error:
             raise StoreError(
                 "append refused by the database (an event id already recorded, "
                 f"or a batch that does not exist): {type(error.orig).__name__}"
             ) from None
+
+    def _append_locked(
+        self, conn: Connection, head: Row[Any], events: Iterable[LedgerEvent | Committed]
+    ) -> AppendResult:
+        """The append itself, in `conn`'s transaction, with the head row locked (`_lock_head`)."""
+        frontier = CompactRange.from_bytes(head.size, bytes(head.frontier))
+        tiles = self._tile_writer(conn, head.size, bytes(head.root_hash))
+        tiers: list[bytearray] = []
+        prev = bytes(head.last_leaf_hash) if head.last_leaf_hash is not None else None
+        first_index = head.size
+        sealed = CompactRange()
+        event_ids: list[str] = []
+
+        def write(chunk: list[LedgerEvent | Committed]) -> None:
+            nonlocal prev
+            leaves: list[tuple[int, str, str, bytes, bytes]] = []
+            digests: list[bytes] = []
+            index = frontier.size
+            for element in chunk:
+                event = element.event if isinstance(element, Committed) else element
+                data = leaf_entry(event.canonical(), index, prev)
+                digest = leaf_hash(data)
+                leaves.append((index, event.event_id, event.kind, data, digest))
+                digests.append(digest)
+                prev = digest
+                event_ids.append(event.event_id)
+                index += 1
+            frontier.extend_visiting(digests, tiers, TILE_HEIGHT)
+            sealed.extend(digests)
+            _insert_rows(conn, "ledger_leaves", _LEAF_COLUMNS, leaves)
+            _upsert_tiles(conn, tiles.rows(tiers))
+            self._project(conn, chunk)
+
+        for chunk in _chunks(self._keyed(conn, head.size, events), APPEND_CHUNK):
+            write(chunk)
+        if not event_ids:
+            return AppendResult(head.size, head.size, bytes(head.root_hash), ())
+        if self.signer is not None:
+            write([make_seal(self.signer, first_index, sealed.size, sealed.root())])
+        root = frontier.root()
+        conn.execute(
+            update(LedgerHead)
+            .where(LedgerHead.id == HEAD_ID)
+            .values(
+                size=frontier.size,
+                root_hash=root,
+                frontier=frontier.to_bytes(),
+                last_leaf_hash=prev,
+                updated_at=datetime.now(UTC),
+            )
+        )
         return AppendResult(first_index, frontier.size, root, tuple(event_ids))
 
     def _keyed(
@@ -665,16 +774,7 @@ class Store:
         """(leaf index, event) of the last leaf of a rare kind (e.g. the previous batch's
         `batch_received`), read through the partial index; None if the log holds none."""
         with self.snapshot() as conn:
-            row = conn.execute(
-                select(LedgerLeaf.leaf_index, LedgerLeaf.entry)
-                .where(_of_kinds([kind]))
-                .order_by(LedgerLeaf.leaf_index.desc())
-                .limit(1)
-            ).first()
-        if row is None:
-            return None
-        event = decode_event(_entry_bytes(row[1], row[0]))
-        return int(row[0]), event if isinstance(event, dict) else {}
+            return _last_of_kind(conn, kind)
 
     def batch_leaves(self, batch_id: str, kinds: Iterable[str]) -> list[tuple[int, dict[str, Any]]]:
         """(leaf index, event) of a batch's leaves of some rare kinds, in index order."""
@@ -873,6 +973,28 @@ def _insert_rows(conn: Connection, table: str, columns: tuple[str, ...], rows: l
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})",
         rows,
     )
+
+
+def _batches_query(files_key: str | None) -> Any:
+    """Every batch (or every batch of one letter and request file), oldest first."""
+    query = select(
+        Batch.id, Batch.created_at, Batch.requesting_agency, Batch.letter_json,
+        Batch.status, Batch.supersedes, Batch.files_key,
+    ).order_by(Batch.created_at, Batch.id)  # fmt: skip
+    return query if files_key is None else query.where(Batch.files_key == files_key)
+
+
+def _last_of_kind(conn: Connection, kind: str) -> tuple[int, dict[str, Any]] | None:
+    row = conn.execute(
+        select(LedgerLeaf.leaf_index, LedgerLeaf.entry)
+        .where(_of_kinds([kind]))
+        .order_by(LedgerLeaf.leaf_index.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    event = decode_event(_entry_bytes(row[1], row[0]))
+    return int(row[0]), event if isinstance(event, dict) else {}
 
 
 def _of_kinds(kinds: Iterable[str]) -> ColumnElement[bool]:

@@ -45,10 +45,11 @@ from ftigate.ledger.events import (
     ReviewAction,
 )
 from ftigate.outputs import OutputError
+from ftigate.pipeline.provenance import Sources
 from ftigate.pipeline.recording import record_release, respond, response_in_place
 from ftigate.pipeline.respond import RESPONSE_COLUMNS, ProcessResult
 from ftigate.pipeline.run import ProcessOptions, run_process
-from ftigate.resolve.model import ModelArtefact
+from ftigate.resolve.model import ModelArtefact, default_model_path
 from ftigate.resolve.reference import DISCLOSED_COLUMNS
 from ftigate.resolve.score import ScoringOptions
 from ftigate.store.api import FINISHED_STATUSES, Store, StoreError
@@ -261,8 +262,14 @@ class JobRunner:
         # The law's thresholds on the letter's date, with what the operator set over them
         # (a pair that cannot stand together fails the job before anything is inspected).
         thresholds = self.settings.thresholds.over(Thresholds.of(law.at(letter.date).parameters))
+        # summary.json's provenance as `ftigate process` writes it: the same files, the same block.
+        model = self.settings.model or default_model_path()
+        sources = Sources(letter=files.letter, model=model, policy=self.settings.policy)
         options = ProcessOptions(
-            thresholds=thresholds, scoring=ScoringOptions(), reference_cache=self.settings.reference_cache
+            thresholds=thresholds,
+            scoring=ScoringOptions(),
+            reference_cache=self.settings.reference_cache,
+            sources=sources,
         )
         result = run_process(
             letter,
