@@ -2,9 +2,11 @@
 
 Splink 5 on DuckDB: both tables are registered first, term frequencies for names come
 from the reference (registered as lookups, so a batch of many "Garcia" requests does
-not make "Garcia" look rare), and `predict_between` blocks requests (left) against
-taxpayers (right) with the model's blocking rules. The result is fetched whole into
-Polars (a DuckDB result left half-read keeps the connection busy).
+not make "Garcia" look rare), and `predict_between` pairs requests (left) with
+taxpayers (right). The model's blocking rules are run once for the whole batch
+(`blocked_pairs`); Splink gets each chunk's pairs through one rule over a list of
+candidate positions (`PAIR_KEY`). The result is fetched whole into Polars (a DuckDB
+result left half-read keeps the connection busy).
 """
 
 from __future__ import annotations
