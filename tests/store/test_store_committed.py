@@ -17,7 +17,7 @@ from ftigate.cli.ledger import build_record_proof, check_inclusion_document
 from ftigate.ledger.checkpoint import Signer
 from ftigate.ledger.committed import Committed, commit_decisions, commit_screening
 from ftigate.ledger.events import BatchDecided, BatchScreened, LedgerEvent
-from ftigate.store.api import Store
+from ftigate.store.api import Store, StoreError
 
 
 def _record(store: Store, records: int = 12) -> tuple[str, list[LedgerEvent | Committed]]:
@@ -52,46 +52,98 @@ def test_a_committed_batch_verifies_and_each_record_is_provable(store: Store, lo
         assert summary.startswith(f"OK: request {request_id} of batch {batch_id} {says}")
 
 
-TAMPERING: dict[str, tuple[str, str]] = {
+# (statements, what verify says: one finding each, whether a screening proof is refused).
+# The items are compact rows (revision 0006): codes of ledger_codes, a run of row ids
+# per committing leaf in `commitments`.
+TAMPERING: dict[str, tuple[tuple[str, ...], tuple[str, ...], bool]] = {
     "a result changed": (
-        "UPDATE screening_results SET outcome = 'sufficient' WHERE request_id = 'R-000003'",
-        "do not hash to the root the log commits to",
+        ("UPDATE screening_items SET outcome = (SELECT id FROM ledger_codes WHERE value = 'sufficient') "
+         "WHERE request_id = 'R-000003'",),
+        ("do not hash to the root the log commits to",),
+        True,
     ),
     "a record dropped": (
-        "DELETE FROM decisions WHERE request_id = 'R-000005'",
-        "are 11, but the log commits to 12",
+        ("DELETE FROM decision_items WHERE request_id = 'R-000005'",),
+        ("are 11, but the log commits to 12",),
+        False,
     ),
-    "a record added": (
-        "INSERT INTO screening_results (batch_id, request_id, outcome, reasons, rules, event_id) "
-        "SELECT batch_id, 'R-extra', outcome, reasons, rules, event_id FROM screening_results "
-        "WHERE request_id = 'R-000001'",
-        "are 13, but the log commits to 12",
+    "a record added to the run": (
+        ("INSERT INTO screening_items (id, request_id, outcome, reasons, rules) "
+         "SELECT (SELECT MAX(id) + 1 FROM screening_items), 'R-extra', outcome, reasons, rules "
+         "FROM screening_items WHERE request_id = 'R-000001'",
+         "UPDATE commitments SET items = items + 1 WHERE kind = 'batch_screened'"),
+        ("are 13, but the log commits to 12",),
+        True,
+    ),
+    "a record added outside every run": (
+        ("INSERT INTO decision_items (id, request_id, decision, reasons) "
+         "SELECT 1000, 'R-extra', decision, reasons FROM decision_items WHERE request_id = 'R-000001'",),
+        ("1 row(s) lie outside every commitment's run of rows",),
+        False,
     ),
     "two records swapped": (
-        "UPDATE decisions SET request_id = CASE request_id WHEN 'R-000001' THEN 'R-000002' "
-        "ELSE 'R-000001' END WHERE request_id IN ('R-000001', 'R-000002')",
-        "do not hash to the root the log commits to",
+        ("UPDATE decision_items SET request_id = CASE request_id WHEN 'R-000001' THEN 'R-000002' "
+         "ELSE 'R-000001' END WHERE request_id IN ('R-000001', 'R-000002')",),
+        ("do not hash to the root the log commits to",),
+        False,
     ),
-    "a reason list rewritten": (
-        "UPDATE decisions SET reasons = '[\"LOW_CONFIDENCE\"]' WHERE request_id = 'R-000002'",
-        "do not hash to the root the log commits to",
+    "a reason list replaced": (
+        ("INSERT INTO ledger_codes (id, value) SELECT MAX(id) + 1, '[\"LOW_CONFIDENCE\"]' FROM ledger_codes",
+         "UPDATE decision_items SET reasons = (SELECT MAX(id) FROM ledger_codes) WHERE request_id = 'R-000002'"),
+        ("do not hash to the root the log commits to",),
+        False,
     ),
-}
+    "a code rewritten (every row holding it)": (
+        ("UPDATE ledger_codes SET value = '[\"LOW_CONFIDENCE\"]' WHERE value = '[\"ADDRESS_NOT_CORROBORATED\"]'",),
+        ("do not hash to the root the log commits to",),
+        False,
+    ),
+    "a code made unreadable": (
+        ("UPDATE ledger_codes SET value = 'not a list' WHERE value = '[\"NAME_MISSING\"]'",),
+        ("hold values that are not screening_items",),
+        True,
+    ),
+    "a pseudonym changed": (
+        ("UPDATE decision_items SET taxpayer = :blob WHERE request_id = 'R-000003'",),
+        ("do not hash to the root the log commits to",),
+        False,
+    ),
+    "a run shifted by one row": (
+        ("UPDATE commitments SET first_item = first_item + 1 WHERE kind = 'batch_decided'",),
+        ("1 row(s) lie outside every commitment's run", "are 11, but the log commits to 12"),
+        False,
+    ),
+    "a commitment row deleted": (
+        ("DELETE FROM commitments WHERE kind = 'batch_screened'",),
+        ("are missing: no commitments row names them", "12 row(s) lie outside every commitment's run"),
+        True,
+    ),
+    "a commitment row moved to another leaf": (
+        ("UPDATE commitments SET leaf_index = leaf_index + 100 WHERE kind = 'batch_decided'",),
+        ("names no committing leaf of the log",),
+        False,
+    ),
+}  # fmt: skip
 
 
 @pytest.mark.parametrize("case", TAMPERING)
 def test_changing_committed_rows_is_found(store: Store, log_signer: Signer, case: str) -> None:
     batch_id, _ = _record(store)
     store.sign_checkpoint(log_signer)
-    statement, expected = TAMPERING[case]
+    statements, expected, proof_refused = TAMPERING[case]
     with store.engine.begin() as conn:
-        conn.execute(text(statement))
-    findings = [str(f) for f in store.verify(log_signer.verifier).findings]
-    assert len(findings) == 1 and expected in findings[0], findings
-    assert f"batch {batch_id}" in findings[0]
-    if "decisions" not in statement:  # a proof is refused from rows that no longer match
-        with pytest.raises(VerificationFailed, match="do not hash to the root"):
+        for statement in statements:
+            conn.execute(text(statement), {"blob": bytes(32)} if ":blob" in statement else {})
+    findings = sorted(str(f) for f in store.verify(log_signer.verifier).findings)
+    assert len(findings) == len(expected), findings
+    for want in expected:
+        assert any(want in f for f in findings), findings
+    assert any(f"batch {batch_id}" in f or "outside every" in f for f in findings)
+    if proof_refused:  # a proof is refused from rows that no longer match
+        with pytest.raises((VerificationFailed, StoreError)):
             build_record_proof(store, batch_id, "R-000001", BatchScreened.kind)
+    else:
+        build_record_proof(store, batch_id, "R-000001", BatchScreened.kind)
 
 
 def test_a_changed_root_is_found(store: Store, log_signer: Signer) -> None:
@@ -145,6 +197,10 @@ def test_chunked_and_whole_appends_write_the_same_bytes(
                         result.root_hash,
                         [(r[0], bytes(r[1])) for r in conn.execute(text("SELECT leaf_index, entry FROM ledger_leaves ORDER BY leaf_index"))],
                         conn.execute(text("SELECT batch_id, request_id, outcome, CAST(reasons AS TEXT), CAST(rules AS TEXT), event_id FROM screening_results ORDER BY id")).all(),
+                        conn.execute(text("SELECT * FROM screening_items ORDER BY id")).all(),
+                        conn.execute(text("SELECT * FROM decision_items ORDER BY id")).all(),
+                        conn.execute(text("SELECT * FROM ledger_codes ORDER BY id")).all(),
+                        conn.execute(text("SELECT * FROM commitments ORDER BY leaf_index")).all(),
                         conn.execute(text("SELECT request_id, decision, CAST(reasons AS TEXT), match_probability, taxpayer_pseudonym, event_id FROM decisions ORDER BY id")).all(),
                         [(r[0], r[1], bytes(r[2])) for r in conn.execute(text("SELECT level, idx, hashes FROM merkle_tiles ORDER BY level, idx"))],
                     )

@@ -61,6 +61,40 @@ def _utf8(kind: str, text: str) -> bytes:
         raise EntryError(f"a {kind} item holds text that is not valid Unicode") from None
 
 
+def json_text_of(value: str) -> str:
+    """A text value as the items write it (JSON string escaping)."""
+    return _quote(value)
+
+
+def json_texts_of(values: tuple[str, ...]) -> str:
+    """A list of texts as the items write it."""
+    return _texts(values)
+
+
+def screening_text(batch_id: str, outcome: str, reasons: str, request_id: str, rules: str) -> str:
+    """A screening item's RFC 8785 text from its values, each already written as JSON: the
+    one definition of the item's layout, for :meth:`ScreeningItem.canonical` and for the
+    store, which rehashes its rows from values written once per distinct code."""
+    return (
+        '{"batch_id":' + batch_id + ',"outcome":' + outcome + ',"reasons":' + reasons
+        + ',"request_id":' + request_id + ',"rules":' + rules + _CLOSE
+    )  # fmt: skip
+
+
+def decision_text(
+    batch_id: str, decision: str, match_probability: str, model_digest: str, reasons: str,
+    request_id: str, taxpayer: str,
+) -> str:  # fmt: skip
+    """A decision item's RFC 8785 text from its values written as JSON (as for
+    :func:`screening_text`; arguments in the item's key order)."""
+    return (
+        '{"batch_id":' + batch_id + ',"decision":' + decision
+        + ',"match_probability":' + match_probability + ',"model_digest":' + model_digest
+        + ',"reasons":' + reasons + ',"request_id":' + request_id + ',"taxpayer":' + taxpayer
+        + _CLOSE
+    )  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class ScreeningItem:
     """One request's screening result, as committed under its batch's root."""
@@ -79,12 +113,10 @@ class ScreeningItem:
         :mod:`ftigate.ledger.canonical`; a property test checks against ``rfc8785``)."""
         return _utf8(
             "screening",
-            '{"batch_id":' + _text(self.batch_id)
-            + ',"outcome":' + _text(self.outcome)
-            + ',"reasons":' + _texts(self.reasons)
-            + ',"request_id":' + _text(self.request_id)
-            + ',"rules":' + _texts(self.rules)
-            + _CLOSE,
+            screening_text(
+                _text(self.batch_id), _text(self.outcome), _texts(self.reasons),
+                _text(self.request_id), _texts(self.rules),
+            ),
         )  # fmt: skip
 
     def texts(self) -> Iterator[str]:
@@ -114,14 +146,11 @@ class DecisionItem:
         """RFC 8785 bytes, as for :meth:`ScreeningItem.canonical`."""
         return _utf8(
             "decision",
-            '{"batch_id":' + _text(self.batch_id)
-            + ',"decision":' + _text(self.decision)
-            + ',"match_probability":' + _optional(self.match_probability)
-            + ',"model_digest":' + _optional(self.model_digest)
-            + ',"reasons":' + _texts(self.reasons)
-            + ',"request_id":' + _text(self.request_id)
-            + ',"taxpayer":' + _optional(self.taxpayer)
-            + _CLOSE,
+            decision_text(
+                _text(self.batch_id), _text(self.decision), _optional(self.match_probability),
+                _optional(self.model_digest), _texts(self.reasons), _text(self.request_id),
+                _optional(self.taxpayer),
+            ),
         )  # fmt: skip
 
     def texts(self) -> Iterator[str]:

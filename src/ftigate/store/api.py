@@ -52,7 +52,7 @@ from ftigate.ledger.checkpoint import (
     open_checkpoint,
     sign_checkpoint,
 )
-from ftigate.ledger.committed import COMMITTED_TABLES, Committed, Item
+from ftigate.ledger.committed import Committed, Item
 from ftigate.ledger.events import (
     EVENT_TYPES,
     BatchAbandoned,
@@ -72,13 +72,10 @@ from ftigate.ledger.merkle import EMPTY_ROOT, CompactRange, leaf_hash
 from ftigate.ledger.projection import (
     PROJECTED_KINDS,
     TABLE_COLUMNS,
-    CommittedRows,
     ExpectedProjection,
     compare_batches,
     compare_table,
-    item_row,
     projection_rows,
-    row_item,
 )
 from ftigate.ledger.seal import SealWalk, decode_event, make_seal
 from ftigate.ledger.tiles import (
@@ -92,6 +89,16 @@ from ftigate.ledger.tiles import (
 )
 from ftigate.ledger.verify import Finding, LeafRow, VerifyReport, verify_log
 from ftigate.store.db import READ_ONLY_OPTION, make_engine, migrate, resolve_url
+from ftigate.store.items import (
+    ITEM_TABLES,
+    Texts,
+    check_items,
+    commitments,
+    physical,
+    read_rows,
+    row_item,
+    write_items,
+)
 from ftigate.store.models import (
     BULK_KINDS,
     RARE_KINDS_WHERE,
@@ -379,8 +386,11 @@ class Store:
                     nonlocal prev
                     leaves: list[tuple[int, str, str, bytes, bytes]] = []
                     digests: list[bytes] = []
+                    committed_at: list[tuple[int, Committed]] = []
                     index = frontier.size
                     for element in chunk:
+                        if isinstance(element, Committed):
+                            committed_at.append((index, element))
                         event = element.event if isinstance(element, Committed) else element
                         data = leaf_entry(event.canonical(), index, prev)
                         digest = leaf_hash(data)
@@ -393,7 +403,7 @@ class Store:
                     sealed.extend(digests)
                     _insert_rows(conn, "ledger_leaves", _LEAF_COLUMNS, leaves)
                     _upsert_tiles(conn, tiles.rows(tiers))
-                    self._project(conn, chunk)
+                    self._project(conn, chunk, committed_at)
 
                 for chunk in _chunks(self._keyed(conn, head.size, events), APPEND_CHUNK):
                     write(chunk)
@@ -483,16 +493,22 @@ class Store:
             raise StoreError("the ledger head row is missing: the database was tampered with")
         return row
 
-    def _project(self, conn: Connection, events: list[LedgerEvent | Committed]) -> None:
-        """Rows of the typed tables for the events that describe one (same transaction)."""
+    def _project(
+        self,
+        conn: Connection,
+        events: list[LedgerEvent | Committed],
+        committed_at: list[tuple[int, Committed]],
+    ) -> None:
+        """Rows of the typed tables for the events that describe one (same transaction);
+        a committed batch's items as compact rows under its leaf (:mod:`ftigate.store.items`)."""
         plain = [event for event in events if not isinstance(event, Committed)]
         for table, rows in projection_rows(plain).items():
-            _insert_rows(conn, table, TABLE_COLUMNS[table], rows)
-        for committed in (event for event in events if isinstance(event, Committed)):
-            event_id = committed.event.event_id
-            rows_of = (item_row(item, event_id) for item in committed.items)
-            while rows := list(islice(rows_of, APPEND_CHUNK)):
-                _insert_rows(conn, committed.table, TABLE_COLUMNS[committed.table], rows)
+            _insert_rows(conn, physical(table), TABLE_COLUMNS[table], rows)
+        for leaf_index, committed in committed_at:
+            commit = committed.event
+            write_items(
+                conn, leaf_index, commit.event_id, commit.batch_id, commit.kind, committed.items, APPEND_CHUNK
+            )
         status: dict[str, str] = {}
         for event in plain:
             batch_status = LIFECYCLE_STATUS.get(event.kind)
@@ -695,15 +711,15 @@ class Store:
         """The items a batch's ``batch_screened`` (table ``screening_results``) or
         ``batch_decided`` (``decisions``) event commits to, as stored, in the order they
         were written (``ledger verify`` checks them against its root)."""
-        query = (
-            text_select(table, TABLE_COLUMNS[table])
-            .where(column("batch_id") == batch_id, column("event_id") == event_id)
-            .order_by(column("id"))
-        )
         items = []
         with self.snapshot() as conn:
-            for row in conn.execution_options(yield_per=50_000).execute(query):
-                item = row_item(table, row)
+            found = self._commitment(conn, batch_id, event_id)
+            if found is None:
+                return []
+            texts = Texts(conn)
+            item_table = ITEM_TABLES[found.kind]
+            for row in read_rows(conn, item_table, found.first_item, found.first_item + found.items - 1):
+                item = row_item(found.kind, batch_id, row, texts)
                 if item is None:
                     raise StoreError(
                         f"a stored row of {table} of batch {batch_id} is not readable "
@@ -711,6 +727,11 @@ class Store:
                     )
                 items.append(item)
         return items
+
+    def _commitment(self, conn: Connection, batch_id: str, event_id: str) -> Any:
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        found = commitments(conn, f"WHERE event_id = {mark} AND batch_id = {mark}", (event_id, batch_id))
+        return found[0] if found else None
 
     def hash_tree(self) -> TiledTree:
         """The tree at the head's size, read from the stored tiles as proofs need them:
@@ -796,24 +817,17 @@ class Store:
                         index,
                     )
                 )
-            committed = CommittedRows(expected.commitments, expected.commitment_leaves)
             for table, wanted in expected.rows.items():
                 columns = TABLE_COLUMNS[table]
-                query = text_select(table, columns)
-                stored: Iterable[Mapping[Any, Any]]
-                if table in COMMITTED_TABLES.values():
-                    # a batch's committed rows are rehashed in the order they were written;
-                    # the rows of batches recorded one leaf per request are compared as such
-                    rows = conn.execution_options(yield_per=50_000).execute(query.order_by(column("id")))
-                    stored = (
-                        dict(zip(columns, r, strict=True)) for r in rows if not committed.take(table, r)
-                    )
-                else:
-                    stored = conn.execute(query).mappings()
+                stored = conn.execute(text_select(physical(table), columns)).mappings()
                 report.findings.extend(
                     Finding(str(f), f.leaf_index) for f in compare_table(table, wanted, stored)
                 )
-            report.findings.extend(Finding(str(f), f.leaf_index) for f in committed.findings())
+            logged = {
+                event_id: (expected.commitment_leaves[event_id], event)
+                for event_id, event in expected.commitments.items()
+            }
+            report.findings.extend(Finding(message, leaf) for _, leaf, message in check_items(conn, logged))
             if report.tree is not None:
                 stored_tiles = conn.execute(
                     select(MerkleTile.level, MerkleTile.idx, MerkleTile.hashes)

@@ -1,0 +1,356 @@
+"""The items a committing leaf's root is over, stored as compact rows (revision 0006).
+
+A batch's ``batch_screened`` / ``batch_decided`` leaf commits to one item per request
+(:mod:`ftigate.ledger.committed`). The items are stored so that nothing a row would
+repeat is written on every row:
+
+- ``commitments``: one row per committing leaf (its leaf index, event id, batch, kind)
+  naming the run of item rows it covers, ``first_item`` to ``first_item + items - 1``.
+  An item's position under the root is its row id minus ``first_item``; the batch id and
+  the event id are not written on the item rows at all;
+- ``screening_items`` (id, request_id, outcome, reasons, rules) and ``decision_items``
+  (id, request_id, decision, reasons, match_probability, taxpayer, model_digest): the
+  low-cardinality values (outcomes, decisions, reason and rule lists as JSON text, model
+  digests) as integer codes of ``ledger_codes``, the taxpayer pseudonym as its 32 bytes.
+
+The item bytes hashed are unchanged: a row is rewritten as the RFC 8785 text of its item
+(:func:`ftigate.ledger.committed.screening_text`), each code's JSON written once.
+
+The views ``screening_results`` and ``decisions`` give the readers (reports, review queue,
+dashboard) the rows in their former shape: the per-leaf rows of batches recorded before
+committing leaves (tables ``record_screened_rows`` and ``decision_rows``) and the items.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from ftigate.ledger.committed import (
+    DecisionItem,
+    Item,
+    ScreeningItem,
+    decision_text,
+    json_text_of,
+    json_texts_of,
+    results_root,
+    screening_text,
+)
+from ftigate.ledger.events import BatchDecided, BatchScreened
+from ftigate.ledger.merkle import leaf_hash
+
+LEGACY_TABLES = {"screening_results": "record_screened_rows", "decisions": "decision_rows"}
+"""where the rows of the per-request leaves (``record_screened``, ``decision``) are kept"""
+ITEM_TABLES = {BatchScreened.kind: "screening_items", BatchDecided.kind: "decision_items"}
+ITEM_COLUMNS = {
+    "screening_items": ("id", "request_id", "outcome", "reasons", "rules"),
+    "decision_items": (
+        "id", "request_id", "decision", "reasons", "match_probability", "taxpayer", "model_digest",
+    ),
+}  # fmt: skip
+COMMITMENT_COLUMNS = ("leaf_index", "event_id", "batch_id", "kind", "first_item", "items")
+READ_CHUNK = 100_000
+
+
+def physical(table: str) -> str:
+    """The table that holds a projection table's rows as written (its per-leaf rows)."""
+    return LEGACY_TABLES.get(table, table)
+
+
+def _codes_json(values: tuple[str, ...]) -> str:
+    return json.dumps(list(values), separators=(",", ":"), ensure_ascii=False)
+
+
+class Codes:
+    """``ledger_codes`` as read once per transaction, with the codes it adds (written by
+    :meth:`flush` before the rows that use them, in the same transaction)."""
+
+    def __init__(self, conn: Connection) -> None:
+        rows = conn.exec_driver_sql("SELECT id, value FROM ledger_codes").fetchall()
+        self.ids: dict[str, int] = {str(value): int(code) for code, value in rows}
+        self._next = max(self.ids.values(), default=0) + 1
+        self._new: list[tuple[int, str]] = []
+        self._lists: dict[tuple[str, ...], int] = {}
+
+    def code(self, value: str) -> int:
+        found = self.ids.get(value)
+        if found is None:
+            found = self.ids[value] = self._next
+            self._next += 1
+            self._new.append((found, value))
+        return found
+
+    def list_code(self, values: tuple[str, ...]) -> int:
+        found = self._lists.get(values)
+        if found is None:
+            found = self._lists[values] = self.code(_codes_json(values))
+        return found
+
+    def flush(self, conn: Connection) -> None:
+        if self._new:
+            statement = f"INSERT INTO ledger_codes (id, value) VALUES ({_marks(conn, 2)})"
+            conn.exec_driver_sql(statement, self._new)
+            self._new = []
+
+
+def _marks(conn: Connection, count: int) -> str:
+    return ", ".join(["?" if conn.dialect.paramstyle == "qmark" else "%s"] * count)
+
+
+def item_rows(items: Sequence[Item], first_id: int, codes: Codes) -> Iterator[tuple[Any, ...]]:
+    """The rows of ``items`` (all of one kind), ids from ``first_id``, in item order."""
+    code, list_code = codes.code, codes.list_code
+    for number, item in enumerate(items, first_id):
+        if isinstance(item, ScreeningItem):
+            yield (
+                number, item.request_id, code(item.outcome), list_code(item.reasons), list_code(item.rules),
+            )  # fmt: skip
+        else:
+            yield (
+                number, item.request_id, code(item.decision), list_code(item.reasons),
+                item.match_probability,
+                None if item.taxpayer is None else bytes.fromhex(item.taxpayer),
+                None if item.model_digest is None else code(item.model_digest),
+            )  # fmt: skip
+
+
+def write_items(conn: Connection, leaf_index: int, event_id: str, batch_id: str, kind: str,
+                items: Sequence[Item], chunk: int) -> None:  # fmt: skip
+    """The commitment row and its items' rows (inside the append's transaction)."""
+    table = ITEM_TABLES[kind]
+    first = conn.exec_driver_sql(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}").scalar_one()
+    codes = Codes(conn)
+    conn.exec_driver_sql(
+        f"INSERT INTO commitments ({', '.join(COMMITMENT_COLUMNS)}) VALUES ({_marks(conn, 6)})",
+        [(leaf_index, event_id, batch_id, kind, int(first), len(items))],
+    )
+    columns = ITEM_COLUMNS[table]
+    statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({_marks(conn, len(columns))})"
+    for start in range(0, len(items), chunk):
+        rows = list(item_rows(items[start : start + chunk], int(first) + start, codes))
+        codes.flush(conn)
+        conn.exec_driver_sql(statement, rows)
+
+
+@dataclass(frozen=True)
+class Commitment:
+    leaf_index: int
+    event_id: str
+    batch_id: str
+    kind: str
+    first_item: int
+    items: int
+
+
+def commitments(conn: Connection, where: str = "", params: tuple[Any, ...] = ()) -> list[Commitment]:
+    rows = conn.exec_driver_sql(
+        f"SELECT {', '.join(COMMITMENT_COLUMNS)} FROM commitments {where} ORDER BY leaf_index", params
+    ).fetchall()
+    return [Commitment(int(r[0]), str(r[1]), str(r[2]), str(r[3]), int(r[4]), int(r[5])) for r in rows]
+
+
+class Texts:
+    """Each code's value written as JSON once (``None``: not readable as that kind of
+    value, e.g. a reason list rewritten as something else)."""
+
+    def __init__(self, conn: Connection) -> None:
+        rows = conn.exec_driver_sql("SELECT id, value FROM ledger_codes").fetchall()
+        self.values: dict[int, str] = {int(code): value for code, value in rows}
+        self._scalars: dict[int | None, str | None] = {None: "null"}
+        self._lists: dict[int, str | None] = {}
+        self._tuples: dict[int, tuple[str, ...] | None] = {}
+
+    def scalar(self, code: int | None) -> str | None:
+        try:
+            return self._scalars[code]
+        except KeyError:
+            value = self.values.get(code) if isinstance(code, int) else None
+            found = self._scalars[code] = json_text_of(value) if isinstance(value, str) else None
+            return found
+
+    def values_of(self, code: int) -> tuple[str, ...] | None:
+        try:
+            return self._tuples[code]
+        except KeyError:
+            pass
+        parsed: Any = None
+        try:
+            parsed = json.loads(self.values.get(code, "") if isinstance(code, int) else "")
+        except (ValueError, TypeError):
+            parsed = None
+        found = (
+            tuple(parsed) if isinstance(parsed, list) and all(isinstance(v, str) for v in parsed) else None
+        )
+        self._tuples[code] = found
+        return found
+
+    def listed(self, code: int) -> str | None:
+        try:
+            return self._lists[code]
+        except KeyError:
+            values = self.values_of(code)
+            found = self._lists[code] = None if values is None else json_texts_of(values)
+            return found
+
+
+def item_text(kind: str, batch_json: str, row: Sequence[Any], texts: Texts) -> str | None:
+    """The RFC 8785 text of the item a row holds (its values in :data:`ITEM_COLUMNS`
+    order), or None when a value is not what the item can hold."""
+    request_id = row[1]
+    if not isinstance(request_id, str):
+        return None
+    if kind == BatchScreened.kind:
+        outcome, reasons, rules = texts.scalar(row[2]), texts.listed(row[3]), texts.listed(row[4])
+        if outcome is None or reasons is None or rules is None:
+            return None
+        return screening_text(batch_json, outcome, reasons, json_text_of(request_id), rules)
+    decision, reasons = texts.scalar(row[2]), texts.listed(row[3])
+    probability, taxpayer, digest = row[4], row[5], texts.scalar(row[6])
+    if decision is None or reasons is None or digest is None:
+        return None
+    if probability is not None and not isinstance(probability, str):
+        return None
+    if taxpayer is not None and not isinstance(taxpayer, bytes | memoryview):
+        return None
+    return decision_text(
+        batch_json, decision, "null" if probability is None else json_text_of(probability), digest,
+        reasons, json_text_of(request_id), "null" if taxpayer is None else '"' + bytes(taxpayer).hex() + '"',
+    )  # fmt: skip
+
+
+def row_item(kind: str, batch_id: str, row: Sequence[Any], texts: Texts) -> Item | None:
+    """The item a row holds, as an object (``prove-record``, the JCT report)."""
+    if item_text(kind, "null", row, texts) is None:
+        return None
+    if kind == BatchScreened.kind:
+        return ScreeningItem(
+            batch_id, row[1], str(texts.values[row[2]]), texts.values_of(row[3]) or (),
+            texts.values_of(row[4]) or (),
+        )  # fmt: skip
+    return DecisionItem(
+        batch_id, row[1], str(texts.values[row[2]]), texts.values_of(row[3]) or (), row[4],
+        None if row[5] is None else bytes(row[5]).hex(),
+        None if row[6] is None else str(texts.values[row[6]]),
+    )  # fmt: skip
+
+
+def read_rows(conn: Connection, table: str, first: int, last: int) -> Iterator[Sequence[Any]]:
+    """Rows ``first`` to ``last`` of an item table in id order, fetched in big chunks."""
+    columns = ITEM_COLUMNS[table]
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    result = conn.exec_driver_sql(
+        f"SELECT {', '.join(columns)} FROM {table} WHERE id >= {mark} AND id <= {mark} ORDER BY id",
+        (first, last),
+    )
+    while rows := result.fetchmany(READ_CHUNK):
+        yield from rows
+
+
+@dataclass
+class ItemCheck:
+    """What ``verify`` found for one committing leaf's rows."""
+
+    count: int = 0
+    unreadable: bool = False
+    hashes: list[bytes] = field(default_factory=list)
+
+
+def check_items(
+    conn: Connection, logged: Mapping[str, tuple[int, BatchScreened | BatchDecided]]
+) -> Iterator[tuple[str, int | None, str]]:
+    """(table, leaf index, message) for every way the stored items differ from what the
+    committing leaves of the log (``logged``: event id -> (leaf index, event)) commit
+    to. Each table is read once in id order and rehashed, without an object per row."""
+    texts = Texts(conn)
+    stored = commitments(conn)
+    by_event = {c.event_id: c for c in stored}
+    for commitment in stored:
+        found = logged.get(commitment.event_id)
+        if (
+            found is None
+            or found[0] != commitment.leaf_index
+            or found[1].kind != commitment.kind
+            or found[1].batch_id != commitment.batch_id
+        ):
+            yield (
+                ITEM_TABLES.get(commitment.kind, "commitments"), None,
+                f"commitments: the row of event {commitment.event_id} of batch {commitment.batch_id} "
+                f"(leaf {commitment.leaf_index}) names no committing leaf of the log (it was added "
+                "or altered outside the ledger)",
+            )  # fmt: skip
+    for event_id, (leaf, event) in sorted(logged.items(), key=lambda e: e[1][0]):
+        if event_id not in by_event:
+            yield (
+                ITEM_TABLES[event.kind], leaf,
+                f"{ITEM_TABLES[event.kind]}: the rows of batch {event.batch_id} (event {event_id}, "
+                f"leaf {leaf}) are missing: no commitments row names them (it was deleted)",
+            )  # fmt: skip
+    for kind, table in ITEM_TABLES.items():
+        runs = sorted((c for c in stored if c.kind == kind), key=lambda c: c.first_item)
+        checks = {c.event_id: ItemCheck() for c in runs}
+        outside = _rehash(conn, kind, table, runs, checks, texts)
+        if outside:
+            yield (
+                table, None,
+                f"{table}: {outside} row(s) lie outside every commitment's run of rows "
+                "(rows were added outside the ledger)",
+            )  # fmt: skip
+        for commitment in runs:
+            entry = logged.get(commitment.event_id)
+            if entry is None:
+                continue
+            leaf, event = entry
+            check = checks[commitment.event_id]
+            where = f"{table}: the rows of batch {event.batch_id} (event {event.event_id}, leaf {leaf})"
+            if check.unreadable:
+                message = f"{where} hold values that are not {table} (altered outside the ledger)"
+            elif check.count != event.records:
+                message = (
+                    f"{where} are {check.count}, but the log commits to {event.records} "
+                    "(rows were deleted or added)"
+                )
+            elif results_root(check.hashes).hex() != event.results_root:
+                message = (
+                    f"{where} do not hash to the root the log commits to "
+                    "(a row was changed or the rows were reordered)"
+                )
+            else:
+                continue
+            yield table, leaf, message
+
+
+def _rehash(conn: Connection, kind: str, table: str, runs: list[Commitment],
+            checks: dict[str, ItemCheck], texts: Texts) -> int:  # fmt: skip
+    """Streams the table in id order into each run's hashes; returns the rows outside every
+    run. A run whose rows overlap another's counts them in both (both then fail)."""
+    columns = ITEM_COLUMNS[table]
+    result = conn.exec_driver_sql(f"SELECT {', '.join(columns)} FROM {table} ORDER BY id")
+    outside = 0
+    spans = [(c.first_item, c.first_item + c.items - 1, checks[c.event_id], json_text_of(c.batch_id))
+             for c in runs]  # fmt: skip
+    at = 0
+    while rows := result.fetchmany(READ_CHUNK):
+        for row in rows:
+            number = row[0]
+            while at < len(spans) and spans[at][1] < number:
+                at += 1
+            covering = [s for s in spans[at : at + 2] if s[0] <= number <= s[1]]
+            if not covering:
+                outside += 1
+                continue
+            for _first, _last, check, batch_json in covering:
+                check.count += 1
+                text = item_text(kind, batch_json, row, texts)
+                if text is None:
+                    check.unreadable = True
+                    continue
+                try:
+                    check.hashes.append(leaf_hash(text.encode("utf-8")))
+                except UnicodeEncodeError:
+                    check.unreadable = True
+    return outside
+
