@@ -207,3 +207,40 @@ def test_chunked_and_whole_appends_write_the_same_bytes(
                 )  # fmt: skip
     assert stored[0] == stored[1]
     assert len(stored[0][2]) == 23 == len(stored[0][3])
+
+
+def test_a_store_of_revision_0005_upgrades_to_the_same_roots(db_url: str, store: Store, log_signer: Signer) -> None:
+    """A store as revision 0005 laid it out (every committed row with its batch id, event id
+    and values as text) upgrades to the compact rows (0006): the same leaves, tiles, root and
+    items, it verifies and each record is still provable. The 0005 layout is made by the
+    downgrade, which writes the rows back as the earlier code wrote them."""
+    from ftigate.store.db import downgrade, migrate
+
+    batch_id, _ = _record(store)
+    store.sign_checkpoint(log_signer)
+
+    def state() -> tuple[object, ...]:
+        with store.engine.connect() as conn:
+            return (
+                [tuple(r) for r in conn.execute(text("SELECT leaf_index, entry, leaf_hash FROM ledger_leaves ORDER BY leaf_index"))],
+                [tuple(r) for r in conn.execute(text("SELECT level, idx, hashes FROM merkle_tiles ORDER BY level, idx"))],
+                store.latest_tree_head(),
+                store.committed_items("screening_results", batch_id, _event_id(store, BatchScreened.kind)),
+                store.committed_items("decisions", batch_id, _event_id(store, BatchDecided.kind)),
+            )  # fmt: skip
+
+    before = state()
+    downgrade(store.engine, "0005")
+    with store.engine.connect() as conn:
+        old = conn.execute(text("SELECT batch_id, request_id, outcome, event_id FROM screening_results ORDER BY id")).all()
+        assert len(old) == 12 and {r[0] for r in old} == {batch_id}  # the earlier layout, as tables
+        assert old[3][2] == "refuse"
+    migrate(store.engine)
+    assert state() == before
+    assert store.verify(log_signer.verifier).ok
+    document = build_record_proof(store, batch_id, "R-000003", BatchScreened.kind)
+    assert "was screened refuse" in check_inclusion_document(document, log_signer.verifier)
+
+
+def _event_id(store: Store, kind: str) -> str:
+    return next(leaf.event_id for leaf in store.leaves(kind))
