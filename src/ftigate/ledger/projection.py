@@ -10,6 +10,7 @@ the event id and the leaf; never a value (values may be pseudonyms or purposes).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from collections.abc import Iterable, Mapping
@@ -20,6 +21,7 @@ from ftigate.ledger.committed import (
     CommitEvent,
 )
 from ftigate.ledger.events import (
+    ENTRY_VERSION,
     BatchAbandoned,
     BatchDecided,
     BatchReceived,
@@ -83,6 +85,11 @@ PROJECTED_KINDS = frozenset(
     )
 )  # fmt: skip
 """the kinds of event ``ExpectedProjection.add`` reads (rows, batches, commitments)"""
+_DISCLOSURE_KEYS = frozenset((*(f.name for f in dataclasses.fields(Disclosure)), "v", "kind"))
+_DISCLOSURE_TEXTS = (
+    "batch_id", "request_id", "taxpayer", "date", "recipient_agency", "authority", "purpose", "event_id",
+)  # fmt: skip
+"""a disclosure's text fields in its row's order (``disclosed`` and ``content_digest`` follow)"""
 JSON_COLUMNS = frozenset({"reasons", "rules", "disclosed"})
 BATCH_COLUMNS = ("requesting_agency", "file_digests")
 
@@ -204,6 +211,26 @@ class ExpectedProjection:
     commitments: dict[str, CommitEvent] = field(default_factory=dict)
     """``batch_screened`` and ``batch_decided`` events by event id, and their leaves"""
     commitment_leaves: dict[str, int] = field(default_factory=dict)
+
+    def add_disclosure_entry(self, leaf_index: int, entry: Mapping[str, Any]) -> bool:
+        """A disclosure's row straight from its decoded entry, the tuple :func:`row_for`
+        gives its event (``verify`` reads one per disclosure: no event object is built).
+        False when the entry is not exactly a disclosure's fields as text; the caller then
+        rebuilds the event, which refuses what is not one."""
+        if entry.keys() != _DISCLOSURE_KEYS or entry["v"] != ENTRY_VERSION:
+            return False
+        disclosed, digest = entry["disclosed"], entry["content_digest"]
+        texts = [entry[name] for name in _DISCLOSURE_TEXTS]
+        if (
+            not isinstance(disclosed, list)
+            or not all(isinstance(value, str) for value in (*disclosed, *texts))
+            or not (digest is None or isinstance(digest, str))
+        ):
+            return False
+        event_id = texts[-1]
+        row = (*texts[:-1], json_text(tuple(disclosed)), digest, event_id)
+        self.rows["disclosures"][event_id] = (leaf_index, row)
+        return True
 
     def add(self, leaf_index: int, event: LedgerEvent) -> None:
         if isinstance(event, BatchScreened | BatchDecided):

@@ -59,6 +59,7 @@ from ftigate.ledger.events import (
     BatchReceived,
     BatchSuperseded,
     BatchVoided,
+    Disclosure,
     EntryError,
     InspectionStarted,
     LedgerEvent,
@@ -97,6 +98,7 @@ from ftigate.store.items import (
     physical,
     read_rows,
     row_item,
+    stream,
     write_items,
 )
 from ftigate.store.models import (
@@ -784,7 +786,10 @@ class Store:
             # Only the kinds that have rows are rebuilt as events (most leaves of a batch,
             # its inspections, have none). An unreadable event is not projected; the leaf
             # checks report it.
-            if event.get("kind") in PROJECTED_KINDS:
+            kind = event.get("kind")
+            if kind == Disclosure.kind and expected.add_disclosure_entry(index, event):
+                return
+            if kind in PROJECTED_KINDS:
                 with contextlib.suppress(EntryError):
                     expected.add(index, event_from_entry(event))
 
@@ -819,7 +824,9 @@ class Store:
                 )
             for table, wanted in expected.rows.items():
                 columns = TABLE_COLUMNS[table]
-                stored = conn.execute(text_select(physical(table), columns)).mappings()
+                statement = f"SELECT {', '.join(columns)} FROM {physical(table)}"
+                chunks = stream(conn, statement)
+                stored = (dict(zip(columns, r, strict=True)) for rows in chunks for r in rows)
                 report.findings.extend(
                     Finding(str(f), f.leaf_index) for f in compare_table(table, wanted, stored)
                 )
@@ -845,17 +852,16 @@ class Store:
         return report
 
     def _leaf_rows(self, conn: Connection, text_rows: list[int]) -> Iterator[LeafRow]:
-        query = select(
-            LedgerLeaf.leaf_index, LedgerLeaf.event_id, LedgerLeaf.entry, LedgerLeaf.leaf_hash
-        ).order_by(LedgerLeaf.leaf_index)
-        for index, event_id, entry, digest in conn.execution_options(yield_per=50_000).execute(query):
-            if isinstance(entry, str):
-                text_rows.append(index)
-                entry = entry.encode("utf-8")
-            if isinstance(digest, str):
-                text_rows.append(index)
-                digest = digest.encode("utf-8")
-            yield LeafRow(index, str(event_id), bytes(entry), bytes(digest))
+        statement = "SELECT leaf_index, event_id, entry, leaf_hash FROM ledger_leaves ORDER BY leaf_index"
+        for rows in stream(conn, statement):
+            for index, event_id, entry, digest in rows:
+                if isinstance(entry, str):
+                    text_rows.append(index)
+                    entry = entry.encode("utf-8")
+                if isinstance(digest, str):
+                    text_rows.append(index)
+                    digest = digest.encode("utf-8")
+                yield LeafRow(index, str(event_id), bytes(entry), bytes(digest))
 
     def disclosures_for(self, taxpayer_pseudonym: str) -> list[dict[str, Any]]:
         with self.snapshot() as conn:

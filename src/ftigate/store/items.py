@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from hashlib import sha256
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -41,7 +42,7 @@ from ftigate.ledger.committed import (
     screening_text,
 )
 from ftigate.ledger.events import BatchDecided, BatchScreened
-from ftigate.ledger.merkle import leaf_hash
+from ftigate.ledger.merkle import LEAF_PREFIX
 
 LEGACY_TABLES = {"screening_results": "record_screened_rows", "decisions": "decision_rows"}
 """where the rows of the per-request leaves (``record_screened``, ``decision``) are kept"""
@@ -323,34 +324,123 @@ def check_items(
             yield table, leaf, message
 
 
+def stream(conn: Connection, statement: str, params: Sequence[Any] = ()) -> Iterator[list[Any]]:
+    """Rows of a (constant) query in chunks, from the driver's own cursor: no row objects
+    are built per row, and PostgreSQL streams through a server-side cursor instead of
+    sending the whole result at once. Runs inside ``conn``'s transaction (its snapshot)."""
+    dbapi: Any = conn.connection.dbapi_connection
+    if conn.dialect.name == "postgresql":
+        cursor = dbapi.cursor(name=f"ftigate_stream_{id(statement)}")
+        cursor.itersize = READ_CHUNK
+        statement = statement.replace("?", "%s")
+    else:
+        cursor = dbapi.cursor()
+    try:
+        cursor.execute(statement, tuple(params))
+        while rows := cursor.fetchmany(READ_CHUNK):
+            yield rows
+    finally:
+        cursor.close()
+
+
+Pieces = dict[tuple[Any, ...], tuple[bytes, bytes] | None]
+"""the fixed parts of the item text of each combination of codes (None: unreadable)"""
+
+
 def _rehash(conn: Connection, kind: str, table: str, runs: list[Commitment],
             checks: dict[str, ItemCheck], texts: Texts) -> int:  # fmt: skip
     """Streams the table in id order into each run's hashes; returns the rows outside every
-    run. A run whose rows overlap another's counts them in both (both then fail)."""
-    columns = ITEM_COLUMNS[table]
-    result = conn.exec_driver_sql(f"SELECT {', '.join(columns)} FROM {table} ORDER BY id")
-    outside = 0
-    spans = [(c.first_item, c.first_item + c.items - 1, checks[c.event_id], json_text_of(c.batch_id))
-             for c in runs]  # fmt: skip
-    at = 0
-    while rows := result.fetchmany(READ_CHUNK):
-        for row in rows:
-            number = row[0]
-            while at < len(spans) and spans[at][1] < number:
-                at += 1
-            covering = [s for s in spans[at : at + 2] if s[0] <= number <= s[1]]
-            if not covering:
-                outside += 1
-                continue
-            for _first, _last, check, batch_json in covering:
-                check.count += 1
-                text = item_text(kind, batch_json, row, texts)
-                if text is None:
-                    check.unreadable = True
-                    continue
-                try:
-                    check.hashes.append(leaf_hash(text.encode("utf-8")))
-                except UnicodeEncodeError:
-                    check.unreadable = True
-    return outside
+    run. A run whose rows overlap another's counts them in both (both then fail).
 
+    Each row's item text is its request id (and for a decision its probability and
+    pseudonym) between pieces that depend only on the row's codes, written once per
+    distinct combination of codes: one hash per row, no object per row."""
+    columns = ITEM_COLUMNS[table]
+    for commitment in runs:
+        check = checks[commitment.event_id]
+        batch_json = json_text_of(commitment.batch_id)
+        pieces: Pieces = {}
+        first, last = commitment.first_item, commitment.first_item + commitment.items - 1
+        statement = f"SELECT {', '.join(columns)} FROM {table} WHERE id >= ? AND id <= ? ORDER BY id"
+        for rows in stream(conn, statement, (first, last)):
+            check.count += len(rows)
+            if check.unreadable:
+                continue
+            if kind == BatchScreened.kind:
+                _hash_screening(rows, batch_json, pieces, texts, check)
+            else:
+                _hash_decisions(rows, batch_json, pieces, texts, check)
+    stored = int(conn.exec_driver_sql(f"SELECT COUNT(*) FROM {table}").scalar_one())
+    return max(stored - sum(check.count for check in checks.values()), 0)
+
+
+def _hash_screening(rows: list[Any], batch_json: str, pieces: Pieces, texts: Texts, check: ItemCheck) -> None:
+    hashes = check.hashes
+    for _id, request_id, outcome, reasons, rules in rows:
+        key = (outcome, reasons, rules)
+        try:
+            piece = pieces[key]
+        except KeyError:
+            piece = pieces[key] = _screening_pieces(batch_json, key, texts)
+        if piece is None or not isinstance(request_id, str):
+            check.unreadable = True
+            return
+        head, tail = piece
+        try:
+            hashes.append(sha256(head + json_text_of(request_id).encode("utf-8") + tail).digest())
+        except UnicodeEncodeError:
+            check.unreadable = True
+            return
+
+
+def _screening_pieces(batch_json: str, key: tuple[Any, ...], texts: Texts) -> tuple[bytes, bytes] | None:
+    outcome, reasons, rules = texts.scalar(key[0]), texts.listed(key[1]), texts.listed(key[2])
+    if outcome is None or reasons is None or rules is None:
+        return None
+    head, tail = screening_text(batch_json, outcome, reasons, _SPLIT, rules).split(_SPLIT)
+    return LEAF_PREFIX + head.encode("utf-8"), tail.encode("utf-8")
+
+
+def _hash_decisions(rows: list[Any], batch_json: str, pieces: Pieces, texts: Texts, check: ItemCheck) -> None:
+    """A decision's text is split around its request id; the probability and the
+    pseudonym, which vary by row, are written into the piece's two ends."""
+    hashes = check.hashes
+    for _id, request_id, decision, reasons, probability, taxpayer, digest in rows:
+        key = (decision, reasons, digest)
+        try:
+            piece = pieces[key]
+        except KeyError:
+            piece = pieces[key] = _decision_pieces(batch_json, key, texts)
+        if (
+            piece is None
+            or not isinstance(request_id, str)
+            or (probability is not None and not isinstance(probability, str))
+            or (taxpayer is not None and not isinstance(taxpayer, bytes | memoryview))
+        ):
+            check.unreadable = True
+            return
+        head, middle = piece
+        prob = b"null" if probability is None else json_text_of(probability).encode("utf-8")
+        who = b"null" if taxpayer is None else b'"' + bytes(taxpayer).hex().encode("ascii") + b'"'
+        try:
+            text = head + prob + middle + json_text_of(request_id).encode("utf-8") + _TAXPAYER + who + _END
+        except UnicodeEncodeError:
+            check.unreadable = True
+            return
+        hashes.append(sha256(text).digest())
+
+
+def _decision_pieces(batch_json: str, key: tuple[Any, ...], texts: Texts) -> tuple[bytes, bytes] | None:
+    decision, reasons, digest = texts.scalar(key[0]), texts.listed(key[1]), texts.scalar(key[2])
+    if decision is None or reasons is None or digest is None:
+        return None
+    text = decision_text(batch_json, decision, _SPLIT, digest, reasons, _SPLIT, _SPLIT)
+    head, middle, taxpayer_and_end = text.split(_SPLIT)[:3]
+    if taxpayer_and_end != ',"taxpayer":':
+        raise AssertionError("decision_text's key order changed")
+    return LEAF_PREFIX + head.encode("utf-8"), middle.encode("utf-8")
+
+
+_SPLIT = "\x00"  # a control character no JSON text written by the items holds raw
+_TAXPAYER = b',"taxpayer":'
+_END = decision_text("", "", "", "", "", "", "").rsplit('"taxpayer":', 1)[1].encode("ascii")
