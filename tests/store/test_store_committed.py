@@ -286,3 +286,38 @@ def test_compact_rows_give_back_the_items_and_their_roots(tmp_path: Path, rows: 
         assert store.committed_items("decisions", batch_id, decided.event.event_id) == decisions
         report = store.verify(Signer.generate("p.example/log").verifier)
         assert not [str(f) for f in report.findings if "rows of batch" in str(f)]
+
+
+@pytest.mark.parametrize("records", [4, 255, 256, 257, 700])
+def test_a_record_proof_reads_its_tile_of_items_and_one_tile_per_level(
+    store: Store, log_signer: Signer, records: int
+) -> None:
+    """prove-record reads the item's tile of 256 rows, the partial tile of items on the
+    right edge (the one subtree of the path that is not a stored node) and the item tree's
+    tiles above (stored at append time), not every row of the batch; each checks offline."""
+    batch_id, _ = _record(store, records)
+    store.sign_checkpoint(log_signer)
+    event_id = _event_id(store, BatchDecided.kind)
+    for position in sorted({0, records // 2, records - 1}):
+        found = store.item_proof(batch_id, event_id, f"R-{position:06d}")
+        assert found is not None and found.index == position and found.records == records
+        assert found.rows_read <= 2 * 256 + 3 + 2  # two tiles of items, <= 3 tile rows, the item
+        document = build_record_proof(store, batch_id, f"R-{position:06d}", BatchDecided.kind)
+        assert f"item {position} of {records}" in check_inclusion_document(document, log_signer.verifier)
+    assert store.item_proof(batch_id, event_id, "R-absent") is None
+
+
+def test_a_record_of_a_store_upgraded_without_item_tiles_is_proved_from_its_rows(
+    store: Store, log_signer: Signer
+) -> None:
+    from ftigate.store.db import downgrade, migrate
+
+    batch_id, _ = _record(store, 600)
+    store.sign_checkpoint(log_signer)
+    downgrade(store.engine, "0005")
+    migrate(store.engine)
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM item_tiles")).scalar_one() == 0
+    document = build_record_proof(store, batch_id, "R-000599", BatchScreened.kind)
+    assert "item 599 of 600" in check_inclusion_document(document, log_signer.verifier)
+    assert store.verify(log_signer.verifier).ok

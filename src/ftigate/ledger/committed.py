@@ -35,6 +35,7 @@ from json.encoder import encode_basestring
 
 from ftigate.ledger.events import BatchDecided, BatchScreened, EntryError, holds_tin_shape
 from ftigate.ledger.merkle import CompactRange, HashTree, leaf_hash, verify_inclusion
+from ftigate.ledger.tiles import TILE_HEIGHT, TileRow, TileWriter
 
 ITEM_FORMAT = 1
 _HEX_LINES = re.compile(r"(?:[0-9a-f]{64}\n)*")
@@ -196,6 +197,9 @@ class Committed:
 
     event: CommitEvent
     items: tuple[Item, ...]
+    tiles: tuple[TileRow, ...] = ()
+    """the item tree's tiles above the items (levels 1 up, C2SP tlog-tiles layout), so a
+    record's audit path reads O(log n) rows; level 0 is the items themselves, rehashed"""
 
     @property
     def table(self) -> str:
@@ -221,24 +225,37 @@ def _check_recordable(kind: str, items: Sequence[Item]) -> None:
         raise EntryError(f"a {kind} item's taxpayer or model_digest is not 64 hex digits")
 
 
-def _commit(kind: str, batch_id: str, items: Sequence[Item]) -> tuple[tuple[Item, ...], str]:
+def _commit(
+    kind: str, batch_id: str, items: Sequence[Item]
+) -> tuple[tuple[Item, ...], str, tuple[TileRow, ...]]:
     if any(item.batch_id != batch_id for item in items):
         raise EntryError(f"a {kind} item names another batch than the one it is committed in")
     _check_recordable(kind, items)
-    return tuple(items), results_root(item_hashes(items)).hex()
+    root, tiles = item_tree(item_hashes(items))
+    return tuple(items), root.hex(), tiles
+
+
+def item_tree(hashes: Sequence[bytes]) -> tuple[bytes, tuple[TileRow, ...]]:
+    """The root over the items' hashes and the tiles of levels 1 up, in one pass (the
+    level-0 tiles would only repeat the items' hashes: a proof rehashes its 256 items)."""
+    frontier = CompactRange()
+    tiers: list[bytearray] = []
+    frontier.extend_visiting(hashes, tiers, TILE_HEIGHT)
+    rows = TileWriter(0, lambda _level, _index: None).rows(tiers)
+    return frontier.root(), tuple(row for row in rows if row[0] > 0)
 
 
 def commit_screening(batch_id: str, items: Sequence[ScreeningItem]) -> Committed:
     """The batch's screening as one event; refuses (EntryError) an item of another batch
     or holding something shaped like a TIN, before anything is recorded."""
-    kept, root = _commit("screening", batch_id, items)
-    return Committed(BatchScreened(batch_id=batch_id, records=len(kept), results_root=root), kept)
+    kept, root, tiles = _commit("screening", batch_id, items)
+    return Committed(BatchScreened(batch_id=batch_id, records=len(kept), results_root=root), kept, tiles)
 
 
 def commit_decisions(batch_id: str, items: Sequence[DecisionItem]) -> Committed:
     """The batch's decisions as one event (refusals as for :func:`commit_screening`)."""
-    kept, root = _commit("decision", batch_id, items)
-    return Committed(BatchDecided(batch_id=batch_id, records=len(kept), results_root=root), kept)
+    kept, root, tiles = _commit("decision", batch_id, items)
+    return Committed(BatchDecided(batch_id=batch_id, records=len(kept), results_root=root), kept, tiles)
 
 
 def item_inclusion_proof(hashes: Sequence[bytes], index: int) -> list[bytes]:

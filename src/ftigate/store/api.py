@@ -92,9 +92,11 @@ from ftigate.ledger.verify import Finding, LeafRow, VerifyReport, verify_log
 from ftigate.store.db import READ_ONLY_OPTION, make_engine, migrate, resolve_url
 from ftigate.store.items import (
     ITEM_TABLES,
+    ItemProof,
     Texts,
     check_items,
     commitments,
+    item_proof,
     physical,
     read_rows,
     row_item,
@@ -509,8 +511,9 @@ class Store:
         for leaf_index, committed in committed_at:
             commit = committed.event
             write_items(
-                conn, leaf_index, commit.event_id, commit.batch_id, commit.kind, committed.items, APPEND_CHUNK
-            )
+                conn, leaf_index, commit.event_id, commit.batch_id, commit.kind,
+                committed.items, committed.tiles, APPEND_CHUNK,
+            )  # fmt: skip
         status: dict[str, str] = {}
         for event in plain:
             batch_status = LIFECYCLE_STATUS.get(event.kind)
@@ -729,6 +732,22 @@ class Store:
                     )
                 items.append(item)
         return items
+
+    def item_proof(self, batch_id: str, event_id: str, request_id: str) -> ItemProof | None:
+        """A record's item and its audit path under its batch's committing leaf, read in
+        O(log n) rows (:func:`ftigate.store.items.item_proof`); None if the commitment or
+        the request is not stored."""
+        with self.snapshot() as conn:
+            found = self._commitment(conn, batch_id, event_id)
+            if found is None:
+                return None
+            try:
+                return item_proof(conn, found, request_id)
+            except ValueError:
+                raise StoreError(
+                    f"a stored row of batch {batch_id} is not readable (altered outside the "
+                    "ledger); run `ftigate ledger verify`"
+                ) from None
 
     def _commitment(self, conn: Connection, batch_id: str, event_id: str) -> Any:
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"

@@ -42,7 +42,8 @@ from ftigate.ledger.committed import (
     screening_text,
 )
 from ftigate.ledger.events import BatchDecided, BatchScreened
-from ftigate.ledger.merkle import LEAF_PREFIX
+from ftigate.ledger.merkle import LEAF_PREFIX, HashTree, leaf_hash
+from ftigate.ledger.tiles import TILE_WIDTH, TiledTree, TileRow
 
 LEGACY_TABLES = {"screening_results": "record_screened_rows", "decisions": "decision_rows"}
 """where the rows of the per-request leaves (``record_screened``, ``decision``) are kept"""
@@ -120,8 +121,9 @@ def item_rows(items: Sequence[Item], first_id: int, codes: Codes) -> Iterator[tu
 
 
 def write_items(conn: Connection, leaf_index: int, event_id: str, batch_id: str, kind: str,
-                items: Sequence[Item], chunk: int) -> None:  # fmt: skip
-    """The commitment row and its items' rows (inside the append's transaction)."""
+                items: Sequence[Item], tiles: Sequence[TileRow], chunk: int) -> None:  # fmt: skip
+    """The commitment row, its items' rows and its item tree's tiles (inside the append's
+    transaction)."""
     table = ITEM_TABLES[kind]
     first = conn.exec_driver_sql(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}").scalar_one()
     codes = Codes(conn)
@@ -135,6 +137,11 @@ def write_items(conn: Connection, leaf_index: int, event_id: str, batch_id: str,
         rows = list(item_rows(items[start : start + chunk], int(first) + start, codes))
         codes.flush(conn)
         conn.exec_driver_sql(statement, rows)
+    if tiles:
+        conn.exec_driver_sql(
+            f"INSERT INTO item_tiles (leaf_index, level, idx, hashes) VALUES ({_marks(conn, 4)})",
+            [(leaf_index, level, index, hashes) for level, index, hashes in tiles],
+        )
 
 
 @dataclass(frozen=True)
@@ -444,3 +451,70 @@ def _decision_pieces(batch_json: str, key: tuple[Any, ...], texts: Texts) -> tup
 _SPLIT = "\x00"  # a control character no JSON text written by the items holds raw
 _TAXPAYER = b',"taxpayer":'
 _END = decision_text("", "", "", "", "", "", "").rsplit('"taxpayer":', 1)[1].encode("ascii")
+
+
+@dataclass(frozen=True)
+class ItemProof:
+    """One item of a commitment with its audit path to the item tree's root, as stored."""
+
+    item: Item
+    index: int
+    records: int  # the item rows the commitment covers (verify compares with the leaf)
+    proof: list[bytes]
+    rows_read: int  # item rows and tile rows read
+
+
+def item_proof(conn: Connection, commitment: Commitment, request_id: str) -> ItemProof | None:
+    """The audit path of the first item of ``request_id`` under ``commitment``: the item's
+    row found through the request id index, the 256 items of its tile rehashed, and one
+    tile row per level above (O(log n) reads). A commitment stored without item tiles
+    (upgraded from revision 0005) is proved from all its rows. None: no such request."""
+    table = ITEM_TABLES[commitment.kind]
+    first, last = commitment.first_item, commitment.first_item + commitment.items - 1
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    found = conn.exec_driver_sql(
+        f"SELECT MIN(id) FROM {table} WHERE request_id = {mark} AND id >= {mark} AND id <= {mark}",
+        (request_id, first, last),
+    ).scalar_one()
+    if found is None:
+        return None
+    texts = Texts(conn)
+    batch_json = json_text_of(commitment.batch_id)
+    read = [0]
+
+    def hashes_of(start: int, end: int) -> bytes:
+        out = bytearray()
+        for row in read_rows(conn, table, start, end):
+            read[0] += 1
+            text = item_text(commitment.kind, batch_json, row, texts)
+            if text is None:
+                raise ValueError(f"a stored row of {table} is not readable")
+            out += leaf_hash(text.encode("utf-8"))
+        return bytes(out)
+
+    def tile(level: int, index: int) -> bytes | None:
+        if level == 0:
+            start = first + index * TILE_WIDTH
+            return hashes_of(start, min(start + TILE_WIDTH - 1, last))
+        row = conn.exec_driver_sql(
+            f"SELECT hashes FROM item_tiles WHERE leaf_index = {mark} AND level = {mark} AND idx = {mark}",
+            (commitment.leaf_index, level, index),
+        ).first()
+        read[0] += 1
+        return None if row is None else bytes(row[0])
+
+    position = int(found) - first
+    has_tiles = conn.exec_driver_sql(
+        f"SELECT 1 FROM item_tiles WHERE leaf_index = {mark} LIMIT 1", (commitment.leaf_index,)
+    ).first()
+    if has_tiles is not None or commitment.items <= TILE_WIDTH:
+        proof = TiledTree(commitment.items, tile).inclusion_proof(position, commitment.items)
+    else:
+        whole = hashes_of(first, last)
+        tree = HashTree(whole[i : i + 32] for i in range(0, len(whole), 32))
+        proof = tree.inclusion_proof(position, commitment.items)
+    (row,) = read_rows(conn, table, int(found), int(found))
+    item = row_item(commitment.kind, commitment.batch_id, row, texts)
+    if item is None:
+        raise ValueError(f"a stored row of {table} is not readable")
+    return ItemProof(item, position, commitment.items, proof, read[0] + 2)

@@ -189,6 +189,16 @@ class DecisionItemRow(Base):
     model_digest: Mapped[int | None] = mapped_column(Integer)
 
 
+class ItemTile(Base):
+    """A tile of a commitment's item tree (levels 1 up; see :mod:`ftigate.ledger.tiles`)."""
+
+    __tablename__ = "item_tiles"
+    leaf_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hashes: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class ViewBase(DeclarativeBase):
     """The views of revision 0006: read-only, and not tables (kept out of ``Base.metadata``,
     which the schema test compares with the migrated tables)."""

@@ -7,6 +7,9 @@ list written out on every row (see :mod:`ftigate.store.items`).
   `batch_screened` / `batch_decided` leaf, naming the run of item rows it covers.
 - `screening_items`, `decision_items`: the items, the taxpayer pseudonym as its 32 bytes,
   a request id index for `ledger prove-record`.
+- `item_tiles(leaf_index, level, idx, hashes)`: each commitment's item tree above its
+  items (tlog-tiles levels 1 up), so `prove-record` reads O(log n) rows. Commitments of
+  stores upgraded from 0005 have none: their records are proved by reading the batch.
 - The per-leaf rows of batches recorded before committing leaves (`record_screened`,
   `decision` events) stay as they were, in tables renamed `record_screened_rows` and
   `decision_rows`; the views `screening_results` and `decisions` give every reader both,
@@ -125,6 +128,14 @@ def upgrade() -> None:
         sa.Column("model_digest", sa.Integer(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_decision_items")),
     )
+    op.create_table(
+        "item_tiles",
+        sa.Column("leaf_index", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("level", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("idx", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("hashes", sa.LargeBinary(), nullable=False),
+        sa.PrimaryKeyConstraint("leaf_index", "level", "idx", name=op.f("pk_item_tiles")),
+    )
     op.create_index(op.f("ix_screening_items_request_id"), "screening_items", ["request_id"])
     op.create_index(op.f("ix_decision_items_request_id"), "decision_items", ["request_id"])
     for old, new in RENAMED.items():
@@ -239,6 +250,7 @@ def downgrade() -> None:
     )
     op.drop_index(op.f("ix_decision_items_request_id"), table_name="decision_items")
     op.drop_index(op.f("ix_screening_items_request_id"), table_name="screening_items")
+    op.drop_table("item_tiles")
     op.drop_table("decision_items")
     op.drop_table("screening_items")
     op.drop_table("commitments")
