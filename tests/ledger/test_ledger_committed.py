@@ -179,3 +179,24 @@ def test_a_disclosure_row_from_its_entry_is_the_row_of_its_event(disclosures: li
     assert fast.rows["disclosures"] == {
         e.event_id: (n, row_for(e)[1]) for n, e in enumerate(disclosures)  # type: ignore[index]
     }
+
+
+_TEXT = st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=6)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(
+    st.builds(ScreeningItem, st.sampled_from(["b1", "b2"]), _TEXT, _TEXT,
+              st.lists(_TEXT, max_size=2).map(tuple), st.lists(_TEXT, max_size=2).map(tuple)),
+    st.builds(DecisionItem, st.sampled_from(["b1", "b2"]), _TEXT, _TEXT, st.lists(_TEXT, max_size=2).map(tuple),
+              st.none() | _TEXT, st.none() | st.just("ab" * 32), st.none() | st.just("cd" * 32)),
+), max_size=12))  # fmt: skip
+def test_bulk_item_hashes_are_the_hashes_one_by_one(items: list[ScreeningItem | DecisionItem]) -> None:
+    """item_hashes writes each combination of codes once: the same hashes as hashing each
+    item's canonical bytes (texts with quotes, controls, non-ASCII; mixed batches and kinds)."""
+    assert item_hashes(items) == [leaf_hash(item.canonical()) for item in items]
+
+
+def test_bulk_item_hashes_refuse_text_that_is_not_unicode() -> None:
+    with pytest.raises(EntryError, match="not valid Unicode"):
+        item_hashes([ScreeningItem("b", "\ud800", "sufficient")])

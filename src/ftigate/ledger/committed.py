@@ -28,13 +28,15 @@ Pure functions; the store writes and reads the rows (``ftigate.store.api``).
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from json.encoder import encode_basestring
 
 from ftigate.ledger.events import BatchDecided, BatchScreened, EntryError, holds_tin_shape
-from ftigate.ledger.merkle import CompactRange, HashTree, leaf_hash, verify_inclusion
+from ftigate.ledger.merkle import LEAF_PREFIX, CompactRange, HashTree, leaf_hash, verify_inclusion
 from ftigate.ledger.tiles import TILE_HEIGHT, TileRow, TileWriter
 
 ITEM_FORMAT = 1
@@ -51,7 +53,9 @@ def _optional(value: str | None) -> str:
     return "null" if value is None else _quote(value)
 
 
+@functools.lru_cache(maxsize=4096)
 def _texts(values: tuple[str, ...]) -> str:
+    """A list of texts as JSON (reason and rule lists repeat across a batch: cached)."""
     return "[" + ",".join(map(_quote, values)) + "]"
 
 
@@ -180,7 +184,69 @@ def item_hash(item: Item) -> bytes:
 
 
 def item_hashes(items: Iterable[Item]) -> list[bytes]:
-    return [leaf_hash(item.canonical()) for item in items]
+    """The items' leaf hashes, as :func:`item_hash` gives them one by one, in bulk: the
+    parts of an item's text that only its batch and codes decide are written once per
+    distinct combination, so each item costs its request id (and for a decision its
+    probability and pseudonym) and one SHA-256 (a property test checks it is the same)."""
+    sha, pieces = hashlib.sha256, _Pieces()
+    hashes = []
+    try:
+        for item in items:
+            if isinstance(item, ScreeningItem):
+                head, tail = pieces.screening(item.batch_id, item.outcome, item.reasons, item.rules)
+                hashes.append(sha(head + _quote(item.request_id).encode("utf-8") + tail).digest())
+            else:
+                parts = pieces.decision(item.batch_id, item.decision, item.reasons, item.model_digest)
+                head, middle, key = parts
+                hashes.append(
+                    sha(
+                        head + _optional(item.match_probability).encode("utf-8") + middle
+                        + _quote(item.request_id).encode("utf-8") + key
+                        + _optional(item.taxpayer).encode("utf-8") + _CLOSE_BYTES
+                    ).digest()
+                )  # fmt: skip
+    except UnicodeEncodeError:
+        kind = "screening" if isinstance(item, ScreeningItem) else "decision"
+        raise EntryError(f"a {kind} item holds text that is not valid Unicode") from None
+    return hashes
+
+
+_SPLIT = "\x00"  # never raw in an item's text: JSON escapes it
+_CLOSE_BYTES = _CLOSE.encode("ascii")
+
+
+class _Pieces:
+    """The fixed parts of item texts, by batch and codes (see :func:`item_hashes`)."""
+
+    def __init__(self) -> None:
+        self._screening: dict[tuple[object, ...], tuple[bytes, bytes]] = {}
+        self._decision: dict[tuple[object, ...], tuple[bytes, bytes, bytes]] = {}
+
+    def screening(
+        self, batch_id: str, outcome: str, reasons: tuple[str, ...], rules: tuple[str, ...]
+    ) -> tuple[bytes, bytes]:
+        key = (batch_id, outcome, reasons, rules)
+        found = self._screening.get(key)
+        if found is None:
+            text = screening_text(_quote(batch_id), _quote(outcome), _texts(reasons), _SPLIT, _texts(rules))
+            head, tail = text.split(_SPLIT)
+            found = self._screening[key] = (LEAF_PREFIX + head.encode("utf-8"), tail.encode("utf-8"))
+        return found
+
+    def decision(
+        self, batch_id: str, decision: str, reasons: tuple[str, ...], digest: str | None
+    ) -> tuple[bytes, bytes, bytes]:
+        key = (batch_id, decision, reasons, digest)
+        found = self._decision.get(key)
+        if found is None:
+            text = decision_text(
+                _quote(batch_id), _quote(decision), _SPLIT, _optional(digest), _texts(reasons), _SPLIT, _SPLIT
+            )
+            head, middle, taxpayer, _close = text.split(_SPLIT)
+            found = self._decision[key] = (
+                LEAF_PREFIX + head.encode("utf-8"), middle.encode("utf-8"), taxpayer.encode("utf-8")
+            )
+        return found
 
 
 def results_root(hashes: Iterable[bytes]) -> bytes:

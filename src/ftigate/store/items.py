@@ -38,7 +38,6 @@ from ftigate.ledger.committed import (
     decision_text,
     json_text_of,
     json_texts_of,
-    results_root,
     screening_text,
 )
 from ftigate.ledger.events import BatchDecided, BatchScreened
@@ -264,7 +263,7 @@ class ItemCheck:
 
     count: int = 0
     unreadable: bool = False
-    hashes: list[bytes] = field(default_factory=list)
+    hashes: bytearray = field(default_factory=bytearray)  # leaf hashes end to end
 
 
 def check_items(
@@ -321,7 +320,7 @@ def check_items(
                     f"{where} are {check.count}, but the log commits to {event.records} "
                     "(rows were deleted or added)"
                 )
-            elif results_root(check.hashes).hex() != event.results_root:
+            elif HashTree.from_concatenated(check.hashes).root().hex() != event.results_root:
                 message = (
                     f"{where} do not hash to the root the log commits to "
                     "(a row was changed or the rows were reordered)"
@@ -394,7 +393,7 @@ def _hash_screening(rows: list[Any], batch_json: str, pieces: Pieces, texts: Tex
             return
         head, tail = piece
         try:
-            hashes.append(sha256(head + json_text_of(request_id).encode("utf-8") + tail).digest())
+            hashes += sha256(head + json_text_of(request_id).encode("utf-8") + tail).digest()
         except UnicodeEncodeError:
             check.unreadable = True
             return
@@ -434,7 +433,7 @@ def _hash_decisions(rows: list[Any], batch_json: str, pieces: Pieces, texts: Tex
         except UnicodeEncodeError:
             check.unreadable = True
             return
-        hashes.append(sha256(text).digest())
+        hashes += sha256(text).digest()
 
 
 def _decision_pieces(batch_json: str, key: tuple[Any, ...], texts: Texts) -> tuple[bytes, bytes] | None:
