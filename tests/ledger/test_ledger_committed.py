@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 
 import pytest
 import rfc8785
@@ -21,7 +22,7 @@ from ftigate.ledger.committed import (
     results_root,
     verify_item,
 )
-from ftigate.ledger.events import EntryError
+from ftigate.ledger.events import Disclosure, EntryError
 from ftigate.ledger.merkle import HashTree, ProofError, leaf_hash, node_hash
 
 BATCH = "b" * 32
@@ -159,3 +160,43 @@ def test_nothing_taxpayer_shaped_is_committed(build: object, message: str) -> No
     with pytest.raises(EntryError, match=message) as caught:
         build()  # type: ignore[operator]
     assert "6789" not in str(caught.value)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.builds(
+    Disclosure, batch_id=st.just("b" * 32), request_id=st.text(max_size=8), taxpayer=st.just("a" * 64),
+    date=st.just("2026-03-02"), recipient_agency=st.text(max_size=6), authority=st.text(max_size=6),
+    purpose=st.text(max_size=6), disclosed=st.lists(st.text(max_size=5), max_size=3).map(tuple),
+    content_digest=st.none() | st.just("c" * 64),
+), max_size=4))  # fmt: skip
+def test_a_disclosure_row_from_its_entry_is_the_row_of_its_event(disclosures: list[Disclosure]) -> None:
+    """verify's shortcut (the row straight from the decoded entry) gives row_for's row."""
+    from ftigate.ledger.projection import ExpectedProjection, row_for
+
+    fast = ExpectedProjection()
+    for index, event in enumerate(disclosures):
+        assert fast.add_disclosure_entry(index, json.loads(event.canonical()))
+    assert fast.rows["disclosures"] == {
+        e.event_id: (n, row_for(e)[1]) for n, e in enumerate(disclosures)  # type: ignore[index]
+    }
+
+
+_TEXT = st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=6)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(
+    st.builds(ScreeningItem, st.sampled_from(["b1", "b2"]), _TEXT, _TEXT,
+              st.lists(_TEXT, max_size=2).map(tuple), st.lists(_TEXT, max_size=2).map(tuple)),
+    st.builds(DecisionItem, st.sampled_from(["b1", "b2"]), _TEXT, _TEXT, st.lists(_TEXT, max_size=2).map(tuple),
+              st.none() | _TEXT, st.none() | st.just("ab" * 32), st.none() | st.just("cd" * 32)),
+), max_size=12))  # fmt: skip
+def test_bulk_item_hashes_are_the_hashes_one_by_one(items: list[ScreeningItem | DecisionItem]) -> None:
+    """item_hashes writes each combination of codes once: the same hashes as hashing each
+    item's canonical bytes (texts with quotes, controls, non-ASCII; mixed batches and kinds)."""
+    assert item_hashes(items) == [leaf_hash(item.canonical()) for item in items]
+
+
+def test_bulk_item_hashes_refuse_text_that_is_not_unicode() -> None:
+    with pytest.raises(EntryError, match="not valid Unicode"):
+        item_hashes([ScreeningItem("b", "\ud800", "sufficient")])

@@ -99,7 +99,7 @@ def test_the_transparency_report_never_publishes_an_edited_table(env: Env) -> No
     code, _, err = env.run(*args, "--out", str(env.tmp / "before"), use_app=app)
     assert code == 0, err
     env.sql("DELETE FROM disclosures WHERE request_id = 'Q0'")
-    env.sql("UPDATE decisions SET decision = 'refuse' WHERE request_id = 'Q1'")
+    env.sql("UPDATE decision_rows SET decision = 'refuse' WHERE request_id = 'Q1'")  # a per-leaf decision
     folder = env.tmp / "public"
     code, _, err = env.run(*args, "--out", str(folder), use_app=app)
     assert code == 1 and "the transparency report is not produced" in err, err

@@ -91,8 +91,11 @@ def test_deleted_heads_and_a_rewritten_log_do_not_verify(
     # The attacker empties the log and writes their own history through the store.
     for statement in (
         "DELETE FROM signed_tree_heads",
-        "DELETE FROM screening_results",
-        "DELETE FROM decisions",
+        "DELETE FROM record_screened_rows",
+        "DELETE FROM decision_rows",
+        "DELETE FROM screening_items",
+        "DELETE FROM decision_items",
+        "DELETE FROM commitments",
         "DELETE FROM disclosures",
         "DELETE FROM ledger_leaves",
     ):
@@ -125,7 +128,8 @@ def test_edited_projections_are_named_by_table_and_event(store: Store, log_signe
     assert disclosure is not None and refusal is not None
     leaf_of = {leaf.event_id: leaf.leaf_index for leaf in store.leaves()}
     _sql(store, "DELETE FROM disclosures WHERE event_id = :e", e=disclosure[0])
-    _sql(store, "UPDATE decisions SET decision = 'disclose' WHERE event_id = :e", e=refusal[0])
+    # (a per-leaf decision: batches recorded before batch_decided keep theirs in decision_rows)
+    _sql(store, "UPDATE decision_rows SET decision = 'disclose' WHERE event_id = :e", e=refusal[0])
     _sql(
         store,
         "INSERT INTO disclosures (batch_id, request_id, taxpayer_pseudonym, date, "

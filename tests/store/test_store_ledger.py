@@ -28,8 +28,12 @@ from ftigate.store.models import Base
 TABLES = {
     "batches",
     "requests",
-    "screening_results",
-    "decisions",
+    "record_screened_rows",
+    "decision_rows",
+    "ledger_codes",
+    "commitments",
+    "screening_items",
+    "decision_items",
     "reviews",
     "disclosures",
     "users",
@@ -40,16 +44,19 @@ TABLES = {
     "signed_tree_heads",
     "merkle_tiles",
 }
+VIEWS = {"screening_results", "decisions"}  # revision 0006: per-leaf and committed rows
 
 
 def test_migrations_run_up_and_down(db_url: str) -> None:
     store = Store.open(db_url)
     try:
         assert set(inspect(store.engine).get_table_names()) >= TABLES
+        assert set(inspect(store.engine).get_view_names()) >= VIEWS
         assert store.latest_tree_head().size == 0
         assert store.latest_tree_head().root_hash == EMPTY_ROOT
         downgrade(store.engine)
         assert not TABLES & set(inspect(store.engine).get_table_names())
+        assert not VIEWS & set(inspect(store.engine).get_view_names())
         migrate(store.engine)
         assert set(inspect(store.engine).get_table_names()) >= TABLES
         seed(store, 2)

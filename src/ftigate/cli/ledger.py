@@ -70,7 +70,7 @@ from ftigate.ledger.checkpoint import (
     parse_skey,
     parse_vkey,
 )
-from ftigate.ledger.committed import COMMITTED_TABLES, item_hashes, verify_item
+from ftigate.ledger.committed import verify_item
 from ftigate.ledger.events import BatchDecided, BatchScreened
 from ftigate.ledger.keys import (
     DEFAULT_ORIGIN,
@@ -82,7 +82,6 @@ from ftigate.ledger.keys import (
     write_secret_file,
 )
 from ftigate.ledger.merkle import (
-    HashTree,
     ProofError,
     ProvableTree,
     leaf_hash,
@@ -427,24 +426,27 @@ def build_record_proof(store: Store, batch_id: str, request_id: str, kind: str) 
         )
     _index, event = leaves[-1]
     event_id = str(event["event_id"])
-    items = store.committed_items(COMMITTED_TABLES[kind], batch_id, event_id)
-    positions = [n for n, item in enumerate(items) if item.request_id == request_id]
-    if not positions:
+    found = store.item_proof(batch_id, event_id, request_id)
+    if found is None:
         raise StoreError(f"no request {request_id!r} is recorded in {kind} of batch {batch_id}")
-    tree = HashTree(item_hashes(items))
-    if tree.root().hex() != event.get("results_root"):
+    item = found.item.canonical()
+    try:
+        if found.records != event.get("records"):
+            raise ProofError("the stored rows are not as many as the leaf commits to")
+        root = bytes.fromhex(str(event.get("results_root")))
+        verify_item(item, found.index, found.records, found.proof, root)
+    except (ProofError, ValueError):
         raise VerificationFailed(
             f"the stored rows of batch {batch_id} do not hash to the root its {kind} leaf "
             "commits to; run `ftigate ledger verify`"
-        )
-    position = positions[0]
+        ) from None
     document = build_inclusion_proof(store, event_id)
     document["format"] = RECORD_PROOF_FORMAT
     document["record"] = {
-        "item": base64.b64encode(items[position].canonical()).decode(),
-        "index": position,
-        "records": len(items),
-        "proof": [base64.b64encode(h).decode() for h in tree.inclusion_proof(position, tree.size)],
+        "item": base64.b64encode(item).decode(),
+        "index": found.index,
+        "records": found.records,
+        "proof": [base64.b64encode(h).decode() for h in found.proof],
     }
     document["check"] = [*CHECK_PROCEDURE, *RECORD_CHECK_PROCEDURE]
     return document

@@ -28,13 +28,16 @@ Pure functions; the store writes and reads the rows (``ftigate.store.api``).
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from json.encoder import encode_basestring
 
 from ftigate.ledger.events import BatchDecided, BatchScreened, EntryError, holds_tin_shape
-from ftigate.ledger.merkle import CompactRange, HashTree, leaf_hash, verify_inclusion
+from ftigate.ledger.merkle import LEAF_PREFIX, CompactRange, HashTree, leaf_hash, verify_inclusion
+from ftigate.ledger.tiles import TILE_HEIGHT, TileRow, TileWriter
 
 ITEM_FORMAT = 1
 _HEX_LINES = re.compile(r"(?:[0-9a-f]{64}\n)*")
@@ -50,7 +53,9 @@ def _optional(value: str | None) -> str:
     return "null" if value is None else _quote(value)
 
 
+@functools.lru_cache(maxsize=4096)
 def _texts(values: tuple[str, ...]) -> str:
+    """A list of texts as JSON (reason and rule lists repeat across a batch: cached)."""
     return "[" + ",".join(map(_quote, values)) + "]"
 
 
@@ -59,6 +64,40 @@ def _utf8(kind: str, text: str) -> bytes:
         return text.encode("utf-8")
     except UnicodeEncodeError:
         raise EntryError(f"a {kind} item holds text that is not valid Unicode") from None
+
+
+def json_text_of(value: str) -> str:
+    """A text value as the items write it (JSON string escaping)."""
+    return _quote(value)
+
+
+def json_texts_of(values: tuple[str, ...]) -> str:
+    """A list of texts as the items write it."""
+    return _texts(values)
+
+
+def screening_text(batch_id: str, outcome: str, reasons: str, request_id: str, rules: str) -> str:
+    """A screening item's RFC 8785 text from its values, each already written as JSON: the
+    one definition of the item's layout, for :meth:`ScreeningItem.canonical` and for the
+    store, which rehashes its rows from values written once per distinct code."""
+    return (
+        '{"batch_id":' + batch_id + ',"outcome":' + outcome + ',"reasons":' + reasons
+        + ',"request_id":' + request_id + ',"rules":' + rules + _CLOSE
+    )  # fmt: skip
+
+
+def decision_text(
+    batch_id: str, decision: str, match_probability: str, model_digest: str, reasons: str,
+    request_id: str, taxpayer: str,
+) -> str:  # fmt: skip
+    """A decision item's RFC 8785 text from its values written as JSON (as for
+    :func:`screening_text`; arguments in the item's key order)."""
+    return (
+        '{"batch_id":' + batch_id + ',"decision":' + decision
+        + ',"match_probability":' + match_probability + ',"model_digest":' + model_digest
+        + ',"reasons":' + reasons + ',"request_id":' + request_id + ',"taxpayer":' + taxpayer
+        + _CLOSE
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,12 +118,10 @@ class ScreeningItem:
         :mod:`ftigate.ledger.canonical`; a property test checks against ``rfc8785``)."""
         return _utf8(
             "screening",
-            '{"batch_id":' + _text(self.batch_id)
-            + ',"outcome":' + _text(self.outcome)
-            + ',"reasons":' + _texts(self.reasons)
-            + ',"request_id":' + _text(self.request_id)
-            + ',"rules":' + _texts(self.rules)
-            + _CLOSE,
+            screening_text(
+                _text(self.batch_id), _text(self.outcome), _texts(self.reasons),
+                _text(self.request_id), _texts(self.rules),
+            ),
         )  # fmt: skip
 
     def texts(self) -> Iterator[str]:
@@ -114,14 +151,11 @@ class DecisionItem:
         """RFC 8785 bytes, as for :meth:`ScreeningItem.canonical`."""
         return _utf8(
             "decision",
-            '{"batch_id":' + _text(self.batch_id)
-            + ',"decision":' + _text(self.decision)
-            + ',"match_probability":' + _optional(self.match_probability)
-            + ',"model_digest":' + _optional(self.model_digest)
-            + ',"reasons":' + _texts(self.reasons)
-            + ',"request_id":' + _text(self.request_id)
-            + ',"taxpayer":' + _optional(self.taxpayer)
-            + _CLOSE,
+            decision_text(
+                _text(self.batch_id), _text(self.decision), _optional(self.match_probability),
+                _optional(self.model_digest), _texts(self.reasons), _text(self.request_id),
+                _optional(self.taxpayer),
+            ),
         )  # fmt: skip
 
     def texts(self) -> Iterator[str]:
@@ -150,7 +184,69 @@ def item_hash(item: Item) -> bytes:
 
 
 def item_hashes(items: Iterable[Item]) -> list[bytes]:
-    return [leaf_hash(item.canonical()) for item in items]
+    """The items' leaf hashes, as :func:`item_hash` gives them one by one, in bulk: the
+    parts of an item's text that only its batch and codes decide are written once per
+    distinct combination, so each item costs its request id (and for a decision its
+    probability and pseudonym) and one SHA-256 (a property test checks it is the same)."""
+    sha, pieces = hashlib.sha256, _Pieces()
+    hashes = []
+    try:
+        for item in items:
+            if isinstance(item, ScreeningItem):
+                head, tail = pieces.screening(item.batch_id, item.outcome, item.reasons, item.rules)
+                hashes.append(sha(head + _quote(item.request_id).encode("utf-8") + tail).digest())
+            else:
+                parts = pieces.decision(item.batch_id, item.decision, item.reasons, item.model_digest)
+                head, middle, key = parts
+                hashes.append(
+                    sha(
+                        head + _optional(item.match_probability).encode("utf-8") + middle
+                        + _quote(item.request_id).encode("utf-8") + key
+                        + _optional(item.taxpayer).encode("utf-8") + _CLOSE_BYTES
+                    ).digest()
+                )  # fmt: skip
+    except UnicodeEncodeError:
+        kind = "screening" if isinstance(item, ScreeningItem) else "decision"
+        raise EntryError(f"a {kind} item holds text that is not valid Unicode") from None
+    return hashes
+
+
+_SPLIT = "\x00"  # never raw in an item's text: JSON escapes it
+_CLOSE_BYTES = _CLOSE.encode("ascii")
+
+
+class _Pieces:
+    """The fixed parts of item texts, by batch and codes (see :func:`item_hashes`)."""
+
+    def __init__(self) -> None:
+        self._screening: dict[tuple[object, ...], tuple[bytes, bytes]] = {}
+        self._decision: dict[tuple[object, ...], tuple[bytes, bytes, bytes]] = {}
+
+    def screening(
+        self, batch_id: str, outcome: str, reasons: tuple[str, ...], rules: tuple[str, ...]
+    ) -> tuple[bytes, bytes]:
+        key = (batch_id, outcome, reasons, rules)
+        found = self._screening.get(key)
+        if found is None:
+            text = screening_text(_quote(batch_id), _quote(outcome), _texts(reasons), _SPLIT, _texts(rules))
+            head, tail = text.split(_SPLIT)
+            found = self._screening[key] = (LEAF_PREFIX + head.encode("utf-8"), tail.encode("utf-8"))
+        return found
+
+    def decision(
+        self, batch_id: str, decision: str, reasons: tuple[str, ...], digest: str | None
+    ) -> tuple[bytes, bytes, bytes]:
+        key = (batch_id, decision, reasons, digest)
+        found = self._decision.get(key)
+        if found is None:
+            text = decision_text(
+                _quote(batch_id), _quote(decision), _SPLIT, _optional(digest), _texts(reasons), _SPLIT, _SPLIT
+            )
+            head, middle, taxpayer, _close = text.split(_SPLIT)
+            found = self._decision[key] = (
+                LEAF_PREFIX + head.encode("utf-8"), middle.encode("utf-8"), taxpayer.encode("utf-8")
+            )
+        return found
 
 
 def results_root(hashes: Iterable[bytes]) -> bytes:
@@ -167,6 +263,9 @@ class Committed:
 
     event: CommitEvent
     items: tuple[Item, ...]
+    tiles: tuple[TileRow, ...] = ()
+    """the item tree's tiles above the items (levels 1 up, C2SP tlog-tiles layout), so a
+    record's audit path reads O(log n) rows; level 0 is the items themselves, rehashed"""
 
     @property
     def table(self) -> str:
@@ -192,24 +291,37 @@ def _check_recordable(kind: str, items: Sequence[Item]) -> None:
         raise EntryError(f"a {kind} item's taxpayer or model_digest is not 64 hex digits")
 
 
-def _commit(kind: str, batch_id: str, items: Sequence[Item]) -> tuple[tuple[Item, ...], str]:
+def _commit(
+    kind: str, batch_id: str, items: Sequence[Item]
+) -> tuple[tuple[Item, ...], str, tuple[TileRow, ...]]:
     if any(item.batch_id != batch_id for item in items):
         raise EntryError(f"a {kind} item names another batch than the one it is committed in")
     _check_recordable(kind, items)
-    return tuple(items), results_root(item_hashes(items)).hex()
+    root, tiles = item_tree(item_hashes(items))
+    return tuple(items), root.hex(), tiles
+
+
+def item_tree(hashes: Sequence[bytes]) -> tuple[bytes, tuple[TileRow, ...]]:
+    """The root over the items' hashes and the tiles of levels 1 up, in one pass (the
+    level-0 tiles would only repeat the items' hashes: a proof rehashes its 256 items)."""
+    frontier = CompactRange()
+    tiers: list[bytearray] = []
+    frontier.extend_visiting(hashes, tiers, TILE_HEIGHT)
+    rows = TileWriter(0, lambda _level, _index: None).rows(tiers)
+    return frontier.root(), tuple(row for row in rows if row[0] > 0)
 
 
 def commit_screening(batch_id: str, items: Sequence[ScreeningItem]) -> Committed:
     """The batch's screening as one event; refuses (EntryError) an item of another batch
     or holding something shaped like a TIN, before anything is recorded."""
-    kept, root = _commit("screening", batch_id, items)
-    return Committed(BatchScreened(batch_id=batch_id, records=len(kept), results_root=root), kept)
+    kept, root, tiles = _commit("screening", batch_id, items)
+    return Committed(BatchScreened(batch_id=batch_id, records=len(kept), results_root=root), kept, tiles)
 
 
 def commit_decisions(batch_id: str, items: Sequence[DecisionItem]) -> Committed:
     """The batch's decisions as one event (refusals as for :func:`commit_screening`)."""
-    kept, root = _commit("decision", batch_id, items)
-    return Committed(BatchDecided(batch_id=batch_id, records=len(kept), results_root=root), kept)
+    kept, root, tiles = _commit("decision", batch_id, items)
+    return Committed(BatchDecided(batch_id=batch_id, records=len(kept), results_root=root), kept, tiles)
 
 
 def item_inclusion_proof(hashes: Sequence[bytes], index: int) -> list[bytes]:

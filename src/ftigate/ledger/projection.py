@@ -10,22 +10,18 @@ the event id and the leaf; never a value (values may be pseudonyms or purposes).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ftigate.ledger.committed import (
-    COMMITTED_TABLES,
     CommitEvent,
-    DecisionItem,
-    Item,
-    ScreeningItem,
-    item_hash,
-    results_root,
 )
 from ftigate.ledger.events import (
+    ENTRY_VERSION,
     BatchAbandoned,
     BatchDecided,
     BatchReceived,
@@ -89,6 +85,11 @@ PROJECTED_KINDS = frozenset(
     )
 )  # fmt: skip
 """the kinds of event ``ExpectedProjection.add`` reads (rows, batches, commitments)"""
+_DISCLOSURE_KEYS = frozenset((*(f.name for f in dataclasses.fields(Disclosure)), "v", "kind"))
+_DISCLOSURE_TEXTS = (
+    "batch_id", "request_id", "taxpayer", "date", "recipient_agency", "authority", "purpose", "event_id",
+)  # fmt: skip
+"""a disclosure's text fields in its row's order (``disclosed`` and ``content_digest`` follow)"""
 JSON_COLUMNS = frozenset({"reasons", "rules", "disclosed"})
 BATCH_COLUMNS = ("requesting_agency", "file_digests")
 
@@ -159,53 +160,6 @@ def row_for(event: LedgerEvent) -> tuple[str, tuple[Any, ...]] | None:
     return None
 
 
-def item_row(item: Item, event_id: str) -> tuple[Any, ...]:
-    """An item's row in its table, in :data:`TABLE_COLUMNS` order."""
-    if isinstance(item, ScreeningItem):
-        return (
-            item.batch_id, item.request_id, item.outcome,
-            json_text(item.reasons), json_text(item.rules), event_id,
-        )  # fmt: skip
-    return (
-        item.batch_id, item.request_id, item.decision, json_text(item.reasons),
-        item.match_probability, item.taxpayer, item.model_digest, event_id,
-    )  # fmt: skip
-
-
-@functools.lru_cache(maxsize=4096)
-def _codes(text: str) -> tuple[str, ...] | None:
-    """A JSON list of codes read back as text (codes repeat: cached); None if it is not one."""
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        return None
-    return tuple(value)
-
-
-def _stored_codes(value: Any) -> tuple[str, ...] | None:
-    if isinstance(value, str):
-        return _codes(value)
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return tuple(value)
-    return None
-
-
-def row_item(table: str, row: Sequence[Any]) -> Item | None:
-    """The item a stored row (its values in :data:`TABLE_COLUMNS` order) says it holds;
-    None when its list columns are not lists of text. The inverse of :func:`item_row`."""
-    reasons = _stored_codes(row[3])
-    if reasons is None:
-        return None
-    if table == ScreeningItem.table:
-        rules = _stored_codes(row[4])
-        if rules is None:
-            return None
-        return ScreeningItem(str(row[0]), str(row[1]), str(row[2]), reasons, rules)
-    return DecisionItem(str(row[0]), str(row[1]), str(row[2]), reasons, row[4], row[5], row[6])
-
-
 def projection_rows(events: Iterable[LedgerEvent]) -> dict[str, list[tuple[Any, ...]]]:
     """Rows per table for ``events`` (what ``append_events`` inserts; a committed batch's
     rows are its items, :func:`item_row`)."""
@@ -257,6 +211,26 @@ class ExpectedProjection:
     commitments: dict[str, CommitEvent] = field(default_factory=dict)
     """``batch_screened`` and ``batch_decided`` events by event id, and their leaves"""
     commitment_leaves: dict[str, int] = field(default_factory=dict)
+
+    def add_disclosure_entry(self, leaf_index: int, entry: Mapping[str, Any]) -> bool:
+        """A disclosure's row straight from its decoded entry, the tuple :func:`row_for`
+        gives its event (``verify`` reads one per disclosure: no event object is built).
+        False when the entry is not exactly a disclosure's fields as text; the caller then
+        rebuilds the event, which refuses what is not one."""
+        if entry.keys() != _DISCLOSURE_KEYS or entry["v"] != ENTRY_VERSION:
+            return False
+        disclosed, digest = entry["disclosed"], entry["content_digest"]
+        texts = [entry[name] for name in _DISCLOSURE_TEXTS]
+        if (
+            not isinstance(disclosed, list)
+            or not all(isinstance(value, str) for value in (*disclosed, *texts))
+            or not (digest is None or isinstance(digest, str))
+        ):
+            return False
+        event_id = texts[-1]
+        row = (*texts[:-1], json_text(tuple(disclosed)), digest, event_id)
+        self.rows["disclosures"][event_id] = (leaf_index, row)
+        return True
 
     def add(self, leaf_index: int, event: LedgerEvent) -> None:
         if isinstance(event, BatchScreened | BatchDecided):
@@ -379,62 +353,3 @@ def compare_batches(
                 )
             )
     return findings
-
-
-class CommittedRows:
-    """Checks the rows of committed batches (``screening_results``, ``decisions``) against
-    the roots their ``batch_screened`` / ``batch_decided`` events hold, streaming:
-    :meth:`take` consumes a row (read in row id order) that belongs to a commitment,
-    :meth:`findings` then compares what each commitment's rows hash to."""
-
-    def __init__(self, commitments: Mapping[str, CommitEvent], leaves: Mapping[str, int]) -> None:
-        self._events = commitments
-        self._leaves = leaves
-        self._hashes: dict[str, list[bytes]] = {event_id: [] for event_id in commitments}
-        self._unreadable: set[str] = set()
-        self._misplaced: set[str] = set()
-
-    def take(self, table: str, row: Sequence[Any]) -> bool:
-        """Consume ``row`` (values in :data:`TABLE_COLUMNS` order, event id last) if it
-        belongs to a commitment; False leaves it to :func:`compare_table`."""
-        event_id = str(row[-1])
-        hashes = self._hashes.get(event_id)
-        if hashes is None:
-            return False
-        if COMMITTED_TABLES[self._events[event_id].kind] != table:
-            self._misplaced.add(event_id)
-            return True
-        item = row_item(table, row)
-        try:
-            if item is None:
-                raise ValueError("not a list")
-            hashes.append(item_hash(item))
-        except ValueError:
-            self._unreadable.add(event_id)
-        return True
-
-    def findings(self) -> list[ProjectionFinding]:
-        found = []
-        for event_id, event in self._events.items():
-            hashes = self._hashes[event_id]
-            leaf = self._leaves[event_id]
-            table = COMMITTED_TABLES[event.kind]
-            where = f"{table}: the rows of batch {event.batch_id} (event {event_id}, leaf {leaf})"
-            if event_id in self._misplaced:
-                message = f"{where} are joined by rows of another table naming that event (rows were added)"
-            elif event_id in self._unreadable:
-                message = f"{where} hold values that are not {table} (altered outside the ledger)"
-            elif len(hashes) != event.records:
-                message = (
-                    f"{where} are {len(hashes)}, but the log commits to {event.records} "
-                    "(rows were deleted or added)"
-                )
-            elif results_root(hashes).hex() != event.results_root:
-                message = (
-                    f"{where} do not hash to the root the log commits to "
-                    "(a row was changed or the rows were reordered)"
-                )
-            else:
-                continue
-            found.append(ProjectionFinding(table, event_id, leaf, message))
-        return found

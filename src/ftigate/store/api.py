@@ -55,13 +55,14 @@ from ftigate.ledger.checkpoint import (
     open_checkpoint,
     sign_checkpoint,
 )
-from ftigate.ledger.committed import COMMITTED_TABLES, Committed, Item
+from ftigate.ledger.committed import Committed, Item
 from ftigate.ledger.events import (
     EVENT_TYPES,
     BatchAbandoned,
     BatchReceived,
     BatchSuperseded,
     BatchVoided,
+    Disclosure,
     EntryError,
     InspectionStarted,
     LedgerEvent,
@@ -75,13 +76,10 @@ from ftigate.ledger.merkle import EMPTY_ROOT, CompactRange, leaf_hash
 from ftigate.ledger.projection import (
     PROJECTED_KINDS,
     TABLE_COLUMNS,
-    CommittedRows,
     ExpectedProjection,
     compare_batches,
     compare_table,
-    item_row,
     projection_rows,
-    row_item,
 )
 from ftigate.ledger.seal import SealWalk, decode_event, make_seal
 from ftigate.ledger.tiles import (
@@ -95,6 +93,19 @@ from ftigate.ledger.tiles import (
 )
 from ftigate.ledger.verify import Finding, LeafRow, VerifyReport, verify_log
 from ftigate.store.db import READ_ONLY_OPTION, make_engine, migrate, resolve_url
+from ftigate.store.items import (
+    ITEM_TABLES,
+    ItemProof,
+    Texts,
+    check_items,
+    commitments,
+    item_proof,
+    physical,
+    read_rows,
+    row_item,
+    stream,
+    write_items,
+)
 from ftigate.store.models import (
     BULK_KINDS,
     RARE_KINDS_WHERE,
@@ -493,8 +504,11 @@ class Store:
             nonlocal prev
             leaves: list[tuple[int, str, str, bytes, bytes]] = []
             digests: list[bytes] = []
+            committed_at: list[tuple[int, Committed]] = []
             index = frontier.size
             for element in chunk:
+                if isinstance(element, Committed):
+                    committed_at.append((index, element))
                 event = element.event if isinstance(element, Committed) else element
                 data = leaf_entry(event.canonical(), index, prev)
                 digest = leaf_hash(data)
@@ -507,7 +521,7 @@ class Store:
             sealed.extend(digests)
             _insert_rows(conn, "ledger_leaves", _LEAF_COLUMNS, leaves)
             _upsert_tiles(conn, tiles.rows(tiers))
-            self._project(conn, chunk)
+            self._project(conn, chunk, committed_at)
 
         for chunk in _chunks(self._keyed(conn, head.size, events), APPEND_CHUNK):
             write(chunk)
@@ -592,16 +606,23 @@ class Store:
             raise StoreError("the ledger head row is missing: the database was tampered with")
         return row
 
-    def _project(self, conn: Connection, events: list[LedgerEvent | Committed]) -> None:
-        """Rows of the typed tables for the events that describe one (same transaction)."""
+    def _project(
+        self,
+        conn: Connection,
+        events: list[LedgerEvent | Committed],
+        committed_at: list[tuple[int, Committed]],
+    ) -> None:
+        """Rows of the typed tables for the events that describe one (same transaction);
+        a committed batch's items as compact rows under its leaf (:mod:`ftigate.store.items`)."""
         plain = [event for event in events if not isinstance(event, Committed)]
         for table, rows in projection_rows(plain).items():
-            _insert_rows(conn, table, TABLE_COLUMNS[table], rows)
-        for committed in (event for event in events if isinstance(event, Committed)):
-            event_id = committed.event.event_id
-            rows_of = (item_row(item, event_id) for item in committed.items)
-            while rows := list(islice(rows_of, APPEND_CHUNK)):
-                _insert_rows(conn, committed.table, TABLE_COLUMNS[committed.table], rows)
+            _insert_rows(conn, physical(table), TABLE_COLUMNS[table], rows)
+        for leaf_index, committed in committed_at:
+            commit = committed.event
+            write_items(
+                conn, leaf_index, commit.event_id, commit.batch_id, commit.kind,
+                committed.items, committed.tiles, APPEND_CHUNK,
+            )  # fmt: skip
         status: dict[str, str] = {}
         for event in plain:
             batch_status = LIFECYCLE_STATUS.get(event.kind)
@@ -795,15 +816,15 @@ class Store:
         """The items a batch's ``batch_screened`` (table ``screening_results``) or
         ``batch_decided`` (``decisions``) event commits to, as stored, in the order they
         were written (``ledger verify`` checks them against its root)."""
-        query = (
-            text_select(table, TABLE_COLUMNS[table])
-            .where(column("batch_id") == batch_id, column("event_id") == event_id)
-            .order_by(column("id"))
-        )
         items = []
         with self.snapshot() as conn:
-            for row in conn.execution_options(yield_per=50_000).execute(query):
-                item = row_item(table, row)
+            found = self._commitment(conn, batch_id, event_id)
+            if found is None:
+                return []
+            texts = Texts(conn)
+            item_table = ITEM_TABLES[found.kind]
+            for row in read_rows(conn, item_table, found.first_item, found.first_item + found.items - 1):
+                item = row_item(found.kind, batch_id, row, texts)
                 if item is None:
                     raise StoreError(
                         f"a stored row of {table} of batch {batch_id} is not readable "
@@ -811,6 +832,27 @@ class Store:
                     )
                 items.append(item)
         return items
+
+    def item_proof(self, batch_id: str, event_id: str, request_id: str) -> ItemProof | None:
+        """A record's item and its audit path under its batch's committing leaf, read in
+        O(log n) rows (:func:`ftigate.store.items.item_proof`); None if the commitment or
+        the request is not stored."""
+        with self.snapshot() as conn:
+            found = self._commitment(conn, batch_id, event_id)
+            if found is None:
+                return None
+            try:
+                return item_proof(conn, found, request_id)
+            except ValueError:
+                raise StoreError(
+                    f"a stored row of batch {batch_id} is not readable (altered outside the "
+                    "ledger); run `ftigate ledger verify`"
+                ) from None
+
+    def _commitment(self, conn: Connection, batch_id: str, event_id: str) -> Any:
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        found = commitments(conn, f"WHERE event_id = {mark} AND batch_id = {mark}", (event_id, batch_id))
+        return found[0] if found else None
 
     def hash_tree(self) -> TiledTree:
         """The tree at the head's size, read from the stored tiles as proofs need them:
@@ -863,7 +905,10 @@ class Store:
             # Only the kinds that have rows are rebuilt as events (most leaves of a batch,
             # its inspections, have none). An unreadable event is not projected; the leaf
             # checks report it.
-            if event.get("kind") in PROJECTED_KINDS:
+            kind = event.get("kind")
+            if kind == Disclosure.kind and expected.add_disclosure_entry(index, event):
+                return
+            if kind in PROJECTED_KINDS:
                 with contextlib.suppress(EntryError):
                     expected.add(index, event_from_entry(event))
 
@@ -896,24 +941,19 @@ class Store:
                         index,
                     )
                 )
-            committed = CommittedRows(expected.commitments, expected.commitment_leaves)
             for table, wanted in expected.rows.items():
                 columns = TABLE_COLUMNS[table]
-                query = text_select(table, columns)
-                stored: Iterable[Mapping[Any, Any]]
-                if table in COMMITTED_TABLES.values():
-                    # a batch's committed rows are rehashed in the order they were written;
-                    # the rows of batches recorded one leaf per request are compared as such
-                    rows = conn.execution_options(yield_per=50_000).execute(query.order_by(column("id")))
-                    stored = (
-                        dict(zip(columns, r, strict=True)) for r in rows if not committed.take(table, r)
-                    )
-                else:
-                    stored = conn.execute(query).mappings()
+                statement = f"SELECT {', '.join(columns)} FROM {physical(table)}"
+                chunks = stream(conn, statement)
+                stored = (dict(zip(columns, r, strict=True)) for rows in chunks for r in rows)
                 report.findings.extend(
                     Finding(str(f), f.leaf_index) for f in compare_table(table, wanted, stored)
                 )
-            report.findings.extend(Finding(str(f), f.leaf_index) for f in committed.findings())
+            logged = {
+                event_id: (expected.commitment_leaves[event_id], event)
+                for event_id, event in expected.commitments.items()
+            }
+            report.findings.extend(Finding(message, leaf) for _, leaf, message in check_items(conn, logged))
             if report.tree is not None:
                 stored_tiles = conn.execute(
                     select(MerkleTile.level, MerkleTile.idx, MerkleTile.hashes)
@@ -931,17 +971,16 @@ class Store:
         return report
 
     def _leaf_rows(self, conn: Connection, text_rows: list[int]) -> Iterator[LeafRow]:
-        query = select(
-            LedgerLeaf.leaf_index, LedgerLeaf.event_id, LedgerLeaf.entry, LedgerLeaf.leaf_hash
-        ).order_by(LedgerLeaf.leaf_index)
-        for index, event_id, entry, digest in conn.execution_options(yield_per=50_000).execute(query):
-            if isinstance(entry, str):
-                text_rows.append(index)
-                entry = entry.encode("utf-8")
-            if isinstance(digest, str):
-                text_rows.append(index)
-                digest = digest.encode("utf-8")
-            yield LeafRow(index, str(event_id), bytes(entry), bytes(digest))
+        statement = "SELECT leaf_index, event_id, entry, leaf_hash FROM ledger_leaves ORDER BY leaf_index"
+        for rows in stream(conn, statement):
+            for index, event_id, entry, digest in rows:
+                if isinstance(entry, str):
+                    text_rows.append(index)
+                    entry = entry.encode("utf-8")
+                if isinstance(digest, str):
+                    text_rows.append(index)
+                    digest = digest.encode("utf-8")
+                yield LeafRow(index, str(event_id), bytes(entry), bytes(digest))
 
     def disclosures_for(self, taxpayer_pseudonym: str) -> list[dict[str, Any]]:
         with self.snapshot() as conn:

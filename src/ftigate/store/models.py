@@ -113,8 +113,11 @@ class Request(Base):
     record_json: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
-class ScreeningResult(Base):
-    __tablename__ = "screening_results"
+class LeafScreeningRow(Base):
+    """A screening result recorded as its own ``record_screened`` leaf (batches recorded
+    before ``batch_screened``; read through the ``screening_results`` view)."""
+
+    __tablename__ = "record_screened_rows"
     id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
     batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
     request_id: Mapped[str] = mapped_column(String(128))
@@ -124,10 +127,106 @@ class ScreeningResult(Base):
     event_id: Mapped[str] = mapped_column(String(32))
 
 
-class DecisionRow(Base):
-    __tablename__ = "decisions"
+class LeafDecisionRow(Base):
+    """A decision recorded as its own ``decision`` leaf (batches recorded before
+    ``batch_decided``; read through the ``decisions`` view)."""
+
+    __tablename__ = "decision_rows"
     id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
     batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
+    request_id: Mapped[str] = mapped_column(String(128))
+    decision: Mapped[str] = mapped_column(String(16))
+    reasons: Mapped[list[Any]] = mapped_column(JSON)
+    match_probability: Mapped[str | None] = mapped_column(String(32))
+    taxpayer_pseudonym: Mapped[str | None] = mapped_column(String(64))
+    model_digest: Mapped[str | None] = mapped_column(String(64))
+    event_id: Mapped[str] = mapped_column(String(32))
+
+
+class LedgerCode(Base):
+    """A value committed items repeat (an outcome, a decision, a reason or rule list as
+    JSON text, a model digest), stored once; item rows hold its id."""
+
+    __tablename__ = "ledger_codes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    value: Mapped[str] = mapped_column(Text, unique=True)
+
+
+class CommitmentRow(Base):
+    """A ``batch_screened`` / ``batch_decided`` leaf and the run of item rows its root is
+    over: ids ``first_item`` to ``first_item + items - 1`` of its kind's item table."""
+
+    __tablename__ = "commitments"
+    leaf_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    event_id: Mapped[str] = mapped_column(String(32), unique=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    first_item: Mapped[int] = mapped_column(BigInteger)
+    items: Mapped[int] = mapped_column(BigInteger)
+
+
+class ScreeningItemRow(Base):
+    """One committed screening item (see :mod:`ftigate.store.items`); codes of ``ledger_codes``."""
+
+    __tablename__ = "screening_items"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    request_id: Mapped[str] = mapped_column(String(128), index=True)
+    outcome: Mapped[int] = mapped_column(Integer)
+    reasons: Mapped[int] = mapped_column(Integer)
+    rules: Mapped[int] = mapped_column(Integer)
+
+
+class DecisionItemRow(Base):
+    """One committed decision item; the pseudonym as its 32 bytes."""
+
+    __tablename__ = "decision_items"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    request_id: Mapped[str] = mapped_column(String(128), index=True)
+    decision: Mapped[int] = mapped_column(Integer)
+    reasons: Mapped[int] = mapped_column(Integer)
+    match_probability: Mapped[str | None] = mapped_column(String(32))
+    taxpayer: Mapped[bytes | None] = mapped_column(LargeBinary)
+    model_digest: Mapped[int | None] = mapped_column(Integer)
+
+
+class ItemTile(Base):
+    """A tile of a commitment's item tree (levels 1 up; see :mod:`ftigate.ledger.tiles`)."""
+
+    __tablename__ = "item_tiles"
+    leaf_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hashes: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ViewBase(DeclarativeBase):
+    """The views of revision 0006: read-only, and not tables (kept out of ``Base.metadata``,
+    which the schema test compares with the migrated tables)."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class ScreeningResult(ViewBase):
+    """Every screening result, per-leaf or committed (the view ``screening_results``)."""
+
+    __tablename__ = "screening_results"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    batch_id: Mapped[str] = mapped_column(String(64))
+    request_id: Mapped[str] = mapped_column(String(128))
+    outcome: Mapped[str] = mapped_column(String(32))
+    reasons: Mapped[list[Any]] = mapped_column(JSON)
+    rules: Mapped[list[Any]] = mapped_column(JSON)
+    event_id: Mapped[str] = mapped_column(String(32))
+
+
+class DecisionRow(ViewBase):
+    """Every decision, per-leaf or committed (the view ``decisions``); ids of the two kinds
+    are numbered apart, so order by id only within a batch."""
+
+    __tablename__ = "decisions"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    batch_id: Mapped[str] = mapped_column(String(64))
     request_id: Mapped[str] = mapped_column(String(128))
     decision: Mapped[str] = mapped_column(String(16))
     reasons: Mapped[list[Any]] = mapped_column(JSON)
