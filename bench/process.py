@@ -19,6 +19,12 @@ measurements, each in a fresh child process so that its peak memory (VmHWM from
            registered from the reference as Splink requires, the result fetched whole
            as Arrow, and nothing else (its inputs are prepared before the clock starts)
 
+With `--db sqlite` and/or `--db postgresql://127.0.0.1:5432/test` it also runs, per
+store, `ftigate process --db` end to end as a user runs it (a fresh store and fresh
+ledger keys, the reference prepared ahead: warm), then `ftigate ledger verify` of that
+store, each a child process whose wall time and peak RSS are its own. PostgreSQL runs
+use a database the bench creates beside the one named and drops afterwards.
+
 The court-2025 letter names one officer for the whole batch, which screening sends to
 review (LETTER_OFFICERS_IMPLAUSIBLE): this bench runs under a policy lifting the
 cases-per-officer ceiling so that records reach resolution, as bench/accuracy.py does.
@@ -163,7 +169,86 @@ def child_splink(population: Path, batch: Path, work: Path) -> dict[str, Any]:
     }
 
 
+def run_recorded(url: str, population: Path, batch: Path, work: Path) -> dict[str, Any]:
+    """`ftigate process --db url` and `ftigate ledger verify` of a fresh store, as a user
+    runs them (the reference cache the warm child prepared), with keys made for the run."""
+    import resource
+
+    import yaml
+
+    ftigate = str(Path(sys.executable).with_name("ftigate"))
+    keys = work / "keys"  # made by the first store's run, used by every store's
+    keys.mkdir(mode=0o700, exist_ok=True)
+    env = {**os.environ, "FTIGATE_PSEUDONYM_KEY_FILE": str(keys / "pseudonym.key"),
+           "FTIGATE_SIGNING_KEY_FILE": str(keys / "signing.key")}  # fmt: skip
+    if not (keys / "signing.key").exists():
+        made = subprocess.run([ftigate, "ledger", "keygen"], env=env, capture_output=True, text=True, check=False)
+        if made.returncode != 0:
+            raise SystemExit(f"ledger keygen failed: {made.stderr.strip()}")
+    policy = work / "bench-policy.yaml"
+    policy.write_text(yaml.safe_dump(BENCH_POLICY))
+
+    def timed(command: list[str]) -> tuple[float, float, str]:
+        started = time.perf_counter()
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        seconds = time.perf_counter() - started
+        if done.returncode != 0:
+            sys.stderr.write(done.stderr[-4000:])
+            raise SystemExit(f"{command[1]} failed ({done.returncode})")
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 / 1024
+        return seconds, peak, done.stdout
+
+    out = work / f"out-{url.split(':')[0]}"
+    process_seconds, peak, printed = timed(
+        [ftigate, "process", "--letter", str(batch / "letter.yaml"), "--requests", str(batch / "requests.csv"),
+         "--reference", str(population), "--reference-cache", str(work / "prepared"), "--policy", str(policy),
+         "--db", url, "--out", str(out), "--json", "-q"]
+    )  # fmt: skip
+    result = json.loads(printed)
+    verify_seconds, _, _ = timed([ftigate, "ledger", "verify", "--db", url, "--json"])
+    summary = json.loads((out / "summary.json").read_text())
+    shutil.rmtree(out, ignore_errors=True)  # the bench's own output folder
+    return {
+        "seconds": round(process_seconds, 2),
+        "peak_gib": round(peak, 2),
+        "verify_seconds": round(verify_seconds, 2),
+        "stages": summary.get("timings_seconds", {}),
+        "decisions": summary.get("decisions"),
+        "batch": result.get("ledger", {}).get("batch_id") if isinstance(result, dict) else None,
+    }
+
+
+def store_urls(wanted: list[str], work: Path) -> list[tuple[str, str, Any]]:
+    """(label, URL, cleanup) per --db: SQLite in the bench's work folder; PostgreSQL in a
+    database created for the run beside the one named (dropped by cleanup)."""
+    urls: list[tuple[str, str, Any]] = []
+    for name in wanted:
+        if name == "sqlite":
+            urls.append(("sqlite", f"sqlite:///{work / 'ledger.db'}", lambda: None))
+            continue
+        from sqlalchemy import create_engine, text
+
+        database = f"ftigate_bench_{os.getpid()}"
+        admin = create_engine(name, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{database}"'))
+
+        def drop(admin: Any = admin, database: str = database) -> None:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{database}"'))
+            admin.dispose()
+
+        urls.append(("postgresql", name.rsplit("/", 1)[0] + "/" + database, drop))
+    return urls
+
+
+def child_recorded(population: Path, batch: Path, work: Path) -> dict[str, Any]:
+    """`run_recorded` in a child of its own, so the peak of its own children is theirs."""
+    return run_recorded(os.environ["FTIGATE_BENCH_STORE"], population, batch, work)
+
+
 CHILDREN = {
+    "recorded": child_recorded,
     "process": child_process,
     "prepare": child_prepare,
     "warm": child_warm,
@@ -172,10 +257,11 @@ CHILDREN = {
 }
 
 
-def run_child(kind: str, population: Path, batch: Path, work: Path) -> dict[str, Any]:
+def run_child(kind: str, population: Path, batch: Path, work: Path, store: str | None = None) -> dict[str, Any]:
     command = [sys.executable, __file__, "--child", kind, "--population", str(population)]
     command += ["--batch", str(batch), "--work", str(work)]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    env = {**os.environ, "FTIGATE_BENCH_STORE": store} if store else None
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0:
         sys.stderr.write(done.stderr[-4000:])
         raise SystemExit(f"{kind} child failed ({done.returncode})")
@@ -195,6 +281,10 @@ def main() -> None:
     parser.add_argument("--profile", default="court-2025")
     parser.add_argument("--data", type=Path, default=Path("data/speed"))
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--db", action="append", default=[], metavar="STORE",
+        help="also run `ftigate process --db` end to end: 'sqlite' or a PostgreSQL URL (repeatable)",
+    )  # fmt: skip
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -217,6 +307,11 @@ def main() -> None:
     try:
         kinds = ("process", "prepare", "warm", "floor", "splink")
         figures = {kind: run_child(kind, population, batch, work) for kind in kinds}
+        for label, url, cleanup in store_urls(args.db, work):
+            try:
+                figures[f"recorded_{label}"] = run_child("recorded", population, batch, work, store=url)
+            finally:
+                cleanup()
     finally:
         shutil.rmtree(work, ignore_errors=True)
     figures["load_average_after"] = os.getloadavg()[0]
@@ -244,6 +339,18 @@ def main() -> None:
         f"{plain['seconds']:.1f} s, peak {plain['peak_gib']:.2f} GiB (inputs prepared untimed); "
         f"process / plain Splink: cold {cold / plain['seconds']:.2f}, warm {warm / plain['seconds']:.2f}"
     )
+    for label in ("sqlite", "postgresql"):
+        recorded = figures.get(f"recorded_{label}")
+        if recorded:
+            print(
+                f"process --db {label}, end to end (warm, ledger on): {recorded['seconds']:.1f} s, peak "
+                f"{recorded['peak_gib']:.2f} GiB, {recorded['seconds'] / plain['seconds']:.2f}x plain Splink, "
+                f"{recorded['seconds'] / warm:.2f}x without the ledger; decisions {recorded['decisions']}; "
+                f"ledger verify {recorded['verify_seconds']:.1f} s"
+            )
+            for name, seconds in recorded["stages"].items():
+                print(f"  {name:16s} {seconds:8.2f} s")
+            figures[f"ratio_recorded_{label}_to_splink"] = round(recorded["seconds"] / plain["seconds"], 3)
     figures["ratio_cold_to_splink"] = round(cold / plain["seconds"], 3)
     figures["ratio_warm_to_splink"] = round(warm / plain["seconds"], 3)
     if args.json:
