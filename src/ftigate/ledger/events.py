@@ -69,7 +69,9 @@ class Pseudonymizer:
             raise EntryError("the pseudonym key must be at least 32 bytes")
 
     def taxpayer(self, tin: str) -> str:
-        return hmac.new(self.key, normalise_tin(tin).encode("ascii"), sha256).hexdigest()
+        # hmac.digest is the one-shot C path: the same HMAC-SHA256, a third faster, and a
+        # batch makes one per candidate it read (millions)
+        return hmac.digest(self.key, normalise_tin(tin).encode("ascii"), "sha256").hex()
 
     def digest(self, text: str) -> str:
         """Keyed digest of disclosed content (an address), so an auditor holding the
