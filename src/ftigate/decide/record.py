@@ -178,13 +178,14 @@ def inspected_events(
     """Every request that searched the taxpayer file (an inspection under 6103(b)(7)),
     even one whose search found nobody, with the taxpayer records the search read."""
     pairs = candidates.select("request_id", "tin").unique()
-    found = dict(pairs.group_by("request_id").agg("tin").iter_rows())
+    # one pseudonym per taxpayer read, however many requests read them
+    tins = pairs["tin"].unique()
+    named = pl.DataFrame({"tin": tins, "_pseudonym": [pseudonyms.taxpayer(t) for t in tins]})
+    found = dict(
+        pairs.join(named, on="tin").group_by("request_id").agg(pl.col("_pseudonym").sort()).iter_rows()
+    )
     for request_id in request_ids:
-        yield RecordsInspected(
-            batch_id=batch_id,
-            request_id=request_id,
-            taxpayers=tuple(sorted(pseudonyms.taxpayer(t) for t in found.get(request_id, ()))),
-        )
+        yield RecordsInspected(batch_id=batch_id, request_id=request_id, taxpayers=tuple(found.get(request_id, ())))
 
 
 def _chosen(result: ProcessResult) -> dict[str, str]:

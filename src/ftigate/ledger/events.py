@@ -50,10 +50,16 @@ def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+_TIN_SEPARATORS = re.compile(r"[\s-]")
+_NINE_DIGITS = re.compile(r"\d{9}")
+
+
 def normalise_tin(tin: str) -> str:
     """Nine digits, separators removed. Raises without repeating the input."""
-    digits = re.sub(r"[\s-]", "", tin)
-    if not re.fullmatch(r"\d{9}", digits):
+    if _NINE_DIGITS.fullmatch(tin):  # the usual case, and the cheap one (millions a batch)
+        return tin
+    digits = _TIN_SEPARATORS.sub("", tin)
+    if not _NINE_DIGITS.fullmatch(digits):
         raise EntryError("a TIN must be 9 digits (dashes and spaces allowed)")
     return digits
 
@@ -63,15 +69,20 @@ class Pseudonymizer:
     """HMAC-SHA256 of the normalised TIN under a secret key held outside the store."""
 
     key: bytes = field(repr=False)
+    _keyed: hmac.HMAC = field(init=False, repr=False, compare=False)
+    """the HMAC with the key already absorbed: each pseudonym copies it (hashlib's way
+    of sharing a prefix) instead of keying a new one, a third of the time, and a batch
+    makes one per candidate it read (millions)"""
 
     def __post_init__(self) -> None:
         if len(self.key) < 32:
             raise EntryError("the pseudonym key must be at least 32 bytes")
+        object.__setattr__(self, "_keyed", hmac.new(self.key, digestmod=sha256))
 
     def taxpayer(self, tin: str) -> str:
-        # hmac.digest is the one-shot C path: the same HMAC-SHA256, a third faster, and a
-        # batch makes one per candidate it read (millions)
-        return hmac.digest(self.key, normalise_tin(tin).encode("ascii"), "sha256").hex()
+        keyed = self._keyed.copy()
+        keyed.update(normalise_tin(tin).encode("ascii"))
+        return keyed.hexdigest()
 
     def digest(self, text: str) -> str:
         """Keyed digest of disclosed content (an address), so an auditor holding the
