@@ -191,6 +191,13 @@ def test_fast_canonical_json_equals_rfc8785(value: object) -> None:
     assert canonical_json(value) == want
 
 
+def test_non_ascii_keys_sort_by_utf16_code_units() -> None:
+    """JCS orders keys by UTF-16 code units: U+10000 (a surrogate pair, D800 DC00) comes
+    before U+E000, the reverse of code point order; found by the property test above."""
+    value = {"\ue000": None, "\U00010000": None}
+    assert canonical_json(value) == reference_canonical_json(value) == '{"\U00010000":null,"\ue000":null}'.encode()
+
+
 def test_canonical_json_edge_cases() -> None:
     for value in [
         {"b": 1, "a": [True, None, '\u2028\x00\x1f"\\/é😀']},

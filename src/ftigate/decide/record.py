@@ -185,7 +185,8 @@ def inspected_events(
         pairs.join(named, on="tin").group_by("request_id").agg(pl.col("_pseudonym").sort()).iter_rows()
     )
     for request_id in request_ids:
-        yield RecordsInspected(batch_id=batch_id, request_id=request_id, taxpayers=tuple(found.get(request_id, ())))
+        taxpayers = tuple(found.get(request_id, ()))
+        yield RecordsInspected(batch_id=batch_id, request_id=request_id, taxpayers=taxpayers)
 
 
 def _chosen(result: ProcessResult) -> dict[str, str]:

@@ -54,11 +54,16 @@ def _fast_path_ok(value: Any) -> bool:
 
 
 def _entry_fast_path_ok(entry: dict[str, Any]) -> bool:
-    """Top level of an entry: field names are ASCII identifiers; most values are str."""
+    """Top level of an entry: field names are ASCII identifiers; most values are str.
+    A key is checked before its value is let through: a non-ASCII key with a scalar value
+    once took the fast path, sorted by code point where JCS sorts by UTF-16 code units
+    (U+10000 before U+E000)."""
     for key, item in entry.items():
+        if type(key) is not str or not key.isascii():
+            return False
         if type(item) in _SCALARS or (type(item) is tuple and not item):
             continue
-        if not key.isascii() or not _fast_path_ok(item):
+        if not _fast_path_ok(item):
             return False
     return True
 
