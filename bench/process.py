@@ -25,6 +25,10 @@ ledger keys, the reference prepared ahead: warm), then `ftigate ledger verify` o
 store, each a child process whose wall time and peak RSS are its own. PostgreSQL runs
 use a database the bench creates beside the one named and drops afterwards.
 
+With `--baseline CHECKOUT` (an older clone, e.g. `git worktree add ../before 339e881`)
+that version's warm process runs twice, alternating with this version's, each from its
+own bench script, source and prepared cache: a ratio measured in the same run.
+
 The court-2025 letter names one officer for the whole batch, which screening sends to
 review (LETTER_OFFICERS_IMPLAUSIBLE): this bench runs under a policy lifting the
 cases-per-officer ceiling so that records reach resolution, as bench/accuracy.py does.
@@ -257,10 +261,19 @@ CHILDREN = {
 }
 
 
-def run_child(kind: str, population: Path, batch: Path, work: Path, store: str | None = None) -> dict[str, Any]:
-    command = [sys.executable, __file__, "--child", kind, "--population", str(population)]
+def run_child(
+    kind: str, population: Path, batch: Path, work: Path, store: str | None = None, checkout: Path | None = None
+) -> dict[str, Any]:
+    """One measurement in a child process; `checkout`: an older clone of ftigate, whose own
+    bench script and source run it (a baseline measured in the same run)."""
+    script = checkout / "bench" / "process.py" if checkout else Path(__file__)
+    command = [sys.executable, str(script), "--child", kind, "--population", str(population)]
     command += ["--batch", str(batch), "--work", str(work)]
-    env = {**os.environ, "FTIGATE_BENCH_STORE": store} if store else None
+    env = dict(os.environ)
+    if store:
+        env["FTIGATE_BENCH_STORE"] = store
+    if checkout:
+        env["PYTHONPATH"] = str(checkout / "src")
     done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0:
         sys.stderr.write(done.stderr[-4000:])
@@ -285,6 +298,11 @@ def main() -> None:
         "--db", action="append", default=[], metavar="STORE",
         help="also run `ftigate process --db` end to end: 'sqlite' or a PostgreSQL URL (repeatable)",
     )  # fmt: skip
+    parser.add_argument(
+        "--baseline", type=Path, metavar="CHECKOUT",
+        help="also run an older clone's warm process (its own bench script, source and prepared cache), "
+        "before and after this version's, for a ratio measured in the same run (e.g. a `git worktree add`)",
+    )  # fmt: skip
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -307,6 +325,19 @@ def main() -> None:
     try:
         kinds = ("process", "prepare", "warm", "floor", "splink")
         figures = {kind: run_child(kind, population, batch, work) for kind in kinds}
+        if args.baseline:
+            # its own prepared cache (formats change between versions), then warm runs on
+            # either side of one more of this version's, so drift in the machine shows
+            old = work / "baseline"
+            old.mkdir()
+            run_child("prepare", population, batch, old, checkout=args.baseline)
+            figures["baseline_warm"] = run_child("warm", population, batch, old, checkout=args.baseline)
+            again, old_again = work / "again", work / "baseline-again"  # fresh output folders
+            for folder, prepared in ((again, work / "prepared"), (old_again, old / "prepared")):
+                folder.mkdir()
+                (folder / "prepared").symlink_to(prepared)
+            figures["warm_again"] = run_child("warm", population, batch, again)
+            figures["baseline_warm_again"] = run_child("warm", population, batch, old_again, checkout=args.baseline)
         for label, url, cleanup in store_urls(args.db, work):
             try:
                 figures[f"recorded_{label}"] = run_child("recorded", population, batch, work, store=url)
@@ -339,6 +370,14 @@ def main() -> None:
         f"{plain['seconds']:.1f} s, peak {plain['peak_gib']:.2f} GiB (inputs prepared untimed); "
         f"process / plain Splink: cold {cold / plain['seconds']:.2f}, warm {warm / plain['seconds']:.2f}"
     )
+    if args.baseline:
+        pairs = [(figures["warm"], figures["baseline_warm"]), (figures["warm_again"], figures["baseline_warm_again"])]
+        for mine, theirs in pairs:
+            print(
+                f"warm against {args.baseline}: {mine['seconds']:.1f} s vs {theirs['seconds']:.1f} s "
+                f"({mine['seconds'] / theirs['seconds']:.2f}x); its decisions {theirs['decisions']}"
+            )
+        figures["ratio_warm_to_baseline"] = [round(m["seconds"] / t["seconds"], 3) for m, t in pairs]
     for label in ("sqlite", "postgresql"):
         recorded = figures.get(f"recorded_{label}")
         if recorded:
