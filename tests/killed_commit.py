@@ -32,23 +32,33 @@ CHILD = textwrap.dedent(
 
 def killed_at(step: str, out: Path, files: dict[str, str], tmp: Path, *, force: bool) -> None:
     """Run a real process writing `files` into `out`; SIGKILL it once it reaches `step`."""
-    marker = tmp / f"paused-{step.replace(':', '-')}"
-    env = {**os.environ, "FTIGATE_TEST_PAUSE_AT": step, "FTIGATE_TEST_PAUSE_MARKER": str(marker)}
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(out), "force" if force else "no", json.dumps(files)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    command = [sys.executable, "-c", CHILD, str(out), "force" if force else "no", json.dumps(files)]
+    kill_when_paused(command, {}, step, tmp / f"paused-{step.replace(':', '-')}")
+
+
+def kill_when_paused(
+    command: list[str],
+    env: dict[str, str],
+    step: str,
+    marker: Path,
+    *,
+    limit: float = STARTUP_LIMIT_SECONDS,
+    poll: float = 0.05,
+) -> None:
+    """Run `command` in a real process told to pause at `step` (`outputs.durable.pause_point`
+    writes `marker` there), wait until it does and SIGKILL it. `limit`: how long it may
+    take to get there (not an assertion about speed)."""
+    child_env = {**os.environ, **env, "FTIGATE_TEST_PAUSE_AT": step, "FTIGATE_TEST_PAUSE_MARKER": str(marker)}
+    child = subprocess.Popen(command, env=child_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         waited = 0.0
         while not marker.exists():
             if child.poll() is not None:
                 raise AssertionError(f"the run ended before {step}: {child.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
-            if waited > STARTUP_LIMIT_SECONDS:
+            if waited > limit:
                 raise AssertionError(f"the run never reached {step}")
-            time.sleep(0.05)
-            waited += 0.05
+            time.sleep(poll)
+            waited += poll
         child.send_signal(signal.SIGKILL)
         child.wait()
     finally:

@@ -12,11 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import polars as pl
@@ -29,6 +25,7 @@ from ftigate.cli.main import app
 from ftigate.store.api import Store
 from ftigate.synth import PROFILES, generate_population, generate_requests
 from ftigate.synth import io as synth_io
+from killed_commit import kill_when_paused
 
 runner = CliRunner()
 STARTUP_LIMIT_SECONDS = 600  # how long a child may take to reach its pause point (not an assertion)
@@ -174,35 +171,8 @@ CHILD = "import sys; from ftigate.cli.main import main; sys.argv = ['ftigate', *
 
 def _killed_at(stage: str, args: list[str], env: dict[str, str], tmp: Path) -> None:
     """Run `ftigate` in a real process, wait until it reaches `stage`, SIGKILL it."""
-    marker = tmp / f"paused-{stage}"
-    child_env = {
-        **os.environ,
-        **env,
-        "FTIGATE_TEST_PAUSE_AT": stage,
-        "FTIGATE_TEST_PAUSE_MARKER": str(marker),
-    }
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, *args], env=child_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    try:
-        waited = 0.0
-        while not marker.exists():
-            if child.poll() is not None:
-                raise AssertionError(f"the run ended before {stage}: {child.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
-            if waited > STARTUP_LIMIT_SECONDS:
-                raise AssertionError(f"the run never reached {stage}")
-            time.sleep(0.2)
-            waited += 0.2
-        child.send_signal(signal.SIGKILL)
-        child.wait()
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-        for stream in (child.stdout, child.stderr):
-            if stream is not None:
-                stream.close()
-    assert child.returncode == -signal.SIGKILL
+    command = [sys.executable, "-c", CHILD, *args]
+    kill_when_paused(command, env, stage, tmp / f"paused-{stage}", limit=STARTUP_LIMIT_SECONDS, poll=0.2)
 
 
 def _inspections_started(db_url: str) -> set[str]:
