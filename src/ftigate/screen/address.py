@@ -39,7 +39,7 @@ from scourgify import address_constants as pub28
 from ftigate.facts.address import zip5
 from ftigate.facts.zips import zip_table
 from ftigate.law.model import Parameters
-from ftigate.screen.distinct import per_distinct
+from ftigate.screen.distinct import per_distinct, per_distinct_rows
 
 ADDRESS_COLUMNS = ("street", "unit", "city", "state", "zip")
 
@@ -252,12 +252,17 @@ def normalise(expr: pl.Expr) -> pl.Expr:
 
 def _with_real_city(work: pl.DataFrame) -> pl.DataFrame:
     """`_real_city`: the city field is a name the ZIP database accepts for the ZIP given."""
-    keyed = work.with_columns(zip5(pl.col("_z")).alias("_zip5"))
     known = zip_cities().select(
         pl.col("zip5").alias("_zip5"), pl.col("city").alias("_c"), pl.lit(True).alias("_real_city")
     )
-    joined = keyed.join(known, on=["_zip5", "_c"], how="left", maintain_order="left")
-    return joined.with_columns(pl.col("_real_city").fill_null(False)).drop("_zip5")
+
+    def real_city(places: pl.DataFrame) -> pl.DataFrame:
+        keyed = places.with_columns(zip5(pl.col("_z")).alias("_zip5"))
+        joined = keyed.join(known, on=["_zip5", "_c"], how="left", maintain_order="left")
+        return joined.with_columns(pl.col("_real_city").fill_null(False)).drop("_zip5")
+
+    # Many addresses share a ZIP and city: each pair is looked up once.
+    return per_distinct_rows(work, ["_z", "_c"], real_city)
 
 
 def _street_verdict(work: pl.DataFrame, vocab: AddressVocabulary) -> pl.DataFrame:
@@ -489,8 +494,11 @@ def _check_locality(work: pl.DataFrame) -> pl.DataFrame:
     z = pl.col("_z")
     # the one ZIP rule (facts.address.zip5): a ZIP+4, or leading zeros a spreadsheet dropped
     work = work.with_columns(zip5(z).alias("_zip5"), pl.col("_st").alias("_state_norm"))
-    work = work.join(zip_states(), left_on="_zip5", right_on="zip5", how="left")
-    work = work.join(state_names(), left_on="_state_norm", right_on="state_norm", how="left")
+    # Rows keep their order: callers lay the codes beside their own rows.
+    work = work.join(zip_states(), left_on="_zip5", right_on="zip5", how="left", maintain_order="left")
+    work = work.join(
+        state_names(), left_on="_state_norm", right_on="state_norm", how="left", maintain_order="left"
+    )
     has_zip_text = z != ""
     state_given = pl.col("_st") != ""
     code = (

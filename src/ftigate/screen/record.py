@@ -130,13 +130,9 @@ def name_incomplete(params: Parameters, first: pl.Expr, last: pl.Expr) -> pl.Exp
 
 
 def reason_text(expr: pl.Expr) -> pl.Expr:
-    """Reason text compared ignoring case, spacing and punctuation."""
-    return (
-        expr.str.to_uppercase()
-        .str.replace_all(r"[^\p{L}\p{N} ]+", " ")
-        .str.replace_all(r"\s+", " ")
-        .str.strip_chars()
-    )
+    """Reason text compared ignoring case, spacing and punctuation: its runs of letters
+    and digits, upper-cased, one space between each (one pass: a space is neither)."""
+    return expr.str.to_uppercase().str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars(" ")
 
 
 @dataclass
@@ -242,9 +238,13 @@ def screen_chunk(chunk: pl.DataFrame, ctx: ScreenContext) -> pl.DataFrame:
     given names, few reasons when they are boilerplate.
     """
     params = ctx.params
-    addresses = chunk.select(ADDRESS_COLUMNS).unique()
-    judged = classify_addresses(addresses, params, pool=ctx.pool, parsed_cache=ctx.parsed_addresses)
-    frame = chunk.join(judged, on=list(ADDRESS_COLUMNS), how="left", maintain_order="left")
+    frame = per_distinct_rows(
+        chunk,
+        ADDRESS_COLUMNS,
+        lambda addresses: classify_addresses(
+            addresses, params, pool=ctx.pool, parsed_cache=ctx.parsed_addresses
+        ),
+    )
 
     periods = ctx.period_codes(frame["taxable_periods"].unique().to_list())
     statutes = ctx.statute_codes(frame["statute"].unique().to_list())

@@ -4,9 +4,9 @@ the result atomically.
 
 Memory is bounded by the chunk size: chunks are judged and spilled to Parquet
 in a private temporary folder; whole-batch questions (duplicate request ids,
-repeated reasons, cases per officer) are answered by DuckDB over those files,
-and the output is written beside its destination and renamed into place only
-when complete. On any error nothing is left behind.
+repeated reasons, cases per officer) are answered by Polars' streaming engine over
+those files, and the output is written beside its destination and renamed into
+place only when complete. On any error nothing is left behind.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pyarrow.parquet as pq
 
@@ -121,7 +120,7 @@ def screen_chunks(
                 parts.append(part)
                 if progress:
                     progress(chunk.height)
-            summary = _finish(letter, law, requests, parts, target.staging, out_format, work)
+            summary = _finish(letter, law, requests, parts, target.staging, out_format)
             target.commit()
         return summary
     finally:
@@ -138,47 +137,47 @@ def _finish(
     parts: list[Path],
     partial: Path,
     out_format: str,
-    work: Path,
 ) -> ScreenSummary:
     params = law.parameters
     summary = ScreenSummary()
     boilerplate: set[int] = set()
     max_cases = 0
     if parts:
-        con = duckdb.connect(str(work / "batch.duckdb"))
-        try:
-            con.execute("SET preserve_insertion_order = false")
-            glob = str(work / "part-*.parquet")
-            duplicate = con.execute(
-                "SELECT request_id, min(_line), max(_line) FROM read_parquet(?) "
-                "GROUP BY request_id HAVING count(*) > 1 ORDER BY min(_line) LIMIT 1",
-                [glob],
-            ).fetchone()
-            if duplicate:
-                raise IntakeError(
-                    requests,
-                    f"duplicate request_id (first at row {duplicate[1]})",
-                    row=int(duplicate[2]),
-                    column="request_id",
-                )
-            boilerplate = {
-                int(row[0])
-                for row in con.execute(
-                    "SELECT reason_key FROM read_parquet(?) WHERE reason_key IS NOT NULL "
-                    "GROUP BY reason_key HAVING count(*) >= ?",
-                    [glob, params.boilerplate_min_records],
-                ).fetchall()
-            }
-            cases = con.execute(
-                "SELECT max(n) FROM (SELECT officer_key, count(DISTINCT case_number) AS n "
-                "FROM read_parquet(?) WHERE officer_key <> '' GROUP BY officer_key)",
-                [glob],
-            ).fetchone()
-            max_cases = int(cases[0]) if cases and cases[0] is not None else 0
-            records_row = con.execute("SELECT count(*) FROM read_parquet(?)", [glob]).fetchone()
-        finally:
-            con.close()
-        records = int(records_row[0]) if records_row else 0
+        # One lazy scan of the spilled chunks answers the whole-batch questions, in
+        # Polars' streaming engine: memory stays bounded however large the batch.
+        judged = pl.scan_parquet(parts)
+        duplicate = _collect(
+            judged.group_by("request_id")
+            .agg(
+                pl.len().alias("n"), pl.col("_line").min().alias("first"), pl.col("_line").max().alias("last")
+            )
+            .filter(pl.col("n") > 1)
+            .sort("first")
+            .head(1)
+        )
+        if duplicate.height:
+            first, last = duplicate.row(0)[2:]
+            raise IntakeError(
+                requests, f"duplicate request_id (first at row {first})", row=int(last), column="request_id"
+            )
+        boilerplate = set(
+            _collect(
+                judged.filter(pl.col("reason_key").is_not_null())
+                .group_by("reason_key")
+                .len()
+                .filter(pl.col("len") >= params.boilerplate_min_records)
+                .select("reason_key")
+            )["reason_key"].to_list()
+        )
+        # count(DISTINCT case_number) per officer, as SQL counts it: nulls are not cases.
+        cases = _collect(
+            judged.filter(pl.col("officer_key") != "")
+            .group_by("officer_key")
+            .agg(pl.col("case_number").drop_nulls().n_unique().alias("n"))
+            .select(pl.col("n").max())
+        )["n"][0]
+        max_cases = int(cases) if cases is not None else 0
+        records = int(_collect(judged.select(pl.len()))[0, 0])
     else:
         records = 0
 
@@ -220,6 +219,10 @@ def _finish(
     finally:
         writer.close()
     return summary
+
+
+def _collect(query: pl.LazyFrame) -> pl.DataFrame:
+    return query.collect(engine="streaming")
 
 
 def _tally(summary: ScreenSummary, frame: pl.DataFrame) -> None:
