@@ -19,7 +19,7 @@ from ftigate.facts.tin import tin_digits, tin_given
 from ftigate.law.model import Parameters
 from ftigate.law.statutes import StatuteClass, classify
 from ftigate.screen.address import ADDRESS_COLUMNS, ParsedStreet, classify_addresses, normalise
-from ftigate.screen.distinct import per_distinct_rows
+from ftigate.screen.distinct import per_distinct, per_distinct_rows
 
 _PERIOD_TOKEN = re.compile(
     r"^(?:(?:TY|CY|FY|TAX\s*YEAR)\s*)?(?P<first>\d{4})(?:\s*-\s*(?P<last>\d{4}))?(?:\s*-\s*(?:0[1-9]|1[0-2]))?$"
@@ -117,16 +117,19 @@ def name_initial(params: Parameters, name: pl.Expr) -> pl.Expr:
     return ~name.is_in(placeholders) & (name.str.replace_all(r"[^A-Z]", "").str.len_chars() == 1)
 
 
-def name_missing(params: Parameters, first: pl.Expr, last: pl.Expr) -> pl.Expr:
-    """R1 refuses: no name part is a real name (both empty, placeholders or initials)."""
-    return ~(name_usable(params, first) | name_usable(params, last))
+# What one name field holds, for R1: a real name, a lone initial, or neither.
+NAME, INITIAL, NO_NAME = "name", "initial", "none"
 
 
-def name_incomplete(params: Parameters, first: pl.Expr, last: pl.Expr) -> pl.Expr:
-    """R1 reviews: some name is given, but not both a family name and a given name (an
-    initial counts for the given name). "Maria" alone, or "Garcia" alone, names no one."""
-    given = name_usable(params, first) | name_initial(params, first)
-    return ~name_missing(params, first, last) & ~(given & name_usable(params, last))
+def name_kind(params: Parameters, name: pl.Expr) -> pl.Expr:
+    """NAME, INITIAL or NO_NAME for one name field. `name` is `name_text`."""
+    return (
+        pl.when(name_usable(params, name))
+        .then(pl.lit(NAME))
+        .when(name_initial(params, name))
+        .then(pl.lit(INITIAL))
+        .otherwise(pl.lit(NO_NAME))
+    )
 
 
 def reason_text(expr: pl.Expr) -> pl.Expr:
@@ -167,13 +170,17 @@ def _lookup(column: str, mapping: dict[str, str | None]) -> pl.Expr:
     )
 
 
-def name_code(params: Parameters, first: pl.Expr, last: pl.Expr) -> pl.Expr:
-    """R1: NAME_MISSING (refuse), NAME_INCOMPLETE (review) or null. `first` and `last`
-    are `name_text` of the name fields."""
+def name_code(first: pl.Expr, last: pl.Expr) -> pl.Expr:
+    """R1 from the `name_kind` of the given and family names: NAME_MISSING (refuse) when
+    neither is a real name (both empty, placeholders or initials); NAME_INCOMPLETE
+    (review) when some name is given but not both a family name and a given name (an
+    initial counts for the given name): "Maria" alone, or "Garcia" alone, names no one."""
+    missing = (first != NAME) & (last != NAME)
+    complete = (first != NO_NAME) & (last == NAME)
     return (
-        pl.when(name_missing(params, first, last))
+        pl.when(missing)
         .then(pl.lit("NAME_MISSING"))
-        .when(name_incomplete(params, first, last))
+        .when(~complete)
         .then(pl.lit("NAME_INCOMPLETE"))
         .otherwise(pl.lit(None, dtype=pl.String))
     )
@@ -189,14 +196,6 @@ def officer_key(officer: pl.Expr) -> pl.Expr:
         .str.replace_all(r"\s+", " ")
         .str.strip_chars()
     )
-
-
-def _name_codes(names: pl.DataFrame, params: Parameters) -> pl.DataFrame:
-    text = names.with_columns(
-        name_text(pl.col("first_name")).alias("_first"), name_text(pl.col("last_name")).alias("_last")
-    )
-    code = name_code(params, pl.col("_first"), pl.col("_last"))
-    return text.select("first_name", "last_name", code.alias("_name_code"))
 
 
 def _reason_codes(reasons: pl.DataFrame, params: Parameters) -> pl.DataFrame:
@@ -248,7 +247,12 @@ def screen_chunk(chunk: pl.DataFrame, ctx: ScreenContext) -> pl.DataFrame:
 
     periods = ctx.period_codes(frame["taxable_periods"].unique().to_list())
     statutes = ctx.statute_codes(frame["statute"].unique().to_list())
-    frame = per_distinct_rows(frame, ["first_name", "last_name"], lambda names: _name_codes(names, params))
+    # Each name field is judged once per distinct value: a batch repeats given names and
+    # surnames far more than it repeats whole names.
+    frame = frame.with_columns(
+        per_distinct(frame["first_name"], lambda name: name_kind(params, name_text(name))).alias("_first"),
+        per_distinct(frame["last_name"], lambda name: name_kind(params, name_text(name))).alias("_last"),
+    ).with_columns(name_code(pl.col("_first"), pl.col("_last")).alias("_name_code"))
     frame = per_distinct_rows(frame, ["reason"], lambda reasons: _reason_codes(reasons, params))
     frame = per_distinct_rows(
         frame, ["officer"], lambda officers: _officer_codes(officers, ctx.letter_officers)
