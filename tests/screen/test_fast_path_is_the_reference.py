@@ -279,3 +279,13 @@ def test_reason_text_is_the_reference(reasons: list[str]) -> None:
     fast = column.select(record.reason_text(pl.col("reason")))["reason"].to_list()
     reference = column.select(reference_record.reason_text(pl.col("reason")))["reason"].to_list()
     assert fast == reference
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(REASON_TEXT | st.sampled_from(STREETS), min_size=1, max_size=30))
+def test_address_text_is_the_reference(texts: list[str]) -> None:
+    """The one-pass punctuation and spacing rule gives the reference's address text."""
+    column = pl.DataFrame({"text": texts}, schema={"text": pl.String})
+    fast = column.select(address.normalise(pl.col("text")))["text"].to_list()
+    reference = column.select(reference_address.normalise(pl.col("text")))["text"].to_list()
+    assert fast == reference

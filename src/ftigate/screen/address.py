@@ -237,15 +237,17 @@ def state_names() -> pl.DataFrame:
 
 
 def normalise(expr: pl.Expr) -> pl.Expr:
-    """Upper-case, strip accents, drop apostrophes, turn other punctuation into spaces."""
+    """Upper-case, strip accents, drop apostrophes, turn other punctuation into spaces
+    (one space for a run of them, and of spaces)."""
+    # The last pass rewrites only what is not already a single space between words: a run
+    # of two or more other characters, or one that is not a space (as `reason_text` does).
     return (
         expr.fill_null("")
         .str.normalize("NFKD")
         .str.replace_all(r"\p{M}", "")
         .str.to_uppercase()
         .str.replace_all(r"['’`]", "")
-        .str.replace_all(r"[^A-Z0-9#/ -]", " ")
-        .str.replace_all(r"\s+", " ")
+        .str.replace_all(r"[^A-Z0-9#/-]{2,}|[^A-Z0-9#/ -]", " ")
         .str.strip_chars(" -")
     )
 
@@ -269,10 +271,12 @@ def _street_verdict(work: pl.DataFrame, vocab: AddressVocabulary) -> pl.DataFram
     """`work` with `_verdict`: an ADDRESS_* code, _OK, or _SLOW (for usaddress)."""
     s = pl.col("_s")
     u = pl.col("_u")
+    # `_s` is `normalise`d: its only white space is single spaces, so only the runs of two
+    # or more that taking out numbers and signs leaves need closing up.
     residual = (
         s.str.replace_all(r"[/#]", " ")
         .str.replace_all(r"\b\d+\b", " ")
-        .str.replace_all(r"\s+", " ")
+        .str.replace_all(r" {2,}", " ")
         .str.strip_chars()
     )
     city_residual = pl.col("_c").str.replace_all(r"\b\d+\b", " ").str.strip_chars()
