@@ -307,17 +307,68 @@ def test_a_record_proof_reads_its_tile_of_items_and_one_tile_per_level(
     assert store.item_proof(batch_id, event_id, "R-absent") is None
 
 
+def _item_tiles(store: Store) -> list[tuple[object, ...]]:
+    with store.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text("SELECT leaf_index, level, idx, hashes FROM item_tiles ORDER BY 1, 2, 3"))]  # fmt: skip
+
+
 def test_a_record_of_a_store_upgraded_without_item_tiles_is_proved_from_its_rows(
     store: Store, log_signer: Signer
 ) -> None:
+    """At revision 0006 a store upgraded from 0005 has no item tiles: its records are
+    proved from all their rows, and still check."""
     from ftigate.store.db import downgrade, migrate
 
     batch_id, _ = _record(store, 600)
     store.sign_checkpoint(log_signer)
     downgrade(store.engine, "0005")
-    migrate(store.engine)
-    with store.engine.connect() as conn:
-        assert conn.execute(text("SELECT COUNT(*) FROM item_tiles")).scalar_one() == 0
+    migrate(store.engine, "0006")
+    assert _item_tiles(store) == []
+    event_id = _event_id(store, BatchScreened.kind)
+    found = store.item_proof(batch_id, event_id, "R-000599")
+    assert found is not None and found.rows_read > 600
     document = build_record_proof(store, batch_id, "R-000599", BatchScreened.kind)
     assert "item 599 of 600" in check_inclusion_document(document, log_signer.verifier)
     assert store.verify(log_signer.verifier).ok
+
+
+def test_an_upgraded_store_gets_the_item_tiles_a_fresh_append_writes(store: Store, log_signer: Signer) -> None:
+    """Revision 0007 rebuilds the item tiles 0006 could not move: the same rows as the
+    append wrote, so every record of an upgraded store is proved in O(log n) rows."""
+    from ftigate.store.db import downgrade, migrate
+
+    batch_id, _ = _record(store, 700)
+    store.sign_checkpoint(log_signer)
+    appended = _item_tiles(store)
+    assert appended  # two commitments of 700 items: tiles of level 1
+    downgrade(store.engine, "0005")
+    migrate(store.engine, "0006")
+    assert _item_tiles(store) == []
+    migrate(store.engine)
+    assert _item_tiles(store) == appended
+    event_id = _event_id(store, BatchDecided.kind)
+    found = store.item_proof(batch_id, event_id, "R-000650")
+    assert found is not None and found.rows_read <= 2 * 256 + 3 + 2
+    document = build_record_proof(store, batch_id, "R-000650", BatchDecided.kind)
+    assert "item 650 of 700" in check_inclusion_document(document, log_signer.verifier)
+    assert store.verify(log_signer.verifier).ok
+
+
+def test_rows_changed_outside_the_ledger_get_no_backfilled_tiles(store: Store, log_signer: Signer) -> None:
+    """Tiles are rebuilt only from rows that hash to the committed root: a changed row
+    leaves its commitment without tiles, its record proof is refused, verify names it."""
+    from ftigate.store.db import downgrade, migrate
+
+    batch_id, _ = _record(store, 600)
+    store.sign_checkpoint(log_signer)
+    downgrade(store.engine, "0005")
+    migrate(store.engine, "0006")
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE screening_items SET request_id = 'R-999999' WHERE request_id = 'R-000010'"))
+    migrate(store.engine)
+    screened = next(store.leaves(BatchScreened.kind)).leaf_index
+    tiled = {leaf for leaf, *_ in _item_tiles(store)}
+    assert len(tiled) == 1 and screened not in tiled  # the decisions' tiles only
+    with pytest.raises(VerificationFailed):
+        check_inclusion_document(build_record_proof(store, batch_id, "R-000500", BatchScreened.kind), log_signer.verifier)
+    assert any("do not hash to the root" in str(f) for f in store.verify(log_signer.verifier).findings)
