@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 
 from ftigate.intake.errors import IntakeError
 from ftigate.intake.letter import Letter
+from ftigate.intake.prefetch import read_ahead
 from ftigate.intake.requests import ReadOptions, read_request_chunks
 from ftigate.law.loader import Law
 from ftigate.law.model import Effect
@@ -113,7 +114,8 @@ def screen_chunks(
     try:
         with OutputFile(out, force=force) as target:
             parts: list[Path] = []
-            for number, chunk in enumerate(chunks):
+            # The next chunk is read (and parsed, off the GIL) while this one is judged.
+            for number, chunk in enumerate(read_ahead(chunks)):
                 judged = screen_chunk(chunk, ctx)
                 part = work / f"part-{number:06d}.parquet"
                 judged.write_parquet(part, compression="lz4", statistics=False)
