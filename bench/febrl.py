@@ -25,9 +25,10 @@ filed in other names and no prior ITINs, so:
   - DOB_CONFLICT, AMBIGUOUS_IDENTITY, LOW_CONFIDENCE and NO_MATCH apply as on US data;
   - the model was trained on synthetic US data: the prior is set from the reference size
     (5,000) with the default 50 % in-file share, not refit to FEBRL.
-The matcher therefore reports two rows: the model and one-to-one rule alone (best
-candidate with p >= disclose_probability and a margin over the runner-up), and the
-full gates (what `ftigate process` would disclose). Screening (the statute's record
+The matcher therefore reports three rows: the model and one-to-one rule alone (best
+candidate with p >= disclose_probability and a margin over the runner-up), the same at
+plain Splink's cut-off (p >= 0.5, the review floor), and the full gates (what `ftigate
+process` would disclose). Screening (the statute's record
 checks) is not run: FEBRL records carry no court, letter or officer.
 
 The comparisons, all on the same two files:
@@ -181,9 +182,15 @@ def _ftigate_rows(
     model_only = (pl.col("match_probability").fill_null(0.0) >= thresholds.disclose_probability) & ~pl.col(
         "reasons"
     ).list.set_intersection(pl.lit([AMBIGUOUS_IDENTITY, LOW_CONFIDENCE])).list.len().cast(pl.Boolean)
+    # The same at plain Splink's cut-off (p >= 0.5, the review floor): how far the gap to it
+    # is the model and how far the disclosure threshold.
+    at_half = (pl.col("match_probability").fill_null(0.0) >= thresholds.review_floor) & ~pl.col(
+        "reasons"
+    ).list.contains(AMBIGUOUS_IDENTITY)
     gated = pl.col("decision") == DISCLOSE
     rows = []
     for method, declared in ((f"ftigate {label}: model + one-to-one", model_only),
+                             (f"ftigate {label}: model + one-to-one, p >= 0.5", at_half),
                              (f"ftigate {label}: full gates", gated)):  # fmt: skip
         summary = frame.select(declared.sum().alias("links"), (declared & right).sum().alias("true")).row(
             0, named=True

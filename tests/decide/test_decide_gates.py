@@ -69,7 +69,7 @@ def _decide(
     lent: list[tuple[str, str]] | None = None,
     requested: tuple[str, str, str, str] | list[str] = REQUEST_ADDRESS,
     on_file: dict[str, list[list[str]]] | None = None,
-    names: dict[str, list[str | None]] | None = None,
+    names: dict[str, Any] | None = None,
     weights: bool = False,
 ) -> dict[str, Any]:
     schema: dict[str, pl.DataType | type[pl.DataType]] = {
@@ -94,12 +94,19 @@ def _decide(
     names_on_file = None
     if names is not None:
         first, last = names["request"]
-        requests = requests.with_columns(first_name=pl.lit(first), last_name=pl.lit(last))
+        # `names.middle`: the request's middle initial and the candidate's; `names.suffix`:
+        # the request names a Jr., Sr. or numeral
+        middle, on_middle = names.get("middle", [None, None])
+        requests = requests.with_columns(
+            first_name=pl.lit(first), last_name=pl.lit(last), middle_initial=pl.lit(middle, dtype=pl.String),
+            name_suffix=pl.lit(bool(names.get("suffix", False))),
+        )  # fmt: skip
         on_first, on_last, *prior = names["on_file"]
         names_on_file = pl.DataFrame(
             {"tin": [rows[0]["tin"]], "first_name": [on_first], "last_name": [on_last],
-             "prior_itin": [prior[0] if prior else None]},
-            schema={"tin": pl.String, "first_name": pl.String, "last_name": pl.String, "prior_itin": pl.String},
+             "middle_initial": [on_middle], "prior_itin": [prior[0] if prior else None]},
+            schema={"tin": pl.String, "first_name": pl.String, "last_name": pl.String,
+                    "middle_initial": pl.String, "prior_itin": pl.String},
         )  # fmt: skip
     out = decide_identities(candidates, requests, lent_returns, EFFECTS, Thresholds(), files, names_on_file)
     return out.row(0, named=True)
@@ -179,7 +186,8 @@ def test_identity_gate_case(label: str, case: dict[str, Any]) -> None:
     candidate = _candidate("111223333", float(given.get("weight", 40.0)), **given.get("levels", {}))
     rows = [candidate]
     if "runner" in given:
-        rows.append(_candidate("111223334", float(given["runner"]), **given.get("levels", {})))
+        runner_levels = given.get("runner_levels", given.get("levels", {}))
+        rows.append(_candidate("111223334", float(given["runner"]), **runner_levels))
     request = given.get("request", {})
     row = _decide(
         rows,

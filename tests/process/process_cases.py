@@ -102,6 +102,9 @@ PEOPLE: list[dict[str, Any]] = [
      "addresses": [("19 Priddle Street", "", "Fargo", "ND", "58102", 2024)]},
     {"tin": "101010509", "first": "Antonio", "last": "Bellweather", "dob": "1961-05-17",
      "addresses": [("308 Quarry Hill Rd", "", "Keene", "NH", "03431", 2024)]},
+    # A Sr. who files; his son of the same name, if there is one, does not.
+    {"tin": "101010510", "first": "Walter", "last": "Pryce", "suffix": "SR", "dob": "1949-03-08",
+     "addresses": [("415 Hollyberry Ln", "", "Akron", "OH", "44308", 2024)]},
 ]  # fmt: skip
 
 
@@ -180,6 +183,14 @@ CASES: list[Case] = [
          note="a stranger named at a relative's home is not the relative (Madeline: same surname and home)"),
     Case("relative_bait", _req("Joey", "Larson Guerrero", "", "", "8436 South Cypress Road", "", "Tucson", "AZ", "85705"),
          "refuse", ("NO_MATCH",), note="Joey is not Jose: a shared surname and home weigh as one household"),
+    Case("missing_dob", _req("Madeline", "Lattimore", "", "", "6241 Maple St", "", "St. Paul", "MN", "55104"),
+         "disclose", ("NAME_UNIQUE_AT_ADDRESS",), street="6241 Maple Street",
+         note="name and address only: the only Madeline on file at her home (Misty and Bobby are not her)"),
+    Case("missing_dob", _req("Walter", "Pryce", "", "", "415 Hollyberry Ln", "", "Akron", "OH", "44308"),
+         "disclose", ("NAME_UNIQUE_AT_ADDRESS",), street="415 Hollyberry Ln", note="the only Walter Pryce there"),
+    Case("namesake_household", _req("Walter", "Pryce Jr", "", "", "415 Hollyberry Ln", "", "Akron", "OH", "44308"),
+         "review", ("LOW_CONFIDENCE",),
+         note="the request names a Jr.: a namesake exists, and the one on file may be the Sr."),
     Case("housemate_ssn", _req("Carlos", "Mendez", "", "101-01-0505", "77 Calle del Sol", "Apt 4", "San Antonio", "TX", "78205"),
          "refuse", ("TIN_CONFLICT",),
          note="the SSN and the home are Luis Ortega's; the request names someone the file does not hold"),

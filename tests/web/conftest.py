@@ -48,10 +48,12 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("serve-synth")
     population = generate_population(2_000, seed=21)
     synth_io.write_population(population, root / "pop")
-    # 300 adversarial requests: four go to review (LOW_CONFIDENCE, resolved to a taxpayer);
-    # the court-2025 letter names too few officers: a letter-level review.
-    for folder, profile, count in (("batch", "adversarial", 300), ("court", "court-2025", 300)):
-        batch = generate_requests(population, count, PROFILES[profile], seed=21, profile_name=profile)
+    # 300 adversarial requests: four go to review (LOW_CONFIDENCE or AMBIGUOUS_IDENTITY,
+    # resolved to a taxpayer; seed 26, since a name and an address that identify one person
+    # no longer go to review and seed 21 left one); the court-2025 letter names too few
+    # officers: a letter-level review.
+    for folder, profile, count, seed in (("batch", "adversarial", 300, 26), ("court", "court-2025", 300, 21)):
+        batch = generate_requests(population, count, PROFILES[profile], seed=seed, profile_name=profile)
         synth_io.write_request_batch(batch, root / folder, PROFILES[profile])
     return root
 

@@ -20,7 +20,12 @@ effect among them, as the law's rule files state it):
                             a date of birth confirms the person (review)
   DOB_CONFLICT              the supplied date of birth contradicts the candidate's
   AMBIGUOUS_IDENTITY        a runner-up above the floor within `margin_bits` of the best
-  LOW_CONFIDENCE            the best is above the floor but below the disclosure threshold
+  LOW_CONFIDENCE            the best is above the floor but below the disclosure threshold,
+                            unless NAME_UNIQUE_AT_ADDRESS holds (a warning that records it):
+                            the requested address is on file for the candidate in standard
+                            form, the family and given names are the candidate's exactly, and
+                            no one else who filed from that address has that given name or
+                            one like it (`name_unique_at_address`)
 
 A supplied TIN that is not the candidate's does not conflict when returns filed under
 that TIN carry the candidate's name at the requested address (a W-2 under a lent SSN):
@@ -60,6 +65,7 @@ ADDRESS_UNIT_OMITTED = "ADDRESS_UNIT_OMITTED"
 DOB_CONFLICT = "DOB_CONFLICT"
 AMBIGUOUS_IDENTITY = "AMBIGUOUS_IDENTITY"
 LOW_CONFIDENCE = "LOW_CONFIDENCE"
+NAME_UNIQUE_AT_ADDRESS = "NAME_UNIQUE_AT_ADDRESS"
 GATE_ORDER = (
     NO_MATCH,
     TIN_CONFLICT,
@@ -83,6 +89,12 @@ GIVEN_NAME_AGREES = gammas("first_name", "exact", "fused", "keying_slip", "initi
 GIVEN_NAME_WITH_CONFIRMATION = gammas("first_name", "nickname")
 NAMES_SWAPPED = gammas("first_name", "swapped", "swapped_slip")
 SURNAME_SWAPPED = gammas("last_name", "swapped", "swapped_slip")
+GIVEN_NAME_EXACT = gammas("first_name", "exact")
+AT_THE_ADDRESS = gammas("address", "on_file", "variant", "misspelt")
+"""levels at which another candidate lives at the requested address (up to its writing)"""
+GIVEN_NAME_UNLIKE = gammas("first_name", "else", "similar", "resembling")
+"""given-name levels that tell two people apart; any other (a nickname, an initial, a slip,
+a missing name) could be the requested person"""
 
 FACTS_GIVEN_AGREES = (GivenRelation.SAME.value, GivenRelation.SLIP.value, GivenRelation.INITIAL.value)
 """given-name relations (`facts.names`) that fit without anything else confirming the person;
@@ -274,6 +286,99 @@ def _facts_relations(
     )
 
 
+def _same_family_name(requested: pl.Expr, on_file: pl.Expr) -> pl.Expr:
+    """The family names (standard forms) are the same, or one gives one surname of the
+    other's two ("Vidal" for "Vidal Colon"; the way two-surname names are most often cut)."""
+
+    def words(name: pl.Expr) -> pl.Expr:
+        return name.str.split(" ").list.eval(pl.element().filter(pl.element().str.len_chars() > 1))
+
+    r, f = words(requested), words(on_file)
+    within = (r.list.set_difference(f).list.len() == 0) | (f.list.set_difference(r).list.len() == 0)
+    return (requested == on_file) | ((r.list.len() > 0) & (f.list.len() > 0) & within)
+
+
+def name_unique_at_address(
+    frame: pl.DataFrame, ranked: pl.DataFrame, requests: pl.DataFrame, names_on_file: pl.DataFrame | None
+) -> pl.Series:
+    """NAME_UNIQUE_AT_ADDRESS for each row of `frame` (one per request, its best candidate's
+    levels): the name and address requested identify one taxpayer, so that a name and an
+    address alone, without a date of birth or a TIN, may be enough.
+
+    The family name at a shared address is weighed by the model as a household
+    (`model.HOUSEHOLD_SURNAME`), which is right against a stranger named at a relative's
+    home, but leaves a request that sets forth exactly what 6103(i)(2)(B)(i) asks (name and
+    address) under the threshold even when one person of that name lives there. It holds
+    when all of these do:
+      - the requested address is one on file for the candidate in standard form (`on_file`);
+      - the given name is the candidate's exactly, two letters or more, and the family name
+        is the candidate's in standard form, or one surname of the candidate's two (or the
+        other way round: `_same_family_name`);
+      - the middle initials, where both are known, are the same;
+      - the request names no Jr., Sr. or numeral (it says a namesake exists);
+      - no other candidate at the requested address (`AT_THE_ADDRESS`; the address keys pair
+        a request with everyone who filed from it) has a given name that could be the
+        requested one (any level but `GIVEN_NAME_UNLIKE`): Jr. and Sr. of one name, twins
+        of one name, a second "Jose" in the house all leave it false.
+    Every other gate still applies. False where the names are not known (no `names_on_file`)."""
+    empty = pl.Series("_name_unique", [False] * frame.height, dtype=pl.Boolean)
+    needed = {"first_name", "last_name", "middle_initial", "name_suffix"}
+    if names_on_file is None or not needed <= set(requests.columns) or frame.height == 0:
+        return empty
+    alike_here = (
+        ranked.filter(
+            (pl.col("rank") > 0)
+            & pl.col("gamma_address").is_in(AT_THE_ADDRESS).fill_null(False)
+            & ~pl.col("gamma_first_name").is_in(GIVEN_NAME_UNLIKE).fill_null(False)
+        )
+        .group_by("request_id")
+        .agg(pl.len().alias("_alike_here"))
+    )
+    on_file_middle = (
+        pl.col("middle_initial") if "middle_initial" in names_on_file.columns else pl.lit(None, pl.String)
+    )
+    named = (
+        frame.select("request_id", "tin", "gamma_address", "gamma_first_name")
+        .join(
+            requests.select(
+                pl.col("unique_id").alias("request_id"),
+                pl.col("first_name").alias("_r_first"),
+                pl.col("last_name").alias("_r_last"),
+                pl.col("middle_initial").alias("_r_middle"),
+                pl.col("name_suffix").alias("_r_suffix"),
+            ),
+            on="request_id",
+            how="left",
+        )
+        .join(
+            names_on_file.select(
+                "tin",
+                pl.col("first_name").alias("_f_first"),
+                pl.col("last_name").alias("_f_last"),
+                on_file_middle.alias("_f_middle"),
+            ).unique("tin"),
+            on="tin",
+            how="left",
+        )
+        .join(alike_here, on="request_id", how="left")
+    )
+    holds = (
+        pl.col("gamma_address").is_in(ADDRESS_ON_FILE)
+        & pl.col("gamma_first_name").is_in(GIVEN_NAME_EXACT)
+        & (pl.col("_r_first") == pl.col("_f_first"))
+        & (pl.col("_r_first").str.len_chars() >= 2)
+        & _same_family_name(pl.col("_r_last"), pl.col("_f_last"))
+        & (
+            pl.col("_r_middle").is_null()
+            | pl.col("_f_middle").is_null()
+            | (pl.col("_r_middle") == pl.col("_f_middle"))
+        )
+        & ~pl.col("_r_suffix").fill_null(True)
+        & pl.col("_alike_here").is_null()
+    )
+    return named.select(holds.fill_null(False).alias("_name_unique")).to_series()
+
+
 def decide_identities(
     candidates: pl.DataFrame,
     requests: pl.DataFrame,
@@ -296,11 +401,13 @@ def decide_identities(
     `on_file`: tin and address parts (prefixed `f_`) of the addresses the plausible best
     candidates filed from under their own name (`plausible_best`); without it only an
     address on file in standard form corroborates.
-    `names_on_file`: tin, first_name, last_name (standard forms) of the same candidates;
-    with it (and `requests` carrying first_name and last_name) a given name the model's
-    levels do not place is read as `facts.names` reads it, the definition the audit uses
-    (a slip of a nickname, a two-letter name one slip off, names swapped around a
-    two-word surname)."""
+    `names_on_file`: tin, first_name, last_name, middle_initial (standard forms) of the same
+    candidates; with it (and `requests` carrying first_name and last_name) a given name the
+    model's levels do not place is read as `facts.names` reads it, the definition the audit
+    uses (a slip of a nickname, a two-letter name one slip off, names swapped around a
+    two-word surname), and a name and an address may identify the person alone
+    (`name_unique_at_address`, with `requests` also carrying middle_initial and
+    name_suffix)."""
     ranked = candidates if "rank" in candidates.columns else rank_candidates(candidates)
     best = ranked.filter(pl.col("rank") == 0).drop("rank")
     runner = ranked.filter(pl.col("rank") == 1).select(
@@ -392,7 +499,11 @@ def decide_identities(
         .otherwise(pl.col("tolerances")),
     )
 
-    frame = frame.with_columns(_relation=_facts_relations(frame, requests, names_on_file, plausible))
+    frame = frame.with_columns(
+        _relation=_facts_relations(frame, requests, names_on_file, plausible),
+        _name_unique=name_unique_at_address(frame, ranked, requests, names_on_file),
+    )
+    name_unique = plausible & (p < threshold) & pl.col("_name_unique")
     tin_given = pl.col("_supplied_tin").is_not_null()
     tin_disagrees = tin_given & ~tin_agrees
     first = pl.col("gamma_first_name")
@@ -426,17 +537,26 @@ def decide_identities(
         AMBIGUOUS_IDENTITY: plausible
         & (pl.col("runner_probability").fill_null(0.0) >= floor)
         & ((pl.col("match_weight") - pl.col("runner_weight")) < thresholds.margin_bits),
-        LOW_CONFIDENCE: plausible & (p < threshold),
+        LOW_CONFIDENCE: plausible & (p < threshold) & ~pl.col("_name_unique"),
     }
-    codes = pl.concat_list(
-        [pl.when(cond.fill_null(False)).then(pl.lit(code)).otherwise(None) for code, cond in checks.items()]
-    ).list.drop_nulls()
-    decided = frame.with_columns(reasons=codes)
+    # Warnings decide nothing; NAME_UNIQUE_AT_ADDRESS is recorded on a disclosure it made
+    # possible (why a name and an address alone were enough), not on a refusal or review.
+    noted = {NAME_UNIQUE_AT_ADDRESS: name_unique}
+
+    def listed(conditions: dict[str, pl.Expr]) -> pl.Expr:
+        return pl.concat_list(
+            [pl.when(c.fill_null(False)).then(pl.lit(code)).otherwise(None) for code, c in conditions.items()]
+        ).list.drop_nulls()
+
+    decided = frame.with_columns(_deciding=listed(checks), _noted=listed(noted))
     decided = decided.with_columns(
-        decision=outcomes(decided["reasons"], effects).replace_strict(
+        decision=outcomes(decided["_deciding"], effects).replace_strict(
             {Outcome.REFUSE.value: REFUSE, Outcome.REVIEW.value: REVIEW, Outcome.PASS.value: DISCLOSE}
         ),
-        gate=pl.col("reasons").list.first().fill_null(pl.lit(DISCLOSED_GATE)),
+        gate=pl.col("_deciding").list.first().fill_null(pl.lit(DISCLOSED_GATE)),
+        reasons=pl.when(pl.col("_deciding").list.len() == 0)
+        .then(pl.col("_noted"))
+        .otherwise(pl.col("_deciding")),
     )
     return decided.select(
         "request_id",

@@ -324,6 +324,11 @@ def blocking_rules() -> list[Any]:
         # house number, ZIP and both initials (in either order): the street name misspelt
         # or run together, the names mistyped or swapped
         block_on("house_initial_keys", arrays_to_explode=["house_initial_keys"]),
+        # house number, unit, ZIP and the first three or last four letters of the street
+        # name (one home, whoever is named): a misspelt street with names and a date of
+        # birth that no other key keeps (a surname slip that changes its Soundex, another
+        # given name, no TIN)
+        block_on("near_keys", arrays_to_explode=["near_keys"]),
     ]
 
 

@@ -85,9 +85,10 @@ class Reference:
         return address_rows(self.source, tins)
 
     def names_of(self, tins: pl.Series) -> pl.DataFrame:
-        """tin, first_name, last_name (standard forms) and prior_itin of each TIN in `tins`."""
+        """tin, first_name, last_name, middle_initial (standard forms) and prior_itin of each
+        TIN in `tins`."""
         return self.people.filter(pl.col("unique_id").is_in(tins.implode())).select(
-            pl.col("unique_id").alias("tin"), "first_name", "last_name", "prior_itin"
+            pl.col("unique_id").alias("tin"), "first_name", "last_name", "middle_initial", "prior_itin"
         )
 
 

@@ -40,7 +40,7 @@ SCORED_COLUMNS = tuple(c for c in MODEL_COLUMNS if c not in BLOCKING_ONLY_COLUMN
 PAIR_KEY = "_candidates"
 """A request's candidate rows (positions in its chunk's taxpayers), and a taxpayer's own
 position: Splink's one blocking rule joins the two, so it builds exactly the pairs
-`blocked_pairs` found instead of running the model's ten rules again."""
+`blocked_pairs` found instead of running the model's eleven rules again."""
 PAIR_RULE = block_on(PAIR_KEY, arrays_to_explode=[PAIR_KEY]).get_blocking_rule("duckdb").as_dict()
 
 Timer = Callable[[str], None]
@@ -212,7 +212,7 @@ def _score_chunk(
 
 BLOCKING_COLUMNS = (
     "tin", "prior_itin", "first_name", "last_name", "dob", "zips", "name_zip_keys", "addr_keys",
-    "variant_keys", "house_initial_keys",
+    "variant_keys", "house_initial_keys", "near_keys",
 )  # fmt: skip
 
 
@@ -231,9 +231,10 @@ def pairs_by_rule(requests: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:
     first name and date of birth; given and family names swapped; same surname and date of
     birth; same date of birth and a shared ZIP; a shared surname-Soundex|ZIP key; a shared
     address key; a shared variant key (number|name|unit|ZIP or city); a shared house
-    number|ZIP|initial key. NULLs and empty lists pair with nothing, as in Splink's
-    blocking. The taxpayer side is first cut to rows sharing some value with some request
-    (semi-joins), so the pairs are built from small frames."""
+    number|ZIP|initial key; a shared near key (number|unit|ZIP|a street-name fragment).
+    NULLs and empty lists pair with nothing, as in Splink's blocking. The taxpayer side is
+    first cut to rows sharing some value with some request (semi-joins), so the pairs are
+    built from small frames."""
     req = requests.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_req"), *BLOCKING_COLUMNS)
     index = people.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"), *BLOCKING_COLUMNS)
     found: list[pl.DataFrame] = []
@@ -258,7 +259,7 @@ def pairs_by_rule(requests: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:
     held = held.join(dob_zip.select("dob").unique(), on="dob", how="semi")
     held = held.explode("zips").drop_nulls("zips").rename({"zips": "_zip"})
     add("dob_zip", held.join(dob_zip, on=["dob", "_zip"]))
-    for column in ("name_zip_keys", "addr_keys", "variant_keys", "house_initial_keys"):
+    for column in ("name_zip_keys", "addr_keys", "variant_keys", "house_initial_keys", "near_keys"):
         keys = req.select("_req", pl.col(column).alias("_key")).explode("_key").drop_nulls("_key")
         exploded = index.select("_row", pl.col(column).alias("_key")).explode("_key").drop_nulls("_key")
         held = exploded.join(keys.select("_key").unique(), on="_key", how="semi")

@@ -29,6 +29,9 @@ from ftigate.facts.tin import tin_digits
 
 # Name words that say nothing about who someone is.
 _NAME_NOISE = r"\b(?:JR|SR|II|III|IV|MR|MRS|MS|DR)\b"
+GENERATION_SUFFIX = r"\b(?:JR|SR|II|III|IV)\b"
+"""name words that say a namesake exists (Jr./Sr., a numeral): dropped from the names
+compared, but kept as a fact of the request (`name_suffix`)"""
 
 
 def on_distinct(frame: pl.DataFrame, key: str, build: Callable[[pl.DataFrame], pl.DataFrame]) -> pl.DataFrame:
@@ -62,6 +65,12 @@ def name_text(expr: pl.Expr) -> pl.Expr:
         .str.replace_all(r"\s+", " ")
         .str.strip_chars()
     )
+
+
+def has_generation_suffix(*names: pl.Expr) -> pl.Expr:
+    """Whether any of `names` (text as written) carries a Jr., Sr. or numeral suffix."""
+    words = [plain_upper(n.fill_null("")).str.replace_all(r"[^A-Z]", " ") for n in names]
+    return pl.any_horizontal([w.str.contains(GENERATION_SUFFIX) for w in words])
 
 
 def _blank_to_null(expr: pl.Expr) -> pl.Expr:
@@ -294,6 +303,9 @@ def standard_requests(requests: pl.DataFrame) -> pl.DataFrame:
         pl.lit(None, dtype=pl.String).alias("prior_itin"),
         "street", "unit", "zip",
         (pl.col("city") if "city" in requests.columns else pl.lit("")).alias("city"),
+        has_generation_suffix(pl.col("first_name"), pl.col("middle_name"), pl.col("last_name")).alias(
+            "name_suffix"
+        ),
     )  # fmt: skip
     frame = surname_soundex(standard_names(frame))
     parts = address_parts(frame.select("street", "unit", "zip", "city").unique())
@@ -310,7 +322,7 @@ def standard_requests(requests: pl.DataFrame) -> pl.DataFrame:
     )
     return frame.select(
         "unique_id", "first_name", "first_fused", "first_canon", "first_forms", "middle_initial", "last_name",
-        "last_fused", "surname_tokens", "dob", "tin", "prior_itin",
+        "last_fused", "surname_tokens", "dob", "tin", "prior_itin", "name_suffix",
         pl.concat_list(pl.col("addr_key")).list.drop_nulls().alias("addr_keys"),
         pl.concat_list("form_key", "city_key").list.drop_nulls().alias("variant_keys"),
         pl.concat_list("near_a", "near_b").list.drop_nulls().alias("near_keys"),
