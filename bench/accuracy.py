@@ -28,7 +28,7 @@ from typing import Any
 import polars as pl
 
 from ftigate.intake.letter import read_letter
-from ftigate.law.loader import load_law
+from ftigate.law.loader import Law, load_law
 from ftigate.pipeline.run import ProcessOptions, run_process
 from ftigate.resolve.model import load_model
 from ftigate.resolve.reference import load_reference
@@ -101,9 +101,17 @@ def metrics(frame: pl.DataFrame, by: str | None = None) -> pl.DataFrame:
     return frame.group_by(by).agg(aggs).sort(by)
 
 
+def bench_law(args: argparse.Namespace) -> Law:
+    """The law with the bench's policy: no cases-per-officer ceiling (a synthetic batch
+    names few officers) and the office's setting for NAME_UNIQUE_AT_ADDRESS."""
+    policy: dict[str, Any] = {"cases_per_officer_ceiling": 10_000_000}
+    policy["name_unique_at_address_effect"] = args.name_unique_at_address
+    return load_law().with_policy(policy, "bench policy")
+
+
 def run_profile(args: argparse.Namespace, profile: str) -> dict[str, Any]:
     population_dir, batch_dir = ensure_data(args.data, args.people, args.requests, profile, args.seed)
-    law = load_law().with_policy({"cases_per_officer_ceiling": 10_000_000}, "bench policy")
+    law = bench_law(args)
     started = time.perf_counter()
     result = run_process(
         read_letter(batch_dir / "letter.yaml"),
@@ -167,7 +175,7 @@ def sweep(args: argparse.Namespace, profile: str) -> list[dict[str, Any]]:
     from ftigate.resolve.standardise import standard_requests
 
     population_dir, batch_dir = ensure_data(args.data, args.people, args.requests, profile, args.seed)
-    law = load_law().with_policy({"cases_per_officer_ceiling": 10_000_000}, "bench policy")
+    law = bench_law(args)
     reference = load_reference(population_dir)
     artefact = load_model()
     result = run_process(
@@ -229,6 +237,12 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("data/accuracy"))
     parser.add_argument("--profiles", nargs="+", default=["court-2025", "adversarial"])
     parser.add_argument("--json", type=Path, help="also write the report here")
+    parser.add_argument(
+        "--name-unique-at-address",
+        choices=["review", "warn", "refuse"],
+        default="review",
+        help="the policy setting name_unique_at_address_effect (review, the law's default; warn discloses)",
+    )
     parser.add_argument(
         "--sweep",
         action="store_true",

@@ -71,6 +71,7 @@ def _decide(
     on_file: dict[str, list[list[str]]] | None = None,
     names: dict[str, Any] | None = None,
     weights: bool = False,
+    policy: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     schema: dict[str, pl.DataType | type[pl.DataType]] = {
         "request_id": pl.String, "tin": pl.String, "match_weight": pl.Float64, "match_probability": pl.Float64,
@@ -108,7 +109,9 @@ def _decide(
             schema={"tin": pl.String, "first_name": pl.String, "last_name": pl.String,
                     "middle_initial": pl.String, "prior_itin": pl.String},
         )  # fmt: skip
-    out = decide_identities(candidates, requests, lent_returns, EFFECTS, Thresholds(), files, names_on_file)
+    # `policy`: an office's settings of a code's effect (`name_unique_at_address_effect`)
+    effects = EFFECTS | {code.upper().removesuffix("_EFFECT"): value for code, value in (policy or {}).items()}
+    out = decide_identities(candidates, requests, lent_returns, effects, Thresholds(), files, names_on_file)
     return out.row(0, named=True)
 
 
@@ -196,6 +199,7 @@ def test_identity_gate_case(label: str, case: dict[str, Any]) -> None:
         requested=request.get("address", REQUEST_ADDRESS),
         on_file={"111223333": given["on_file"]} if "on_file" in given else None,
         names=given.get("names"),
+        policy=given.get("policy"),
     )
     fires = case["code"] in row["reasons"]
     assert fires is case["fires"], f"{label}: reasons {row['reasons']}"

@@ -45,12 +45,7 @@ BATCH_CASES = [c for c in CASES if set(c[3]) & BATCH_KEYS or c[3] == {}]
 
 
 def test_every_screening_code_has_three_positive_and_three_negative_cases() -> None:
-    # a warning the identity gates record (NAME_UNIQUE_AT_ADDRESS) has its cases with theirs
-    screening = {
-        c
-        for c, rc in default_law().codes.items()
-        if rc.scope != Scope.IDENTITY and not any(f.startswith("ftigate.decide.") for f in rc.implemented_by)
-    }
+    screening = {c for c, rc in default_law().codes.items() if rc.scope != Scope.IDENTITY}
     assert screening - set(TABLES) == set(), "codes without a case table"
     assert set(TABLES) - screening == set(), "case tables for unknown codes"
     for code, table in TABLES.items():

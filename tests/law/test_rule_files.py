@@ -119,3 +119,14 @@ def test_policy_overrides_and_rejects(tmp_path: Path) -> None:
             load_law(bad)
     with pytest.raises(LawError, match="cannot read"):
         load_law(tmp_path / "missing.yaml")
+
+
+def test_the_name_unique_at_address_code_takes_the_effect_the_office_sets(tmp_path: Path) -> None:
+    """A name and an address alone go to a reviewer unless a policy makes the code warn."""
+    assert load_law().effects()["NAME_UNIQUE_AT_ADDRESS"] == Effect.REVIEW
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("name_unique_at_address_effect: warn\n")
+    assert load_law(policy).effects()["NAME_UNIQUE_AT_ADDRESS"] == Effect.WARN
+    policy.write_text("name_unique_at_address_effect: disclose\n")
+    with pytest.raises(LawError, match="name_unique_at_address_effect"):
+        load_law(policy)

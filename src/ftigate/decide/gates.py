@@ -20,12 +20,14 @@ effect among them, as the law's rule files state it):
                             a date of birth confirms the person (review)
   DOB_CONFLICT              the supplied date of birth contradicts the candidate's
   AMBIGUOUS_IDENTITY        a runner-up above the floor within `margin_bits` of the best
-  LOW_CONFIDENCE            the best is above the floor but below the disclosure threshold,
-                            unless NAME_UNIQUE_AT_ADDRESS holds (a warning that records it):
-                            the requested address is on file for the candidate in standard
-                            form, the family and given names are the candidate's exactly, and
-                            no one else who filed from that address has that given name or
-                            one like it (`name_unique_at_address`)
+  LOW_CONFIDENCE            the best is above the floor but below the disclosure threshold
+  NAME_UNIQUE_AT_ADDRESS    instead of LOW_CONFIDENCE when the requested address is on file
+                            for the candidate in standard form, the family and given names
+                            are the candidate's exactly, and no one else who filed from that
+                            address has that given name or one like it
+                            (`name_unique_at_address`); its effect is a setting
+                            (`name_unique_at_address_effect`: review by default, or warn,
+                            which discloses and records it)
 
 A supplied TIN that is not the candidate's does not conflict when returns filed under
 that TIN carry the candidate's name at the requested address (a W-2 under a lent SSN):
@@ -52,7 +54,7 @@ from ftigate.facts.names import (
 )
 from ftigate.facts.tin import tin_relation_expr
 from ftigate.law.loader import default_law
-from ftigate.law.model import Parameters
+from ftigate.law.model import Effect, Parameters
 from ftigate.law.outcome import Outcome, outcomes
 from ftigate.resolve.model import gammas
 from ftigate.resolve.standardise import REQUEST_ADDRESS_PREFIX
@@ -75,6 +77,7 @@ GATE_ORDER = (
     DOB_CONFLICT,
     AMBIGUOUS_IDENTITY,
     LOW_CONFIDENCE,
+    NAME_UNIQUE_AT_ADDRESS,
 )
 DISCLOSED_GATE = "all gates passed"
 
@@ -539,16 +542,28 @@ def decide_identities(
         & ((pl.col("match_weight") - pl.col("runner_weight")) < thresholds.margin_bits),
         LOW_CONFIDENCE: plausible & (p < threshold) & ~pl.col("_name_unique"),
     }
-    # Warnings decide nothing; NAME_UNIQUE_AT_ADDRESS is recorded on a disclosure it made
-    # possible (why a name and an address alone were enough), not on a refusal or review.
-    noted = {NAME_UNIQUE_AT_ADDRESS: name_unique}
+    # NAME_UNIQUE_AT_ADDRESS takes LOW_CONFIDENCE's place when it alone stands between the
+    # request and a disclosure; its effect is the office's setting
+    # (`name_unique_at_address_effect`): a reviewer decides by default. Where it only warns
+    # it is recorded on the disclosure it made possible (why a name and an address alone
+    # were enough).
+    unique_warns = effects.get(NAME_UNIQUE_AT_ADDRESS, Effect.REVIEW) == Effect.WARN
 
     def listed(conditions: dict[str, pl.Expr]) -> pl.Expr:
         return pl.concat_list(
             [pl.when(c.fill_null(False)).then(pl.lit(code)).otherwise(None) for code, c in conditions.items()]
         ).list.drop_nulls()
 
-    decided = frame.with_columns(_deciding=listed(checks), _noted=listed(noted))
+    decided = frame.with_columns(_deciding=listed(checks))
+    alone = (pl.col("_deciding").list.len() == 0) & name_unique.fill_null(False)
+    unique = pl.lit([NAME_UNIQUE_AT_ADDRESS], dtype=pl.List(pl.String))
+    nothing = pl.lit([], dtype=pl.List(pl.String))
+    if unique_warns:
+        decided = decided.with_columns(_noted=pl.when(alone).then(unique).otherwise(nothing))
+    else:
+        decided = decided.with_columns(
+            _deciding=pl.when(alone).then(unique).otherwise(pl.col("_deciding")), _noted=nothing
+        )
     decided = decided.with_columns(
         decision=outcomes(decided["_deciding"], effects).replace_strict(
             {Outcome.REFUSE.value: REFUSE, Outcome.REVIEW.value: REVIEW, Outcome.PASS.value: DISCLOSE}

@@ -127,6 +127,7 @@ class Law:
         chosen = {
             "REASON_BOILERPLATE": self.parameters.boilerplate_effect,
             "IDENTITY_NOT_ESTABLISHED": self.parameters.audit_unestablished_effect,
+            "NAME_UNIQUE_AT_ADDRESS": self.parameters.name_unique_at_address_effect,
         }
         return {code: chosen.get(code, rc.effect) for code, rc in self.codes.items()}
 

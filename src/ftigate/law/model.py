@@ -165,6 +165,7 @@ class Parameters(_Strict):
     boilerplate_min_records: int = Field(ge=2)
     boilerplate_effect: Effect
     audit_unestablished_effect: Effect
+    name_unique_at_address_effect: Effect
     audit_evidence_weights: EvidenceWeights
     itin_group_ranges: list[tuple[int, int]]
     disclose_probability: float = Field(ge=0.0, le=1.0)
