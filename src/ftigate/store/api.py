@@ -944,8 +944,7 @@ class Store:
             for table, wanted in expected.rows.items():
                 columns = TABLE_COLUMNS[table]
                 statement = f"SELECT {', '.join(columns)} FROM {physical(table)}"
-                chunks = stream(conn, statement)
-                stored = (dict(zip(columns, r, strict=True)) for rows in chunks for r in rows)
+                stored = (r for rows in stream(conn, statement) for r in rows)
                 report.findings.extend(
                     Finding(str(f), f.leaf_index) for f in compare_table(table, wanted, stored)
                 )

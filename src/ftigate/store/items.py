@@ -367,7 +367,8 @@ def _rehash(conn: Connection, kind: str, table: str, runs: list[Commitment],
         batch_json = json_text_of(commitment.batch_id)
         pieces: Pieces = {}
         first, last = commitment.first_item, commitment.first_item + commitment.items - 1
-        statement = f"SELECT {', '.join(columns)} FROM {table} WHERE id >= ? AND id <= ? ORDER BY id"
+        # the id only orders the rows (and bounds the run): not fetched, one object less a row
+        statement = f"SELECT {', '.join(columns[1:])} FROM {table} WHERE id >= ? AND id <= ? ORDER BY id"
         for rows in stream(conn, statement, (first, last)):
             check.count += len(rows)
             if check.unreadable:
@@ -382,7 +383,7 @@ def _rehash(conn: Connection, kind: str, table: str, runs: list[Commitment],
 
 def _hash_screening(rows: list[Any], batch_json: str, pieces: Pieces, texts: Texts, check: ItemCheck) -> None:
     hashes = check.hashes
-    for _id, request_id, outcome, reasons, rules in rows:
+    for request_id, outcome, reasons, rules in rows:
         key = (outcome, reasons, rules)
         try:
             piece = pieces[key]
@@ -411,7 +412,7 @@ def _hash_decisions(rows: list[Any], batch_json: str, pieces: Pieces, texts: Tex
     """A decision's text is split around its request id; the probability and the
     pseudonym, which vary by row, are written into the piece's two ends."""
     hashes = check.hashes
-    for _id, request_id, decision, reasons, probability, taxpayer, digest in rows:
+    for request_id, decision, reasons, probability, taxpayer, digest in rows:
         key = (decision, reasons, digest)
         try:
             piece = pieces[key]
