@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from json.encoder import encode_basestring
 from typing import cast
 
-from ftigate.ledger.events import BatchDecided, BatchScreened, EntryError, holds_tin_shape
+from ftigate.ledger.events import BatchDecided, BatchScreened, EntryError, all_hex64, holds_tin_shape
 from ftigate.ledger.merkle import LEAF_PREFIX, CompactRange, HashTree, leaf_hash, verify_inclusion
 from ftigate.ledger.tiles import TILE_HEIGHT, TileRow, TileWriter
 
@@ -314,21 +314,8 @@ def _check_recordable(kind: str, items: Sequence[Item]) -> None:
         raise EntryError(f"a {kind} item holds a value that is not text") from None
     if holds_tin_shape(joined):
         raise EntryError(f"a {kind} item holds something shaped like a TIN; refused")
-    if not _all_hex64(hexes, hex_text):
+    if not all_hex64(hexes, hex_text):
         raise EntryError(f"a {kind} item's taxpayer or model_digest is not 64 hex digits")
-
-
-def _all_hex64(values: list[str], joined: str) -> bool:
-    """Whether every value is 64 lower-case hex digits (``joined``: the values end to end),
-    in C loops: the lengths, then the joined text's bytes with the hex digits deleted."""
-    return (
-        all(length == 64 for length in set(map(len, values)))
-        and joined.isascii()
-        and not joined.encode("ascii").translate(None, _HEX_DIGITS)
-    )
-
-
-_HEX_DIGITS = b"0123456789abcdef"
 
 
 def _check_each(kind: str, items: Sequence[Item]) -> None:
