@@ -43,6 +43,7 @@ from ftigate.ledger.committed import (
 from ftigate.ledger.events import BatchDecided, BatchScreened
 from ftigate.ledger.merkle import LEAF_PREFIX, HashTree, leaf_hash
 from ftigate.ledger.tiles import TILE_WIDTH, TiledTree, TileRow
+from ftigate.store.db import insert_rows
 
 LEGACY_TABLES = {"screening_results": "record_screened_rows", "decisions": "decision_rows"}
 """where the rows of the per-request leaves (``record_screened``, ``decision``) are kept"""
@@ -130,12 +131,10 @@ def write_items(conn: Connection, leaf_index: int, event_id: str, batch_id: str,
         f"INSERT INTO commitments ({', '.join(COMMITMENT_COLUMNS)}) VALUES ({_marks(conn, 6)})",
         [(leaf_index, event_id, batch_id, kind, int(first), len(items))],
     )
-    columns = ITEM_COLUMNS[table]
-    statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({_marks(conn, len(columns))})"
     for start in range(0, len(items), chunk):
         rows = list(item_rows(items[start : start + chunk], int(first) + start, codes))
         codes.flush(conn)
-        conn.exec_driver_sql(statement, rows)
+        insert_rows(conn, table, ITEM_COLUMNS[table], rows)
     if tiles:
         conn.exec_driver_sql(
             f"INSERT INTO item_tiles (leaf_index, level, idx, hashes) VALUES ({_marks(conn, 4)})",
