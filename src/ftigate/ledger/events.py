@@ -397,14 +397,15 @@ class RecordsInspected(LedgerEvent):
         appended); each has its own event id."""
         if len(request_ids) != len(taxpayers):
             raise EntryError(f"{cls.kind}: {len(request_ids)} request ids, {len(taxpayers)} pseudonym lists")
-        pseudonyms = [pseudonym for read in taxpayers for pseudonym in read]
-        if not (
+        searches = (
             type(batch_id) is str
             and type(actor) is str
             and all(type(request_id) is str for request_id in request_ids)
             and all(type(read) is tuple for read in taxpayers)
-            and all(type(pseudonym) is str for pseudonym in pseudonyms)
-        ):  # not the shapes of a search: each event refuses what it refuses
+        )
+        pseudonyms = [pseudonym for read in taxpayers for pseudonym in read] if searches else []
+        if not (searches and all(type(pseudonym) is str for pseudonym in pseudonyms)):
+            # not the shapes of a search: each event refuses what it refuses
             return [
                 cls(batch_id=batch_id, request_id=request_id, taxpayers=read, actor=actor)
                 for request_id, read in zip(request_ids, taxpayers, strict=True)
