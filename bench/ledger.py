@@ -29,6 +29,13 @@ are built before timing starts. Reported:
   read and milliseconds, against rebuilding the tree from every stored leaf hash (what
   ``prove`` did before tiles), as a ratio.
 
+Part 3 (``--inspections N``): the inspections of ``process --db`` (README: "What the ledger
+records of a batch"), N searching requests scored in chunks of 150,000 as ``score`` does,
+each with 0 to 17 candidate taxpayers (8.5 on average, as court-2025 at 10 M taxpayers):
+per chunk, ``BatchRecorder.read``'s events (pseudonyms, grouping, one ``records_inspected``
+per request) are built, then appended (one sealed append a chunk). Reported: microseconds
+per leaf for each, and ``verify`` of the log.
+
 Part 2 (``--tile-leaves M``): a tiles-only log of M synthetic leaf hashes (no entries),
 built with the same code the store uses, in a SQLite ``merkle_tiles`` table; then 100
 random inclusion proofs and 100 consistency proofs are read from it through
@@ -50,9 +57,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "store"))
 
+import polars as pl
 from store_helpers import PSEUDONYMS, batch_items
 
 from ftigate.cli.ledger import build_record_proof, check_inclusion_document
+from ftigate.decide.record import inspected_events
 from ftigate.ledger.checkpoint import Signer
 from ftigate.ledger.committed import commit_decisions, commit_screening
 from ftigate.ledger.events import BatchScreened, file_digest
@@ -67,12 +76,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--tile-leaves", type=int, default=0)
+    parser.add_argument("--inspections", type=int, default=0)
     parser.add_argument("--db-dir", type=Path, default=None)
     args = parser.parse_args()
     print(f"seed: {SEED}")
     if args.events:
         with tempfile.TemporaryDirectory(dir=args.db_dir) as tmp:
             batch_append(args.events, Path(tmp))
+    if args.inspections:
+        with tempfile.TemporaryDirectory(dir=args.db_dir) as tmp:
+            inspections(args.inspections, Path(tmp))
     if args.tile_leaves:
         with tempfile.TemporaryDirectory(dir=args.db_dir) as tmp:
             tiles_only(args.tile_leaves, Path(tmp))
@@ -195,6 +208,48 @@ def batch_append(count: int, tmp: Path) -> None:
         "| verify of 3 M leaves < 15 s:",
         ("met" if verify_seconds < 15 else "NOT met") if count >= 3_000_000 else "(not measured at 3 M)",
     )
+
+
+def inspections(count: int, tmp: Path, chunk: int = 150_000) -> None:
+    signer = Signer.generate("bench.example/ledger")
+    store = Store.open(f"sqlite:///{tmp / 'inspections.db'}", signer=signer, pseudonyms=PSEUDONYMS)
+    batch_id = store.create_batch(
+        letter={}, file_digests={"requests.csv": file_digest(b"rows")}, requesting_agency="ICE"
+    )
+    rng = random.Random(SEED)
+    build_seconds = build_cpu = append_seconds = append_cpu = 0.0
+    candidates = 0
+    for start in range(0, count, chunk):
+        ids = [f"R-{i:07d}" for i in range(start, min(start + chunk, count))]
+        pairs = [(rid, f"{rng.randrange(10_000_000):09d}") for rid in ids for _ in range(rng.randrange(18))]
+        candidates += len(pairs)
+        frame = pl.DataFrame(pairs, schema=["request_id", "tin"], orient="row")
+        request_ids = pl.Series("unique_id", ids)
+        begin, cpu = time.perf_counter(), time.process_time()
+        events = list(inspected_events(batch_id, request_ids, frame, PSEUDONYMS))
+        build_seconds += time.perf_counter() - begin
+        build_cpu += time.process_time() - cpu
+        begin, cpu = time.perf_counter(), time.process_time()
+        store.append_events(events)
+        append_seconds += time.perf_counter() - begin
+        append_cpu += time.process_time() - cpu
+        del events
+    store.sign_checkpoint(signer)
+    begin, cpu = time.perf_counter(), time.process_time()
+    report = store.verify(signer.verifier)
+    verify_seconds, verify_cpu = time.perf_counter() - begin, time.process_time() - cpu
+    assert report.ok, [str(f) for f in report.findings[:3]]
+    store.close()
+    print(f"inspections: {count:,} records_inspected leaves, {candidates:,} candidate pseudonyms")
+    print(
+        f"  built (BatchRecorder.read's events): {build_seconds * 1e6 / count:.1f} us/leaf "
+        f"({build_seconds:.2f} s, CPU {build_cpu:.2f} s)"
+    )
+    print(
+        f"  appended:                            {append_seconds * 1e6 / count:.1f} us/leaf "
+        f"({append_seconds:.2f} s, CPU {append_cpu:.2f} s)"
+    )
+    print(f"  verify:                              {verify_seconds:.2f} s, CPU {verify_cpu:.2f} s")
 
 
 def table_bytes(conn: sqlite3.Connection) -> dict[str, int]:

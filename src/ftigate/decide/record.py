@@ -174,19 +174,24 @@ def started_events(batch_id: str, request_ids: pl.Series) -> Iterator[Inspection
 
 def inspected_events(
     batch_id: str, request_ids: pl.Series, candidates: pl.DataFrame, pseudonyms: Pseudonymizer
-) -> Iterator[RecordsInspected]:
+) -> list[RecordsInspected]:
     """Every request that searched the taxpayer file (an inspection under 6103(b)(7)),
-    even one whose search found nobody, with the taxpayer records the search read."""
+    even one whose search found nobody, with the taxpayer records the search read (their
+    pseudonyms sorted), in the order of `request_ids`."""
     pairs = candidates.select("request_id", "tin").unique()
-    # one pseudonym per taxpayer read, however many requests read them
+    # one pseudonym per taxpayer read, however many requests read them; the requests are
+    # grouped on the TINs' positions in `tins`, so no pseudonym text goes through Polars
     tins = pairs["tin"].unique()
-    named = pl.DataFrame({"tin": tins, "_pseudonym": [pseudonyms.taxpayer(t) for t in tins]})
-    found = dict(
-        pairs.join(named, on="tin").group_by("request_id").agg(pl.col("_pseudonym").sort()).iter_rows()
-    )
-    for request_id in request_ids:
-        taxpayers = tuple(found.get(request_id, ()))
-        yield RecordsInspected(batch_id=batch_id, request_id=request_id, taxpayers=taxpayers)
+    names = pseudonyms.taxpayers(tins.to_list())
+    positions = pl.DataFrame({"tin": tins, "_position": pl.int_range(tins.len(), eager=True)})
+    found = pairs.join(positions, on="tin").group_by("request_id").agg("_position")
+    read = (
+        request_ids.rename("request_id").to_frame()
+        .join(found, on="request_id", how="left", maintain_order="left")["_position"]
+        .to_list()
+    )  # fmt: skip
+    taxpayers = [() if at is None else tuple(sorted([names[i] for i in at])) for at in read]
+    return RecordsInspected.of_searches(batch_id, request_ids.to_list(), taxpayers)
 
 
 def _chosen(result: ProcessResult) -> dict[str, str]:

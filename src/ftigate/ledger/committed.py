@@ -34,8 +34,9 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from json.encoder import encode_basestring
+from typing import cast
 
-from ftigate.ledger.events import BatchDecided, BatchScreened, EntryError, holds_tin_shape
+from ftigate.ledger.events import BatchDecided, BatchScreened, EntryError, all_hex64, holds_tin_shape
 from ftigate.ledger.merkle import LEAF_PREFIX, CompactRange, HashTree, leaf_hash, verify_inclusion
 from ftigate.ledger.tiles import TILE_HEIGHT, TileRow, TileWriter
 
@@ -66,9 +67,9 @@ def _utf8(kind: str, text: str) -> bytes:
         raise EntryError(f"a {kind} item holds text that is not valid Unicode") from None
 
 
-def json_text_of(value: str) -> str:
-    """A text value as the items write it (JSON string escaping)."""
-    return _quote(value)
+json_text_of = _quote
+"""A text value as the items write it (JSON string escaping): the C function itself, not a
+wrapper, since ``verify`` calls it for every stored item"""
 
 
 def json_texts_of(values: tuple[str, ...]) -> str:
@@ -279,7 +280,46 @@ COMMITTED_TABLES = {BatchScreened.kind: ScreeningItem.table, BatchDecided.kind: 
 def _check_recordable(kind: str, items: Sequence[Item]) -> None:
     """The privacy backstop every ledger entry passes, over a whole batch at once: text
     only, nothing shaped like a TIN, pseudonyms and digests as 64 hex digits. Values are
-    joined by newlines, which a TIN shape cannot span (digits, dashes and spaces only)."""
+    joined by newlines, which a TIN shape cannot span (digits, dashes and spaces only).
+
+    The values a batch repeats (outcome or decision, reasons, rules, model digest) are
+    checked once per distinct combination, the ones each item has its own of (request id,
+    probability, pseudonym) column by column: the same verdict as checking every value of
+    every item (:func:`_check_each`, which a mix of item kinds takes), without a Python
+    generator per item (a batch holds millions)."""
+    screening = kind == "screening" and all(type(item) is ScreeningItem for item in items)
+    decisions = kind == "decision" and all(type(item) is DecisionItem for item in items)
+    if not (screening or decisions):
+        _check_each(kind, items)
+        return
+    hexes: list[str] = []
+    texts: list[str] = []
+    try:
+        if screening:
+            screened = cast(Sequence[ScreeningItem], items)
+            for outcome, reasons, rules in {(item.outcome, item.reasons, item.rules) for item in screened}:
+                texts += (outcome, *reasons, *rules)
+        else:
+            decided = cast(Sequence[DecisionItem], items)
+            for decision, reasons, digest in {(i.decision, i.reasons, i.model_digest) for i in decided}:
+                texts += (decision, *reasons)
+                if digest is not None:
+                    hexes.append(digest)
+            texts += [item.match_probability for item in decided if item.match_probability is not None]
+            hexes += [item.taxpayer for item in decided if item.taxpayer is not None]
+        texts += {item.batch_id for item in items}
+        joined = "\n".join([*texts, *[item.request_id for item in items]])
+        hex_text = "".join(hexes)
+    except TypeError:  # a value that is not text (or a list where a tuple belongs)
+        raise EntryError(f"a {kind} item holds a value that is not text") from None
+    if holds_tin_shape(joined):
+        raise EntryError(f"a {kind} item holds something shaped like a TIN; refused")
+    if not all_hex64(hexes, hex_text):
+        raise EntryError(f"a {kind} item's taxpayer or model_digest is not 64 hex digits")
+
+
+def _check_each(kind: str, items: Sequence[Item]) -> None:
+    """:func:`_check_recordable` value by value, for any mix of items."""
     try:
         joined = "\n".join(text for item in items for text in item.texts())
         hexes = "".join(h + "\n" for item in items if isinstance(item, DecisionItem) for h in item.hexes())

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -252,15 +252,15 @@ class ExpectedProjection:
 def compare_table(
     table: str,
     expected: Mapping[str, tuple[int, tuple[Any, ...]]],
-    stored: Iterable[Mapping[Any, Any]],
+    stored: Iterable[Sequence[Any]],
 ) -> list[ProjectionFinding]:  # fmt: skip
-    """Differences between one table's rows and the rows its events describe."""
+    """Differences between one table's rows (tuples in :data:`TABLE_COLUMNS` order, as the
+    driver returns them: no mapping per row) and the rows its events describe."""
     columns = TABLE_COLUMNS[table]
-    compared = columns[:-1]
     findings: list[ProjectionFinding] = []
     seen: set[str] = set()
     for row in stored:
-        event_id = str(row["event_id"])
+        event_id = str(row[-1])
         if event_id in seen:
             findings.append(
                 ProjectionFinding(
@@ -285,12 +285,12 @@ def compare_table(
             )
             continue
         leaf_index, values = wanted
-        if tuple(row[name] for name in compared) == values[:-1]:
+        if tuple(row) == values:
             continue  # as written (SQLite returns JSON columns as the text written)
         differing = [
             name
-            for name, value in zip(columns[:-1], values[:-1], strict=True)
-            if _normal(name, row[name]) != _normal(name, value)
+            for name, stored_value, value in zip(columns[:-1], row[:-1], values[:-1], strict=True)
+            if _normal(name, stored_value) != _normal(name, value)
         ]
         if differing:
             findings.append(

@@ -92,7 +92,7 @@ from ftigate.ledger.tiles import (
     compare_tiles,
 )
 from ftigate.ledger.verify import Finding, LeafRow, VerifyReport, verify_log
-from ftigate.store.db import READ_ONLY_OPTION, make_engine, migrate, resolve_url
+from ftigate.store.db import READ_ONLY_OPTION, insert_rows, make_engine, migrate, resolve_url
 from ftigate.store.items import (
     ITEM_TABLES,
     ItemProof,
@@ -519,7 +519,7 @@ class Store:
                 index += 1
             frontier.extend_visiting(digests, tiers, TILE_HEIGHT)
             sealed.extend(digests)
-            _insert_rows(conn, "ledger_leaves", _LEAF_COLUMNS, leaves)
+            insert_rows(conn, "ledger_leaves", _LEAF_COLUMNS, leaves)
             _upsert_tiles(conn, tiles.rows(tiers))
             self._project(conn, chunk, committed_at)
 
@@ -616,7 +616,7 @@ class Store:
         a committed batch's items as compact rows under its leaf (:mod:`ftigate.store.items`)."""
         plain = [event for event in events if not isinstance(event, Committed)]
         for table, rows in projection_rows(plain).items():
-            _insert_rows(conn, physical(table), TABLE_COLUMNS[table], rows)
+            insert_rows(conn, physical(table), TABLE_COLUMNS[table], rows)
         for leaf_index, committed in committed_at:
             commit = committed.event
             write_items(
@@ -944,8 +944,7 @@ class Store:
             for table, wanted in expected.rows.items():
                 columns = TABLE_COLUMNS[table]
                 statement = f"SELECT {', '.join(columns)} FROM {physical(table)}"
-                chunks = stream(conn, statement)
-                stored = (dict(zip(columns, r, strict=True)) for rows in chunks for r in rows)
+                stored = (r for rows in stream(conn, statement) for r in rows)
                 report.findings.extend(
                     Finding(str(f), f.leaf_index) for f in compare_table(table, wanted, stored)
                 )
@@ -998,20 +997,6 @@ class Store:
 
 
 _LEAF_COLUMNS = ("leaf_index", "event_id", "kind", "entry", "leaf_hash")
-
-
-def _insert_rows(conn: Connection, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
-    """executemany straight to the driver. The ORM's per-row parameter processing
-    cost more than hashing and canonicalising together; these values are plain
-    str, int, bytes or JSON text, which both SQLite and psycopg take as they are.
-    Table and column names are the program's own constants, never input."""
-    if not rows:
-        return
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    conn.exec_driver_sql(
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})",
-        rows,
-    )
 
 
 def _batches_query(files_key: str | None) -> Any:

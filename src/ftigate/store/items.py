@@ -43,6 +43,7 @@ from ftigate.ledger.committed import (
 from ftigate.ledger.events import BatchDecided, BatchScreened
 from ftigate.ledger.merkle import LEAF_PREFIX, HashTree, leaf_hash
 from ftigate.ledger.tiles import TILE_WIDTH, TiledTree, TileRow
+from ftigate.store.db import insert_rows
 
 LEGACY_TABLES = {"screening_results": "record_screened_rows", "decisions": "decision_rows"}
 """where the rows of the per-request leaves (``record_screened``, ``decision``) are kept"""
@@ -130,12 +131,10 @@ def write_items(conn: Connection, leaf_index: int, event_id: str, batch_id: str,
         f"INSERT INTO commitments ({', '.join(COMMITMENT_COLUMNS)}) VALUES ({_marks(conn, 6)})",
         [(leaf_index, event_id, batch_id, kind, int(first), len(items))],
     )
-    columns = ITEM_COLUMNS[table]
-    statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({_marks(conn, len(columns))})"
     for start in range(0, len(items), chunk):
         rows = list(item_rows(items[start : start + chunk], int(first) + start, codes))
         codes.flush(conn)
-        conn.exec_driver_sql(statement, rows)
+        insert_rows(conn, table, ITEM_COLUMNS[table], rows)
     if tiles:
         conn.exec_driver_sql(
             f"INSERT INTO item_tiles (leaf_index, level, idx, hashes) VALUES ({_marks(conn, 4)})",
@@ -367,7 +366,8 @@ def _rehash(conn: Connection, kind: str, table: str, runs: list[Commitment],
         batch_json = json_text_of(commitment.batch_id)
         pieces: Pieces = {}
         first, last = commitment.first_item, commitment.first_item + commitment.items - 1
-        statement = f"SELECT {', '.join(columns)} FROM {table} WHERE id >= ? AND id <= ? ORDER BY id"
+        # the id only orders the rows (and bounds the run): not fetched, one object less a row
+        statement = f"SELECT {', '.join(columns[1:])} FROM {table} WHERE id >= ? AND id <= ? ORDER BY id"
         for rows in stream(conn, statement, (first, last)):
             check.count += len(rows)
             if check.unreadable:
@@ -381,19 +381,18 @@ def _rehash(conn: Connection, kind: str, table: str, runs: list[Commitment],
 
 
 def _hash_screening(rows: list[Any], batch_json: str, pieces: Pieces, texts: Texts, check: ItemCheck) -> None:
-    hashes = check.hashes
-    for _id, request_id, outcome, reasons, rules in rows:
+    hashes, sha, quote = check.hashes, sha256, json_text_of
+    for request_id, outcome, reasons, rules in rows:
         key = (outcome, reasons, rules)
         try:
             piece = pieces[key]
         except KeyError:
             piece = pieces[key] = _screening_pieces(batch_json, key, texts)
-        if piece is None or not isinstance(request_id, str):
+        if piece is None or type(request_id) is not str:
             check.unreadable = True
             return
-        head, tail = piece
         try:
-            hashes += sha256(head + json_text_of(request_id).encode("utf-8") + tail).digest()
+            hashes += sha(piece[0] + quote(request_id).encode("utf-8") + piece[1]).digest()
         except UnicodeEncodeError:
             check.unreadable = True
             return
@@ -410,8 +409,8 @@ def _screening_pieces(batch_json: str, key: tuple[Any, ...], texts: Texts) -> tu
 def _hash_decisions(rows: list[Any], batch_json: str, pieces: Pieces, texts: Texts, check: ItemCheck) -> None:
     """A decision's text is split around its request id; the probability and the
     pseudonym, which vary by row, are written into the piece's two ends."""
-    hashes = check.hashes
-    for _id, request_id, decision, reasons, probability, taxpayer, digest in rows:
+    hashes, sha, quote = check.hashes, sha256, json_text_of
+    for request_id, decision, reasons, probability, taxpayer, digest in rows:
         key = (decision, reasons, digest)
         try:
             piece = pieces[key]
@@ -419,21 +418,22 @@ def _hash_decisions(rows: list[Any], batch_json: str, pieces: Pieces, texts: Tex
             piece = pieces[key] = _decision_pieces(batch_json, key, texts)
         if (
             piece is None
-            or not isinstance(request_id, str)
-            or (probability is not None and not isinstance(probability, str))
+            or type(request_id) is not str
+            or (probability is not None and type(probability) is not str)
             or (taxpayer is not None and not isinstance(taxpayer, bytes | memoryview))
         ):
             check.unreadable = True
             return
-        head, middle = piece
-        prob = b"null" if probability is None else json_text_of(probability).encode("utf-8")
-        who = b"null" if taxpayer is None else b'"' + bytes(taxpayer).hex().encode("ascii") + b'"'
+        prob = b"null" if probability is None else quote(probability).encode("utf-8")
+        who = (
+            _NO_TAXPAYER if taxpayer is None
+            else _TAXPAYER_OPEN + taxpayer.hex().encode("ascii") + _TAXPAYER_CLOSE
+        )  # fmt: skip
         try:
-            text = head + prob + middle + json_text_of(request_id).encode("utf-8") + _TAXPAYER + who + _END
+            hashes += sha(piece[0] + prob + piece[1] + quote(request_id).encode("utf-8") + who).digest()
         except UnicodeEncodeError:
             check.unreadable = True
             return
-        hashes += sha256(text).digest()
 
 
 def _decision_pieces(batch_json: str, key: tuple[Any, ...], texts: Texts) -> tuple[bytes, bytes] | None:
@@ -450,6 +450,10 @@ def _decision_pieces(batch_json: str, key: tuple[Any, ...], texts: Texts) -> tup
 _SPLIT = "\x00"  # a control character no JSON text written by the items holds raw
 _TAXPAYER = b',"taxpayer":'
 _END = decision_text("", "", "", "", "", "", "").rsplit('"taxpayer":', 1)[1].encode("ascii")
+# the text after a decision's request id: its taxpayer (a pseudonym or null) and the close
+_NO_TAXPAYER = _TAXPAYER + b"null" + _END
+_TAXPAYER_OPEN = _TAXPAYER + b'"'
+_TAXPAYER_CLOSE = b'"' + _END
 
 
 @dataclass(frozen=True)
