@@ -151,19 +151,26 @@ def screening_items(batch_id: str, screened: pl.DataFrame, law: Law) -> list[Scr
     """Each request's R1-R5 / L1-L4 outcome, in request-file order: what the batch's one
     `batch_screened` leaf commits to (no taxpayer record touched)."""
     citations = {code: rc.citation for code, rc in law.codes.items()}
-    items = []
-    for request_id, outcome, codes in screened.select("request_id", "outcome", "reasons").iter_rows():
+
+    def committed(outcome: str, codes: list[str] | None) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
         reasons = () if outcome == "pass" else tuple(codes or ())
-        items.append(
-            ScreeningItem(
-                batch_id,
-                request_id,
-                SCREEN_OUTCOME.get(outcome, "review"),
-                reasons,
-                tuple(sorted({citations[c] for c in reasons if c in citations})),
-            )
-        )
-    return items
+        rules = tuple(sorted({citations[c] for c in reasons if c in citations}))
+        return SCREEN_OUTCOME.get(outcome, "review"), reasons, rules
+
+    # A batch repeats few combinations of outcome and codes: each one's committed values
+    # (outcome, reasons, the rules they rest on) are worked out once and shared.
+    keyed = screened.select(
+        "request_id", pl.struct("outcome", "reasons").rank("dense").cast(pl.Int64).alias("_combination")
+    )
+    combinations = (
+        screened.select("outcome", "reasons", keyed["_combination"]).unique("_combination").iter_rows()
+    )
+    shared = {number: committed(outcome, codes) for outcome, codes, number in combinations}
+    request_ids, numbers = keyed["request_id"].to_list(), keyed["_combination"].to_list()
+    return [
+        ScreeningItem(batch_id, request_id, *shared[number])
+        for request_id, number in zip(request_ids, numbers, strict=True)
+    ]
 
 
 def started_events(batch_id: str, request_ids: pl.Series) -> Iterator[InspectionStarted]:
