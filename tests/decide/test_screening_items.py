@@ -13,7 +13,7 @@ from ftigate.law.loader import default_law
 from ftigate.ledger.committed import ScreeningItem
 
 LAW = default_law()
-CODES = sorted(LAW.codes)[:12] + ["NOT_A_CODE"]
+CODES = [*sorted(LAW.codes)[:12], "NOT_A_CODE"]
 
 
 def _one_by_one(batch_id: str, screened: pl.DataFrame) -> list[ScreeningItem]:
