@@ -1,6 +1,8 @@
 """The audit's WRONG_PERSON_DISCLOSED equals the synthetic truth's wrong-person count
 exactly, disclosure by disclosure, for ftigate's responses and for the 2025 replica's, on
-`court-2025` and `adversarial` batches (bench/audit.py does the same at any size)."""
+`court-2025` and `adversarial` batches (bench/audit.py does the same at any size), but for
+the one case no reader of the files can see (a non-filer named, by name and address alone,
+at the home of a filer of the same name), which it must find IDENTITY_NOT_ESTABLISHED."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import pytest
 from audit_fixtures import CourtBatch
 
 from ftigate.audit.baseline import irs_2025_disclosures
+from ftigate.audit.findings import NOT_ESTABLISHED
 from ftigate.audit.reference import read_reference, read_requests
 from ftigate.audit.run import audit_batch
 from ftigate.audit.truthcheck import truth_categories, wrong_person_agreement
@@ -70,12 +73,33 @@ def test_wrong_person_count_equals_the_truths(
             example_key=b"k" * 32, key_note="test", workers=1,
         )  # fmt: skip
         disclosed = pl.read_csv(path, infer_schema=False)
-        agreement = wrong_person_agreement(result.findings, truth_categories(disclosed, truth, reference))
-        assert agreement["charged_not_wrong"] == 0 and agreement["wrong_not_charged"] == 0, (
-            responder,
-            agreement,
+        categories = truth_categories(disclosed, truth, reference)
+        agreement = wrong_person_agreement(result.findings, categories)
+        # A non-filer named at the home of a filer of the same name, by name and address
+        # alone, is wrong by the truth, but no reader of the files can see it: the audit
+        # must find IDENTITY_NOT_ESTABLISHED there, and miss nothing else.
+        missed = (
+            result.findings.join(categories, on="request_id", how="left")
+            .filter(
+                pl.col("truth_wrong_person").fill_null(False)
+                & ~pl.col("reasons").list.contains("WRONG_PERSON_DISCLOSED")
+            )
+            .join(truth.select("request_id", "hard_cases"), on="request_id", how="left")
+            .join(
+                pl.read_csv(batch.requests, infer_schema=False).select("request_id", "tin", "date_of_birth"),
+                on="request_id",
+                how="left",
+            )
         )
-        counts[responder] = (disclosed.height, agreement["truth"])
+        unseeable = (
+            pl.col("hard_cases").list.contains("namesake_nonfiler")
+            & (pl.col("tin").fill_null("") == "")
+            & (pl.col("date_of_birth").fill_null("") == "")
+            & (pl.col("reasons").list.contains(NOT_ESTABLISHED) | pl.col("notes").list.contains(NOT_ESTABLISHED))
+        )
+        assert agreement["charged_not_wrong"] == 0, (responder, agreement)
+        assert missed.filter(~unseeable).height == 0, (responder, agreement, missed.head(5))
+        counts[responder] = (disclosed.height, agreement["truth"] - missed.height)
     # the replica releases other people's addresses on both profiles; the count is not vacuous
     assert counts["replica"][1] >= 3, counts
     assert counts["ftigate"][0] >= 10, counts

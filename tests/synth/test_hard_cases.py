@@ -19,7 +19,8 @@ from ftigate.synth.profiles import ADDRESS_FORMS, PROFILES, Profile
 from ftigate.synth.requests import RequestBatch, generate_requests
 from ftigate.synth.textops import name_key
 
-ANCHORED = ("relative_bait", "housemate_ssn")
+ANCHORED = ("relative_bait", "housemate_ssn", "namesake_nonfiler")
+UNLIKE_ANYONE_THERE = ("relative_bait", "housemate_ssn")
 
 
 def _joined(batch: RequestBatch) -> pl.DataFrame:
@@ -83,7 +84,7 @@ def test_a_relative_or_housemate_is_named_at_a_real_home_with_a_name_no_one_ther
         pl.col("deficiency").is_null() & ~pl.col("hard_cases").list.contains("typo_address")
     )
     on_file = _on_file_at(addresses, population)
-    for label in ANCHORED:
+    for label in UNLIKE_ANYONE_THERE:
         part = _labelled(rows, label).with_columns(pl.col("zip").str.slice(0, 5))
         assert len(part) > 200, label
         there = part.join(on_file, on=["street", "unit", "zip"], how="inner", suffix="_on_file")
@@ -122,6 +123,39 @@ def test_a_relative_or_housemate_is_named_at_a_real_home_with_a_name_no_one_ther
             assert len(holders) == len(part) and (holders["tin_type"] == "SSN").all()
             lives_there = there.filter(pl.col("tin").str.replace_all("-", "") == pl.col("tin_on_file"))
             assert lives_there["request_id"].n_unique() == len(part)
+
+
+@pytest.mark.parametrize("source", ["memory", "disk"])
+def test_a_namesake_non_filer_bears_the_full_name_of_a_filer_at_that_home_and_no_tin(
+    adversarial_batch: RequestBatch,
+    batch_from_disk: RequestBatch,
+    population: Population,
+    addresses: pl.DataFrame,
+    source: str,
+) -> None:
+    batch = adversarial_batch if source == "memory" else batch_from_disk
+    rows = _joined(batch).filter(
+        pl.col("deficiency").is_null() & ~pl.col("hard_cases").list.contains("typo_address")
+    )
+    part = _labelled(rows, "namesake_nonfiler").with_columns(pl.col("zip").str.slice(0, 5))
+    assert len(part) > 100
+    assert (part["tin"] == "").all()
+    assert not part["in_file"].any() and not part["lawful_disclosure"].any()
+    on_file = _on_file_at(addresses, population)
+    written = part.with_columns(
+        junior=pl.col("last_name").str.to_uppercase().str.ends_with(" JR"),
+        last_name=pl.col("last_name").str.replace(r"(?i) JR$", ""),
+    )
+    there = written.join(on_file, on=["street", "unit", "zip"], how="inner", suffix="_on_file").filter(
+        (name_key(pl.col("first_name")) == name_key(pl.col("first_name_on_file")))
+        & (name_key(pl.col("last_name")) == name_key(pl.col("last_name_on_file")))
+    )
+    # every request names a filer's own full name at that filer's home
+    assert there["request_id"].n_unique() == len(part)
+    # mostly a name and an address alone, the case that decides NAME_UNIQUE_AT_ADDRESS
+    no_dob = part["date_of_birth"].is_null() | (part["date_of_birth"] == "")
+    assert 0.55 < no_dob.mean() < 0.85  # type: ignore[operator]
+    assert 0.05 < written["junior"].mean() < 0.4  # type: ignore[operator]
 
 
 def test_swapped_names_are_the_persons_names_the_other_way_round(

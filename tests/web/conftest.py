@@ -48,9 +48,9 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("serve-synth")
     population = generate_population(2_000, seed=21)
     synth_io.write_population(population, root / "pop")
-    # 300 adversarial requests: four go to review (LOW_CONFIDENCE or AMBIGUOUS_IDENTITY,
-    # resolved to a taxpayer; seed 26, since a name and an address that identify one person
-    # no longer go to review and seed 21 left one); the court-2025 letter names too few
+    # 300 adversarial requests: seven go to review, each resolved to a taxpayer (two
+    # LOW_CONFIDENCE; five NAME_UNIQUE_AT_ADDRESS, a name and an address alone, three of them
+    # a non-filing namesake at a filer's home); the court-2025 letter names too few
     # officers: a letter-level review.
     for folder, profile, count, seed in (("batch", "adversarial", 300, 26), ("court", "court-2025", 300, 21)):
         batch = generate_requests(population, count, PROFILES[profile], seed=seed, profile_name=profile)

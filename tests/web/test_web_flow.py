@@ -54,7 +54,9 @@ def test_two_officers_approve_and_the_response_is_released(service: Service) -> 
     assert _status(service, job_id)["state"] == "review"
     a, b = service.sign_in("officer-a"), service.sign_in("officer-b")
     queue = a.get("/api/review").json()
-    assert len(queue) == 4 and {q["reasons"][0] for q in queue} <= {"LOW_CONFIDENCE", "AMBIGUOUS_IDENTITY"}
+    assert len(queue) == 7 and {q["reasons"][0] for q in queue} <= {
+        "LOW_CONFIDENCE", "AMBIGUOUS_IDENTITY", "NAME_UNIQUE_AT_ADDRESS", "NAME_AND_ADDRESS_ONLY",
+    }  # fmt: skip
     first, *others = [q["request_id"] for q in queue]
     # The evidence of an item is shown only once its view is in the ledger.
     seen_before = service.runner.store.latest_tree_head().size
@@ -70,7 +72,7 @@ def test_two_officers_approve_and_the_response_is_released(service: Service) -> 
                    headers={"X-CSRF-Token": service.csrf(a)})  # fmt: skip
     assert again.status_code == 403
     assert _vote(b, service, job_id, first, "approve")["decision"] == "disclose"
-    assert _status(service, job_id)["state"] == "review", "three requests are still pending"
+    assert _status(service, job_id)["state"] == "review", "six requests are still pending"
     for request_id in others:
         last = _vote(a, service, job_id, request_id, "refuse")
         assert last["decision"] == "refuse"

@@ -45,7 +45,9 @@ Findings, each a reason code in the law's vocabulary:
   requested (nothing excludes them), but the evidence does not establish it: no
   released person fits the request, or another taxpayer fits it better. The audit could
   not establish the identity; it has no evidence that someone else's address went out.
-  Not counted as unlawful by default (`audit_unestablished_effect`).
+  A request that gives a name and an address alone (no TIN, no date of birth) never
+  establishes it: a non-filer of the same name at that home cannot be excluded. Not
+  counted as unlawful by default (`audit_unestablished_effect`).
 * ADDRESS_NOT_CORROBORATED: the requested address is not on file for any released
   person who is not excluded (for all of them when every one is), by the gate's own
   test (`facts.address.corroborates`; a unit left out needs a TIN or date of birth
@@ -586,6 +588,17 @@ def identity_findings(
         .otherwise(pl.col("on_file").any())
         .alias("corroborated"),
     )
+    # A request that gives a name and an address alone: nothing in the files can tell the
+    # released filer from a non-filer of the same name at that home (a son named for his
+    # father), so the audit cannot establish the identity, though it has no evidence
+    # against it either (`decide.gates`: NAME_UNIQUE_AT_ADDRESS).
+    name_and_address_only = req.select(
+        "request_id",
+        (
+            tin_digits(pl.col("tin")).is_null()
+            & (pl.col("date_of_birth").fill_null("").str.strip_chars() == "")
+        ).alias("name_and_address_only"),
+    )
     fitting = scored.filter("fits")
     top = fitting.group_by("request_id").agg(
         pl.col("tin").filter(pl.col("score") == pl.col("score").max()).alias("best"),
@@ -594,7 +607,9 @@ def identity_findings(
         disclosed.select("request_id")
         .join(top, on="request_id", how="left")
         .join(released_view, on="request_id", how="left")
+        .join(name_and_address_only, on="request_id", how="left")
         .with_columns(
+            pl.col("name_and_address_only").fill_null(False),
             pl.col("possible").fill_null(False),
             pl.col("corroborated").fill_null(False),
             pl.col("best").fill_null([]),
@@ -612,7 +627,7 @@ def identity_findings(
     best_released = (pl.col("best").list.len() == 1) & (
         pl.col("best").list.set_intersection("released_fitting").list.len() == 1
     )
-    established = best_released | (tied & all_tied_released)
+    established = (best_released | (tied & all_tied_released)) & ~pl.col("name_and_address_only")
     unestablished = ~wrong_person & ~ambiguous & ~established
     reasons = pl.concat_list(
         pl.when(wrong_person).then(pl.lit(WRONG_PERSON)).otherwise(None),

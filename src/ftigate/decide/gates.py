@@ -68,6 +68,7 @@ DOB_CONFLICT = "DOB_CONFLICT"
 AMBIGUOUS_IDENTITY = "AMBIGUOUS_IDENTITY"
 LOW_CONFIDENCE = "LOW_CONFIDENCE"
 NAME_UNIQUE_AT_ADDRESS = "NAME_UNIQUE_AT_ADDRESS"
+NAME_AND_ADDRESS_ONLY = "NAME_AND_ADDRESS_ONLY"
 GATE_ORDER = (
     NO_MATCH,
     TIN_CONFLICT,
@@ -77,6 +78,7 @@ GATE_ORDER = (
     DOB_CONFLICT,
     AMBIGUOUS_IDENTITY,
     LOW_CONFIDENCE,
+    NAME_AND_ADDRESS_ONLY,
     NAME_UNIQUE_AT_ADDRESS,
 )
 DISCLOSED_GATE = "all gates passed"
@@ -506,7 +508,13 @@ def decide_identities(
         _relation=_facts_relations(frame, requests, names_on_file, plausible),
         _name_unique=name_unique_at_address(frame, ranked, requests, names_on_file),
     )
-    name_unique = plausible & (p < threshold) & pl.col("_name_unique")
+    # A request that gives a name and an address alone (no TIN, no date of birth): whatever
+    # probability the model gives them (a rare given name reaches any threshold), they
+    # cannot tell a non-filer of the same name at that home (a son named for his father)
+    # from the filer. (A TIN or date of birth that is given and disagrees is refused by its
+    # own gate.)
+    on_name_and_address = pl.col("_supplied_tin").is_null() & pl.col("_supplied_dob").is_null()
+    name_unique = plausible & ((p < threshold) | on_name_and_address) & pl.col("_name_unique")
     tin_given = pl.col("_supplied_tin").is_not_null()
     tin_disagrees = tin_given & ~tin_agrees
     first = pl.col("gamma_first_name")
@@ -541,9 +549,11 @@ def decide_identities(
         & (pl.col("runner_probability").fill_null(0.0) >= floor)
         & ((pl.col("match_weight") - pl.col("runner_weight")) < thresholds.margin_bits),
         LOW_CONFIDENCE: plausible & (p < threshold) & ~pl.col("_name_unique"),
+        NAME_AND_ADDRESS_ONLY: plausible & (p >= threshold) & on_name_and_address & ~pl.col("_name_unique"),
     }
     # NAME_UNIQUE_AT_ADDRESS takes LOW_CONFIDENCE's place when it alone stands between the
-    # request and a disclosure; its effect is the office's setting
+    # request and a disclosure, and holds back a disclosure that rests on a name and an
+    # address alone above the threshold too; its effect is the office's setting
     # (`name_unique_at_address_effect`): a reviewer decides by default. Where it only warns
     # it is recorded on the disclosure it made possible (why a name and an address alone
     # were enough).

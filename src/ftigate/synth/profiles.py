@@ -42,6 +42,7 @@ IDENTITY_SCENARIOS: tuple[str, ...] = (
     "common_name_same_building",
     "relative_bait",
     "housemate_ssn",
+    "namesake_nonfiler",
 )
 PERTURBATIONS: tuple[str, ...] = (
     "typo_name",
@@ -104,6 +105,14 @@ class Profile:
     lives at the supplied address (a different given name; the holder's surname or another
     one): workers use a relative's or housemate's SSN, and the holder's address must not be
     disclosed for them"""
+    namesake_nonfiler: float = 0.0
+    """share of requests for someone not in the file who bears the full name of a filer at
+    the supplied address (a Jr. who does not file, at the home of the Sr. who does): the
+    filer's given and family name exactly, no TIN, mostly no date of birth (otherwise the
+    non-filer's own, a generation apart), a Jr. in the request now and then. A name and an
+    address alone cannot tell the two apart, so the lawful answer is no disclosure; it is
+    the case that decides whether a name and an address alone may be enough
+    (`name_unique_at_address_effect`)"""
 
     # Which address the request carries, per in-file request whose address is not deficient.
     moved_prior_address: float = 0.0
@@ -288,6 +297,9 @@ COURT_2025 = Profile(
     # one or two in a hundred).
     relative_bait=0.003,
     housemate_ssn=0.002,
+    # About one man in fifty is a Jr.; a grown son who does not file, living at the
+    # father's home, asked for by name and address alone, is rarer still.
+    namesake_nonfiler=0.001,
     swapped_names=0.005,
     street_misspelt=0.01,
     street_run_together=0.005,
@@ -341,6 +353,7 @@ ADVERSARIAL = Profile(
     # flats; a ZIP slip in a few percent (FEBRL4 slips postcodes at about that rate).
     relative_bait=0.04,
     housemate_ssn=0.03,
+    namesake_nonfiler=0.01,
     swapped_names=0.04,
     street_misspelt=0.06,
     street_run_together=0.04,

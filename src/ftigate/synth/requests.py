@@ -145,6 +145,8 @@ def _assign_targets(
         "relative_bait": ~people["shared_house"].to_numpy(),
         "housemate_ssn": (people["adults_at_address"].to_numpy() >= 2)
         & (population.taxpayers["tin_type"] == "SSN").to_numpy(),
+        # A filer who is not already one of a Jr./Sr. pair on file, at a home of one family.
+        "namesake_nonfiler": ~people["shared_house"].to_numpy() & ~people["namesake"].to_numpy(),
     }
     _draw_from_pools(rng, scenario, taken, anchor_pools, anchor)
     rows = np.flatnonzero(scenario == ORDINARY)
@@ -261,6 +263,11 @@ HOUSEMATE_SURNAME = 0.5
 """share of housemate-SSN requests carrying the holder's surname (a relative)"""
 HOUSEMATE_NO_DOB = 0.5
 """share of housemate-SSN requests without a date of birth"""
+NAMESAKE_NO_DOB = 0.7
+"""share of namesake non-filer requests without a date of birth (the rest carry the
+non-filer's own, which is not the filer's)"""
+NAMESAKE_JUNIOR = 0.2
+"""share of namesake non-filer requests that write the Jr. after the family name"""
 
 
 @cache
@@ -384,12 +391,17 @@ def _other_date_in_year(rng: np.random.Generator, dob: pl.Series) -> pl.Series:
 
 
 def _anchored_identities(
-    rng: np.random.Generator, population: Population, anchor: np.ndarray, relative: np.ndarray
+    rng: np.random.Generator,
+    population: Population,
+    anchor: np.ndarray,
+    relative: np.ndarray,
+    namesake: np.ndarray,
 ) -> pl.DataFrame:
     """Requests for people who are not in the file, made at the home of `anchor` (a row of
-    the taxpayer table): a relative named with the anchor's surname where `relative`, else a
-    housemate carrying the anchor's SSN. The given name is never the name of anyone on file
-    at that home (`_unrelated_given_names`)."""
+    the taxpayer table): a relative named with the anchor's surname where `relative`, a
+    non-filer bearing the anchor's own full name where `namesake`, else a housemate carrying
+    the anchor's SSN. A relative's or housemate's given name is never the name of anyone on
+    file at that home (`_unrelated_given_names`)."""
     count = len(anchor)
     people = population.people
     holders = population.taxpayers[anchor]
@@ -441,10 +453,17 @@ def _anchored_identities(
     same_year = _other_date_in_year(rng, holders["date_of_birth"])
     dob_draw = rng.random(count)
     no_dob = np.where(relative, dob_draw < RELATIVE_DOB[0], dob_draw < HOUSEMATE_NO_DOB)
+    no_dob = np.where(namesake, dob_draw < NAMESAKE_NO_DOB, no_dob)
     in_year = relative & ~no_dob & (dob_draw < RELATIVE_DOB[0] + RELATIVE_DOB[1])
+    # Drawn from the DOB draw's unused part, so a batch without namesakes draws as before.
+    junior = namesake & ~no_dob & (dob_draw < NAMESAKE_NO_DOB + (1 - NAMESAKE_NO_DOB) * NAMESAKE_JUNIOR)
+    junior |= namesake & no_dob & (dob_draw < NAMESAKE_NO_DOB * NAMESAKE_JUNIOR)
     frame = pl.DataFrame(
         {
             "first_name": given,
+            "holder_first": holders["first_name"],
+            "namesake": namesake,
+            "junior": junior,
             "holder_last": holders["last_name"],
             "other_last": other_surname,
             "keeps": keeps_surname,
@@ -457,16 +476,24 @@ def _anchored_identities(
         }
     )
     return frame.select(
-        "first_name",
+        pl.when("namesake").then("holder_first").otherwise("first_name").alias("first_name"),
         pl.lit("").alias("middle_name"),
-        pl.when("keeps").then("holder_last").otherwise("other_last").alias("last_name"),
+        pl.when("namesake")
+        .then(pl.when("junior").then(pl.col("holder_last") + " JR").otherwise("holder_last"))
+        .when("keeps")
+        .then("holder_last")
+        .otherwise("other_last")
+        .alias("last_name"),
         pl.when("no_dob")
         .then(None)
         .when("in_year")
         .then("same_year")
         .otherwise("other_date")
         .alias("date_of_birth"),
-        pl.when("relative").then(pl.lit("")).otherwise("holder_tin").alias("tin"),
+        pl.when(pl.col("relative") | pl.col("namesake"))
+        .then(pl.lit(""))
+        .otherwise("holder_tin")
+        .alias("tin"),
         pl.lit(_series(location)).cast(pl.Int32).alias("location_id"),
     )
 
@@ -524,7 +551,11 @@ def generate_requests(
         row=_series(rows_fresh),
     )
     anchored = _anchored_identities(
-        rng, population, anchor[rows_anchored], scenario[rows_anchored] == _SCENARIO["relative_bait"]
+        rng,
+        population,
+        anchor[rows_anchored],
+        scenario[rows_anchored] == _SCENARIO["relative_bait"],
+        scenario[rows_anchored] == _SCENARIO["namesake_nonfiler"],
     ).with_columns(row=_series(rows_anchored))
     base = (
         pl.concat(

@@ -113,7 +113,14 @@ def letter_waiver(codes: Iterable[str]) -> dict[str, object]:
 # candidate's (a relative's?), two candidates close together, a weak match, or a unit left
 # out (which home in the building?).
 HOUSEHOLD_GATES = frozenset(
-    {"GIVEN_NAME_CONFLICT", "AMBIGUOUS_IDENTITY", "LOW_CONFIDENCE", "ADDRESS_UNIT_OMITTED"}
+    {
+        "GIVEN_NAME_CONFLICT",
+        "AMBIGUOUS_IDENTITY",
+        "LOW_CONFIDENCE",
+        "ADDRESS_UNIT_OMITTED",
+        "NAME_UNIQUE_AT_ADDRESS",
+        "NAME_AND_ADDRESS_ONLY",
+    }
 )
 
 
