@@ -12,6 +12,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,8 +84,10 @@ def run_process(
     Stage timings: the reference is prepared on a second thread while screening runs, so
     "screen" is screening's wall time with that work beside it and "read reference" only
     the wait for it afterwards; "collect requests" reads back the sufficient records'
-    fields that screening kept. `progress` receives screened record counts, `scoring`
-    (requests scored so far, requests to score) after each chunk of scoring."""
+    fields that screening kept; with a `recording`, the screening is recorded while they
+    are read back and standardised, and "record screening" is the wait for it after.
+    `progress` receives screened record counts, `scoring` (requests scored so far,
+    requests to score) after each chunk of scoring."""
     options = options or ProcessOptions()
     law = law.at(letter.date)
     in_force = Thresholds.of(law.parameters)
@@ -105,7 +108,10 @@ def run_process(
             if stage:
                 stage(name)
 
-        with ReferencePreparation(reference_dir, options.reference_cache, reference) as preparing:
+        with (
+            ReferencePreparation(reference_dir, options.reference_cache, reference) as preparing,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="ftigate-record") as recorder,
+        ):
             work = Path(tempfile.mkdtemp(prefix="ftigate-process-"))
             try:
                 spill = RequestSpill(work)
@@ -114,18 +120,23 @@ def run_process(
                     read=options.read, workers=options.workers, progress=progress,
                 )  # fmt: skip
                 done("screen")
-                if recording is not None:
-                    recording.screened(screened)
+                # The screening is committed to the ledger (its Merkle root, the items, one
+                # transaction) while the passing records are read back and standardised,
+                # which touch no taxpayer record; scoring waits for the commitment.
+                recorded = recorder.submit(recording.screened, screened) if recording is not None else None
                 to_resolve = spill.rows_of(passing(screened))
                 done("collect requests")
             finally:
                 # `work` is this run's own mkdtemp folder (the screening spill), never a user path.
                 shutil.rmtree(work, ignore_errors=True)
+            standard = standard_requests(to_resolve)
+            done("standardise")
+            if recorded is not None:
+                recorded.result()
+                done("record screening")
             reference = preparing.result()
             done("read reference")
 
-        standard = standard_requests(to_resolve)
-        done("standardise")
         candidates = score(
             standard, reference, artefact, options.scoring, scoring=scoring, inspections=recording
         )
