@@ -118,7 +118,7 @@ def run_profile(args: argparse.Namespace, profile: str) -> dict[str, Any]:
         batch_dir / "requests.csv",
         population_dir,
         law,
-        load_model(),
+        load_model(args.model),
         ProcessOptions(),
         reference=load_reference(population_dir),
     )
@@ -177,7 +177,7 @@ def sweep(args: argparse.Namespace, profile: str) -> list[dict[str, Any]]:
     population_dir, batch_dir = ensure_data(args.data, args.people, args.requests, profile, args.seed)
     law = bench_law(args)
     reference = load_reference(population_dir)
-    artefact = load_model()
+    artefact = load_model(args.model)
     result = run_process(
         read_letter(batch_dir / "letter.yaml"), batch_dir / "requests.csv", population_dir, law, artefact,
         ProcessOptions(), reference=reference,
@@ -237,6 +237,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("data/accuracy"))
     parser.add_argument("--profiles", nargs="+", default=["court-2025", "adversarial"])
     parser.add_argument("--json", type=Path, help="also write the report here")
+    parser.add_argument("--model", type=Path, help="a candidate model artefact (default: the packaged one)")
     parser.add_argument(
         "--name-unique-at-address",
         choices=["review", "warn", "refuse"],

@@ -103,17 +103,19 @@ def write_reference(a: pl.DataFrame, folder: Path) -> None:
     )
 
 
-def ftigate_rows(a: pl.DataFrame, b: pl.DataFrame, links: set[tuple[str, str]]) -> list[dict[str, Any]]:
+def ftigate_rows(
+    a: pl.DataFrame, b: pl.DataFrame, links: set[tuple[str, str]], model: Path | None = None
+) -> list[dict[str, Any]]:
     """ftigate twice: with B's TINs (as the file holds them) and without them (many requests
     carry none); each with the model and one-to-one rule alone and with the full gates."""
     rows = []
     for label, requests in (("with TIN", b), ("without TIN", b.with_columns(tin=pl.lit("")))):
-        rows.extend(_ftigate_rows(a, requests, links, label))
+        rows.extend(_ftigate_rows(a, requests, links, label, model))
     return rows
 
 
 def _ftigate_rows(
-    a: pl.DataFrame, b: pl.DataFrame, links: set[tuple[str, str]], label: str
+    a: pl.DataFrame, b: pl.DataFrame, links: set[tuple[str, str]], label: str, model: Path | None
 ) -> list[dict[str, Any]]:
     from ftigate.decide.gates import (
         AMBIGUOUS_IDENTITY,
@@ -137,7 +139,7 @@ def _ftigate_rows(
         write_reference(a, Path(work) / "reference")
         reference = load_reference(Path(work) / "reference")
         standard = standard_requests(b)
-        candidates = rank_candidates(score_candidates(standard, reference, load_model()))
+        candidates = rank_candidates(score_candidates(standard, reference, load_model(model)))
         law = load_law()
         effects = {c: law.code(c).effect.value for c in law.codes if law.code(c).scope.value == "identity"}
         best_tins = plausible_best(candidates, thresholds)["tin"]
@@ -301,11 +303,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.parse_args()
+    parser.add_argument("--model", type=Path, help="a candidate model artefact (default: the packaged one)")
+    args = parser.parse_args()
     logging.getLogger("splink").setLevel(logging.WARNING)
     a_pd, b_pd, links = febrl_frames()
     a, b = us_fields(a_pd), us_fields(b_pd)
-    rows = [*ftigate_rows(a, b, links), recordlinkage_row(a_pd, b_pd, links), splink_row(a, b, links)]
+    rows = [
+        *ftigate_rows(a, b, links, args.model),
+        recordlinkage_row(a_pd, b_pd, links),
+        splink_row(a, b, links),
+    ]
     table = pl.DataFrame(rows).select("method", "links", "true", "precision", "recall", "review", "seconds")
     with pl.Config(tbl_rows=10, tbl_width_chars=160, fmt_str_lengths=60, float_precision=4):
         print(table)
