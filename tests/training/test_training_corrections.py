@@ -25,6 +25,7 @@ from ftigate.resolve.model import (
 from ftigate.resolve.reference import Reference
 from ftigate.training.identity import (
     MIN_DISAGREEMENT_M,
+    bounded_levels,
     condition_household_surname,
     floor_disagreement,
     household_surname_u,
@@ -109,6 +110,24 @@ def test_levels_training_never_saw_are_listed() -> None:
     levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
     levels[1]["m_probability"] = None
     assert unobserved_levels(settings) == ["first_name: fused (m)"]
+
+
+def test_a_level_a_rule_bounds_is_recorded_not_refused() -> None:
+    """The else level's m (the disagreement floor sets it) and the u of a level true
+    matches reached but no sampled random pair did (at most one in the sample) need no
+    estimate; a level neither true matches nor random pairs reached does."""
+    settings = _settings_with({})
+    levels = {
+        c["output_column_name"]: [lv for lv in c["comparison_levels"] if not lv.get("is_null_level")]
+        for c in settings["comparisons"]
+    }
+    levels["dob"][-1]["m_probability"] = 0
+    levels["first_name"][1]["u_probability"] = None
+    assert unobserved_levels(settings) == []
+    assert bounded_levels(settings) == ["first_name: fused (u)", "dob: else (m)"]
+    levels["first_name"][1]["m_probability"] = None
+    assert unobserved_levels(settings) == ["first_name: fused (m)", "first_name: fused (u)"]
+    assert bounded_levels(settings) == ["dob: else (m)"]
 
 
 def test_an_artefact_with_other_levels_is_refused(tmp_path: Path) -> None:

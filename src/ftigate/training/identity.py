@@ -85,6 +85,7 @@ def train_model(plan: TrainingPlan, out: Path) -> dict[str, Any]:
     )
     trained = fit(requests, reference, plan)
     unobserved = unobserved_levels(trained)
+    bounded = bounded_levels(trained)
     if unobserved and not plan.allow_unobserved:
         raise TrainingError(
             "training observed no true match or no random pair in: "
@@ -109,6 +110,7 @@ def train_model(plan: TrainingPlan, out: Path) -> dict[str, Any]:
         "u": f"random sampling, max_pairs={plan.u_max_pairs:g}, seed={plan.seed}",
         "m": "from synthetic ground truth (label column: true TIN)",
         "unobserved_levels_floored": unobserved,
+        "unobserved_levels_bounded": bounded,
         "household_surname": {
             "u": household_u,
             "pairs_sharing_an_address": household_pairs,
@@ -164,19 +166,40 @@ def _levels(settings: dict[str, Any], field: str) -> dict[str, dict[str, Any]]:
     return dict(zip(names, levels, strict=True))
 
 
-def unobserved_levels(settings: dict[str, Any]) -> list[str]:
-    """`field: level` for each level with no m or no u after training."""
+def _missing(settings: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
+    """(field, level, "m" or "u", bounded) for each level with no m or no u after training.
+    `bounded`: a rule sets the value without the estimate, so none is needed: the else
+    level's m (`floor_disagreement` sets it whenever it falls under MIN_DISAGREEMENT_M, as
+    an unobserved one does), and the u of a level true matches did reach but no random
+    pair in the sample did (a rare agreement: fewer than one in `u_max_pairs`, floored at
+    that bound, which can only understate its weight)."""
     from ftigate.resolve.model import COMPARISONS
 
     missing = []
     for field in COMPARISONS:
-        for name, level in _levels(settings, field).items():
+        levels = _levels(settings, field)
+        for name, level in levels.items():
             if (field, name) == HOUSEHOLD_SURNAME:
                 continue  # its u is measured among households, not among random pairs
-            for p in ("m_probability", "u_probability"):
-                if level.get(p) in (None, 0):
-                    missing.append(f"{field}: {name} ({p[0]})")
+            m_seen = level.get("m_probability") not in (None, 0)
+            if not m_seen:
+                missing.append((field, name, "m", name == "else"))
+            if level.get("u_probability") in (None, 0):
+                missing.append((field, name, "u", m_seen and name != "else"))
     return missing
+
+
+def unobserved_levels(settings: dict[str, Any]) -> list[str]:
+    """`field: level (m|u)` for each probability training did not measure and no rule
+    bounds (`_missing`): a level that may not work as declared, so training fails on it
+    unless `allow_unobserved`."""
+    return [f"{field}: {name} ({p})" for field, name, p, bounded in _missing(settings) if not bounded]
+
+
+def bounded_levels(settings: dict[str, Any]) -> list[str]:
+    """`field: level (m|u)` for each probability training did not measure that a rule sets
+    instead (`_missing`): recorded in the artefact, never a reason to fail."""
+    return [f"{field}: {name} ({p})" for field, name, p, bounded in _missing(settings) if bounded]
 
 
 UNOBSERVED_M = 1e-3
