@@ -89,10 +89,21 @@ def _without_key_index(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_a_fresh_store_keys_its_bulk_tables_by_rowid(store: Store) -> None:
-    """No index of the key beside these tables on SQLite: the key is the rowid."""
+    """No index of the key beside these tables on SQLite: the key is the rowid. On
+    PostgreSQL the keys stay BIGINT."""
     schema = _schema(store.engine)
     if store.engine.dialect.name != "sqlite":
-        pytest.skip("rowid keys are SQLite's; PostgreSQL keeps BIGINT keys")
+        with store.engine.connect() as conn:
+            for table, key in KEYS.items():
+                declared = conn.execute(
+                    text(
+                        "SELECT data_type FROM information_schema.columns WHERE table_schema = current_schema() "
+                        "AND table_name = :t AND column_name = :c"
+                    ),
+                    {"t": table, "c": key},
+                ).scalar_one()
+                assert declared == "bigint", table
+        return
     for table, (indexes, declared, _, _) in schema.items():
         assert declared == "INTEGER", table
         assert not [index for index in indexes if index[2] == "pk"], table  # no sqlite_autoindex of the key
