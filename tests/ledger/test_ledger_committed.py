@@ -177,7 +177,8 @@ def test_a_disclosure_row_from_its_entry_is_the_row_of_its_event(disclosures: li
     for index, event in enumerate(disclosures):
         assert fast.add_disclosure_entry(index, json.loads(event.canonical()))
     assert fast.rows["disclosures"] == {
-        e.event_id: (n, row_for(e)[1]) for n, e in enumerate(disclosures)  # type: ignore[index]
+        e.event_id: (n, row_for(e)[1])
+        for n, e in enumerate(disclosures)  # type: ignore[index]
     }
 
 
@@ -200,3 +201,32 @@ def test_bulk_item_hashes_are_the_hashes_one_by_one(items: list[ScreeningItem | 
 def test_bulk_item_hashes_refuse_text_that_is_not_unicode() -> None:
     with pytest.raises(EntryError, match="not valid Unicode"):
         item_hashes([ScreeningItem("b", "\ud800", "sufficient")])
+
+
+_TREE_SIZES = [0, 1, 2, 3, 5, 255, 256, 257, 511, 512, 513, 65535, 65536, 65537, 65536 + 257, 70001]
+
+
+@pytest.mark.parametrize("size", _TREE_SIZES)
+def test_an_item_tree_is_the_tree_the_log_builds(size: int) -> None:
+    """item_tree, built a height at a time, gives the root and the tiles of levels 1 up that
+    the log's own frontier and tile writer give for the same leaf hashes, in the same order
+    (tile levels 0 to 2, whole and partial tiles, every shape of right frontier)."""
+    from ftigate.ledger.committed import item_tree
+    from ftigate.ledger.merkle import CompactRange
+    from ftigate.ledger.tiles import TILE_HEIGHT, TileWriter
+
+    hashes = [leaf_hash(b"item %d" % i) for i in range(size)]
+    frontier, tiers = CompactRange(), list[bytearray]()
+    frontier.extend_visiting(hashes, tiers, TILE_HEIGHT)
+    rows = TileWriter(0, lambda _level, _index: None).rows(tiers)
+    root, tiles = item_tree(hashes)
+    assert root == frontier.root() == HashTree(hashes).root()
+    assert tiles == tuple(row for row in rows if row[0] > 0)
+
+
+def test_an_item_tree_refuses_a_hash_that_is_not_32_bytes() -> None:
+    from ftigate.ledger.committed import item_tree
+
+    for bad in ([b"\x00" * 31], [leaf_hash(b"a"), "0" * 32]):
+        with pytest.raises(ProofError, match="32 bytes"):
+            item_tree(bad)  # type: ignore[arg-type]

@@ -37,8 +37,18 @@ from json.encoder import encode_basestring
 from typing import cast
 
 from ftigate.ledger.events import BatchDecided, BatchScreened, EntryError, all_hex64, holds_tin_shape
-from ftigate.ledger.merkle import LEAF_PREFIX, CompactRange, HashTree, leaf_hash, verify_inclusion
-from ftigate.ledger.tiles import TILE_HEIGHT, TileRow, TileWriter
+from ftigate.ledger.merkle import (
+    EMPTY_ROOT,
+    HASH_SIZE,
+    LEAF_PREFIX,
+    NODE_PREFIX,
+    CompactRange,
+    HashTree,
+    MalformedProofError,
+    leaf_hash,
+    verify_inclusion,
+)
+from ftigate.ledger.tiles import TILE_BYTES, TILE_HEIGHT, TileRow
 
 ITEM_FORMAT = 1
 _HEX_LINES = re.compile(r"(?:[0-9a-f]{64}\n)*")
@@ -245,7 +255,9 @@ class _Pieces:
             )
             head, middle, taxpayer, _close = text.split(_SPLIT)
             found = self._decision[key] = (
-                LEAF_PREFIX + head.encode("utf-8"), middle.encode("utf-8"), taxpayer.encode("utf-8")
+                LEAF_PREFIX + head.encode("utf-8"),
+                middle.encode("utf-8"),
+                taxpayer.encode("utf-8"),
             )
         return found
 
@@ -342,13 +354,46 @@ def _commit(
 
 
 def item_tree(hashes: Sequence[bytes]) -> tuple[bytes, tuple[TileRow, ...]]:
-    """The root over the items' hashes and the tiles of levels 1 up, in one pass (the
-    level-0 tiles would only repeat the items' hashes: a proof rehashes its 256 items)."""
-    frontier = CompactRange()
-    tiers: list[bytearray] = []
-    frontier.extend_visiting(hashes, tiers, TILE_HEIGHT)
-    rows = TileWriter(0, lambda _level, _index: None).rows(tiers)
-    return frontier.root(), tuple(row for row in rows if row[0] > 0)
+    """The root over the items' hashes and the tiles of levels 1 up (the level-0 tiles
+    would only repeat the items' hashes: a proof rehashes its 256 items).
+
+    A batch's tree starts empty, so it is built a height at a time, each in one list
+    comprehension, instead of leaf by leaf through :class:`CompactRange` (a third less
+    time for a million items; a test checks it gives the root and tiles the log's own
+    code gives). The nodes of every height are the whole subtrees of that height, left
+    to right; a height with an odd count leaves its last one to the right frontier,
+    which is folded into the root at the end as RFC 9162 splits a tree."""
+    if not set(map(type, hashes)) <= {bytes, bytearray} or not set(map(len, hashes)) <= {HASH_SIZE}:
+        raise MalformedProofError("an item's leaf hash must be exactly 32 bytes")
+    if not hashes:
+        return EMPTY_ROOT, ()
+    sha, prefix = hashlib.sha256, NODE_PREFIX
+    nodes = list(hashes)
+    right: list[bytes] = []  # the frontier's lower subtrees, smallest first
+    rows: list[TileRow] = []
+    height = 0
+    while True:
+        if height and not height % TILE_HEIGHT:
+            level, whole = height // TILE_HEIGHT, b"".join(nodes)
+            rows += [
+                (level, at // TILE_BYTES, whole[at : at + TILE_BYTES])
+                for at in range(0, len(whole), TILE_BYTES)
+            ]
+        if len(nodes) == 1:
+            break
+        if len(nodes) % 2:
+            right.append(nodes.pop())
+        nodes = [
+            sha(prefix + left + right_node).digest()
+            for left, right_node in zip(nodes[::2], nodes[1::2], strict=True)
+        ]
+        height += 1
+    if not right:
+        return nodes[0], tuple(rows)
+    folded = right[0]
+    for larger in right[1:]:
+        folded = sha(prefix + larger + folded).digest()
+    return sha(prefix + nodes[0] + folded).digest(), tuple(rows)
 
 
 def commit_screening(batch_id: str, items: Sequence[ScreeningItem]) -> Committed:

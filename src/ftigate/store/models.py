@@ -40,6 +40,9 @@ NAMING = {
 
 # SQLite only makes INTEGER PRIMARY KEY an auto-incrementing rowid alias.
 AutoId = BigInteger().with_variant(Integer(), "sqlite")
+# The same for keys the store numbers itself (leaf index, item id): as the rowid the rows
+# are stored in key order with no second B-tree of the key beside them (revision 0008).
+RowKey = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class Base(DeclarativeBase):
@@ -157,7 +160,7 @@ class CommitmentRow(Base):
     over: ids ``first_item`` to ``first_item + items - 1`` of its kind's item table."""
 
     __tablename__ = "commitments"
-    leaf_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    leaf_index: Mapped[int] = mapped_column(RowKey, primary_key=True, autoincrement=False)
     event_id: Mapped[str] = mapped_column(String(32), unique=True)
     batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"))
     kind: Mapped[str] = mapped_column(String(32))
@@ -169,7 +172,7 @@ class ScreeningItemRow(Base):
     """One committed screening item (see :mod:`ftigate.store.items`); codes of ``ledger_codes``."""
 
     __tablename__ = "screening_items"
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    id: Mapped[int] = mapped_column(RowKey, primary_key=True, autoincrement=False)
     request_id: Mapped[str] = mapped_column(String(128), index=True)
     outcome: Mapped[int] = mapped_column(Integer)
     reasons: Mapped[int] = mapped_column(Integer)
@@ -180,7 +183,7 @@ class DecisionItemRow(Base):
     """One committed decision item; the pseudonym as its 32 bytes."""
 
     __tablename__ = "decision_items"
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    id: Mapped[int] = mapped_column(RowKey, primary_key=True, autoincrement=False)
     request_id: Mapped[str] = mapped_column(String(128), index=True)
     decision: Mapped[int] = mapped_column(Integer)
     reasons: Mapped[int] = mapped_column(Integer)
@@ -284,7 +287,7 @@ class LedgerLeaf(Base):
             postgresql_where=text(RARE_KINDS_WHERE),
         ),
     )
-    leaf_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    leaf_index: Mapped[int] = mapped_column(RowKey, primary_key=True, autoincrement=False)
     event_id: Mapped[str] = mapped_column(String(32), unique=True)
     kind: Mapped[str] = mapped_column(String(32))
     entry: Mapped[bytes] = mapped_column(LargeBinary)
@@ -310,7 +313,6 @@ class SignedTreeHead(Base):
     root_hash: Mapped[bytes] = mapped_column(LargeBinary)
     checkpoint: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-
 
 
 class ServiceSession(Base):
