@@ -74,9 +74,14 @@ def findings(result: AuditResult) -> list[tuple[list[str], list[str]]]:
 
 def test_street_and_st_are_one_address(hand_batch: HandBatch, tmp_path: Path) -> None:
     """'6241 Maple Street' requested, '6241 MAPLE ST' on file: corroborated, the right person
-    (the audit before USPS standardisation charged this as the wrong person)."""
-    result = audit(hand_batch, tmp_path, [(lattimore("Madeline"), LATTIMORE_HOUSE)])
+    (the audit before USPS standardisation charged this as the wrong person). With her date
+    of birth: a name and an address alone leave the identity not established."""
+    result = audit(
+        hand_batch, tmp_path, [(lattimore("Madeline", date_of_birth="1979-06-01"), LATTIMORE_HOUSE)]
+    )
     assert findings(result) == [([], [])]
+    alone = audit(hand_batch, tmp_path, [(lattimore("Madeline"), LATTIMORE_HOUSE)])
+    assert findings(alone) == [([], ["IDENTITY_NOT_ESTABLISHED"])]
 
 
 def test_a_relative_not_in_the_file_is_the_wrong_person(hand_batch: HandBatch, tmp_path: Path) -> None:

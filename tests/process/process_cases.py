@@ -194,9 +194,8 @@ CASES: list[Case] = [
          "review", ("LOW_CONFIDENCE",),
          note="the request names a Jr.: a namesake exists, and the one on file may be the Sr."),
     Case("namesake_nonfiler", _req("Walter", "Pryce", "1979-10-21", "", "415 Hollyberry Ln", "", "Akron", "OH", "44308"),
-         "refuse", ("NO_MATCH",),
-         note="the son named for his father, who does not file, with his own date of birth: the Sr. on file "
-              "is no match for him"),
+         "refuse", ("DOB_CONFLICT",),
+         note="the son named for his father, who does not file, with his own date of birth: not the Sr. on file"),
     Case("housemate_ssn", _req("Carlos", "Mendez", "", "101-01-0505", "77 Calle del Sol", "Apt 4", "San Antonio", "TX", "78205"),
          "refuse", ("TIN_CONFLICT",),
          note="the SSN and the home are Luis Ortega's; the request names someone the file does not hold"),
