@@ -226,6 +226,10 @@ NAME_CASES = [
     (("Joey", "", "Larson Guerrero"), ("JOSE", "", "LARSON GUERRERO")),
     (("Lopez", "", "Ana"), ("ANA", "", "LOPEZ")),
     (("Ann", "Marie", "Lee Jr"), ("MARIE", "ANN", "LEE")),
+    (("Wil Liam", "", "Robinson"), ("WILLIE", "", "ROBINSON")),
+    (("Robe Rt", "", "Lattimore"), ("BOBBY", "", "LATTIMORE")),
+    (("Ma Deline", "", "Lattimore"), ("MADELINE", "", "LATTIMORE")),
+    (("Zeb Edee", "", "Lattimore"), ("MADELINE", "", "LATTIMORE")),
 ]
 
 

@@ -147,6 +147,9 @@ def _name_evidence(request: NameWords, candidate: NameWords) -> NameEvidence:
         given = best_given_relation(given_words_[:1], c_given[:1])
         if given == GivenRelation.CONFLICT and given_words_ and "".join(given_words_) == "".join(c_given):
             given = GivenRelation.SAME  # a space typed inside the name ("CR YSTAL")
+        if given == GivenRelation.CONFLICT and len(given_words_) > 1 and c_given:
+            # a space typed inside a nickname or a slip of the name ("WIL LIAM" for WILLIE)
+            given = given_relation("".join(given_words_), c_given[0])
         if given == GivenRelation.CONFLICT:
             # "Maria Guadalupe" for "Guadalupe", or a middle name used as the first
             alternatives = [
@@ -241,8 +244,15 @@ def _surname_of_lists(frame: pl.DataFrame, left: str, right: str, name: str) -> 
 def _given_reading(frame: pl.DataFrame, given_col: str, out: str) -> pl.DataFrame:
     """The given-name relation reading the request's `given_col` words as its given name
     (`_name_evidence`'s `judge`, over columns)."""
-    frame = frame.with_columns(pl.col(given_col).list.first().alias("_g_r"))
+    frame = frame.with_columns(
+        pl.col(given_col).list.first().alias("_g_r"),
+        pl.when(pl.col(given_col).list.len() > 1)
+        .then(pl.col(given_col).list.join(""))
+        .otherwise(None)
+        .alias("_g_fused"),
+    )
     frame = _relation_of_words(frame, "_g_r", "_g_c", out)
+    frame = _relation_of_words(frame, "_g_fused", "_g_c", "_fused_relation")
     shares = (
         pl.col(given_col).list.set_intersection(pl.concat_list("c_first_given", "c_middle_given")).list.len()
         > 0
@@ -252,14 +262,20 @@ def _given_reading(frame: pl.DataFrame, given_col: str, out: str) -> pl.DataFram
     fused = (pl.col(given_col).list.len() > 0) & (
         pl.col(given_col).list.join("") == pl.col("c_first_given").list.join("")
     )
+    # a space typed inside a nickname or a slip of the name ("WIL LIAM" for WILLIE)
+    fused_reading = pl.col("_g_fused").is_not_null() & ~pl.col("_fused_relation").is_in(
+        [GivenRelation.CONFLICT.value, GivenRelation.MISSING.value]
+    )
     return frame.with_columns(
         pl.when(conflict & fused.fill_null(False))
         .then(pl.lit(GivenRelation.SAME.value))
+        .when(conflict & fused_reading.fill_null(False))
+        .then(pl.col("_fused_relation"))
         .when(conflict & shares)
         .then(pl.lit(GivenRelation.INITIAL.value))
         .otherwise(pl.col(out))
         .alias(out)
-    ).drop("_g_r")
+    ).drop("_g_r", "_g_fused", "_fused_relation")
 
 
 def _rank(given: str, surname: str) -> pl.Expr:
