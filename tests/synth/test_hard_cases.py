@@ -61,6 +61,14 @@ def _on_file_at(addresses: pl.DataFrame, population: Population) -> pl.DataFrame
     return pl.concat([own.select("tin", "street", "unit", "zip", "first_name", "last_name"), lent]).unique()
 
 
+def _sufficient_at_home(batch: RequestBatch) -> pl.DataFrame:
+    """Requests with no deficiency whose street line is the one on file (a typo in the
+    street line leaves it that home, but not the line on file)."""
+    return _joined(batch).filter(
+        pl.col("deficiency").is_null() & ~pl.col("hard_cases").list.contains("typo_address")
+    )
+
+
 @pytest.fixture(scope="module")
 def batch_from_disk(population_dir: Path) -> RequestBatch:
     """A batch drawn from a population read back from its files (as `ftigate synth
@@ -78,11 +86,7 @@ def test_a_relative_or_housemate_is_named_at_a_real_home_with_a_name_no_one_ther
     addresses: pl.DataFrame,
     source: str,
 ) -> None:
-    batch = adversarial_batch if source == "memory" else batch_from_disk
-    # (a typo in the street line leaves it that home, but not the line on file)
-    rows = _joined(batch).filter(
-        pl.col("deficiency").is_null() & ~pl.col("hard_cases").list.contains("typo_address")
-    )
+    rows = _sufficient_at_home(adversarial_batch if source == "memory" else batch_from_disk)
     on_file = _on_file_at(addresses, population)
     for label in UNLIKE_ANYONE_THERE:
         part = _labelled(rows, label).with_columns(pl.col("zip").str.slice(0, 5))
@@ -133,10 +137,7 @@ def test_a_namesake_non_filer_bears_the_full_name_of_a_filer_at_that_home_and_no
     addresses: pl.DataFrame,
     source: str,
 ) -> None:
-    batch = adversarial_batch if source == "memory" else batch_from_disk
-    rows = _joined(batch).filter(
-        pl.col("deficiency").is_null() & ~pl.col("hard_cases").list.contains("typo_address")
-    )
+    rows = _sufficient_at_home(adversarial_batch if source == "memory" else batch_from_disk)
     part = _labelled(rows, "namesake_nonfiler").with_columns(pl.col("zip").str.slice(0, 5))
     assert len(part) > 100
     assert (part["tin"] == "").all()
