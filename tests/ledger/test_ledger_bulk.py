@@ -69,6 +69,65 @@ def test_inspections_made_in_bulk_are_the_events_made_one_by_one(searches: list[
         assert _verdict(fast.canonical) == _verdict(slow.canonical)
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(REQUEST_ID, st.lists(PSEUDONYM, max_size=4).map(tuple)), max_size=6))
+def test_inspections_encoded_in_bulk_are_the_bytes_of_the_events_made_one_by_one(searches: list[tuple[str, tuple[str, ...]]]) -> None:  # fmt: skip
+    request_ids = [request_id for request_id, _ in searches]
+    taxpayers = [read for _, read in searches]
+    joined = [None if not read else '","'.join(read) for read in taxpayers]
+    encoded = _verdict(lambda: RecordsInspected.encode_searches(BATCH, request_ids, joined))
+
+    def one_by_one() -> list[bytes]:
+        return [
+            RecordsInspected(batch_id=BATCH, request_id=request_id, taxpayers=read).canonical()
+            for request_id, read in searches
+        ]
+
+    if encoded == "refused":  # some event, made or written, refuses too
+        with pytest.raises(EntryError):
+            one_by_one()
+        return
+    assert isinstance(encoded, list) and len(encoded) == len(searches)
+    for entry, request_id, read in zip(encoded, request_ids, taxpayers, strict=True):
+        at = json.loads(entry.data)["at"]
+        event = RecordsInspected(event_id=entry.event_id, at=at, batch_id=BATCH, request_id=request_id, taxpayers=read)
+        assert (entry.kind, entry.data) == (event.kind, event.canonical())
+        assert canonical_json(json.loads(entry.data)) == entry.data
+        assert rfc8785.dumps(json.loads(entry.data)) == entry.data
+
+
+def test_inspections_encoded_in_bulk_refuse_what_each_event_refuses() -> None:
+    good, other = "a" * 64, "0" * 64
+    cases = [
+        (["R-1", "SSN 123-45-6789"], [None, None], "shaped like a TIN"),
+        (["R-1"], ["A" * 64], "64 hex"),
+        (["R-1"], [good + '","' + "a" * 63], "64 hex"),
+        (["R-1"], [good + '"," ' + other[1:]], "64 hex"),
+        (["R-1"], [good + '",' + other + "0"], "64 hex"),  # a separator out of place
+        (["R-1"], [good + '","'], "64 hex"),
+        (["R-1"], ['","' + good], "64 hex"),
+        (["R-1"], [good + "é" + other[:63]], "64 hex"),
+        (["R-1", "R-2"], [None], "2 request ids, 1 pseudonym"),
+        (["R-1 \"quoted\" \\ \u00e9\n"], [good], None),
+    ]
+    for request_ids, read, message in cases:
+        if message is None:  # text JSON escapes, and text it writes as it is
+            assert RecordsInspected.encode_searches(BATCH, request_ids, read)
+            continue
+        with pytest.raises(EntryError, match=message) as caught:
+            RecordsInspected.encode_searches(BATCH, request_ids, read)
+        assert "6789" not in str(caught.value)
+    with pytest.raises(EntryError, match="not valid Unicode"):
+        RecordsInspected.encode_searches(BATCH, ["R-" + chr(0xD800)], [good])
+    with pytest.raises(EntryError, match="shaped like a TIN"):
+        RecordsInspected.encode_searches("123456789", ["R-1"], [None])
+    with pytest.raises(EntryError, match="must be text"):
+        RecordsInspected.encode_searches(BATCH, [7], [good])  # type: ignore[list-item]
+    joined = '","'.join([good, other, "f" * 64])
+    (entry,) = RecordsInspected.encode_searches(BATCH, ["R-1"], [joined])
+    assert json.loads(entry.data)["taxpayers"] == [good, other, "f" * 64]
+
+
 def test_inspections_in_bulk_refuse_what_each_event_refuses() -> None:
     good = "a" * 64
     cases = [

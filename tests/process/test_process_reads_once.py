@@ -40,6 +40,9 @@ class ReplaceFileAfterScreening:
     def read(self, request_ids: pl.Series, candidates: pl.DataFrame) -> None:
         pass
 
+    def inspected(self) -> None:
+        pass
+
 
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pl.DataFrame, Path]:

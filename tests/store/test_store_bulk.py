@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import random
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from store_helpers import PSEUDONYMS
 
 from ftigate.decide.record import inspected_events
 from ftigate.ledger.checkpoint import Signer
-from ftigate.ledger.events import RecordsInspected
+from ftigate.ledger.events import EncodedEntry, RecordsInspected
 from ftigate.store.api import Store
 
 BATCH = "b" * 32
@@ -35,7 +36,7 @@ def _chunk(requests: int) -> tuple[pl.Series, pl.DataFrame]:
     return pl.Series("unique_id", ids), pl.DataFrame(pairs, schema=["request_id", "tin"], orient="row")
 
 
-def _naive(request_ids: pl.Series, candidates: pl.DataFrame, like: list[RecordsInspected]) -> list[RecordsInspected]:  # fmt: skip
+def _naive(request_ids: pl.Series, candidates: pl.DataFrame, like: list[EncodedEntry]) -> list[RecordsInspected]:  # fmt: skip
     """One event per request, in request order, with the sorted distinct pseudonyms of the
     TINs it read, each an HMAC-SHA256 made by `hmac` itself; ids and times from `like`."""
     read: dict[str, set[str]] = {}
@@ -44,7 +45,7 @@ def _naive(request_ids: pl.Series, candidates: pl.DataFrame, like: list[RecordsI
         read.setdefault(request_id, set()).add(pseudonym)
     return [
         RecordsInspected(
-            event_id=event.event_id, at=event.at, batch_id=BATCH, request_id=request_id,
+            event_id=event.event_id, at=json.loads(event.data)["at"], batch_id=BATCH, request_id=request_id,
             taxpayers=tuple(sorted(read.get(request_id, ()))),
         )
         for event, request_id in zip(like, request_ids, strict=True)
@@ -61,8 +62,10 @@ def test_inspections_in_bulk_append_the_leaves_of_the_naive_events(db_url: str, 
     request_ids, candidates = _chunk(300)
     bulk = inspected_events(BATCH, request_ids, candidates, PSEUDONYMS)
     naive = _naive(request_ids, candidates, bulk)
-    assert bulk == naive
-    assert any(not event.taxpayers for event in bulk) and any(len(event.taxpayers) > 2 for event in bulk)
+    assert [(entry.kind, entry.event_id, entry.data) for entry in bulk] == [
+        (event.kind, event.event_id, event.canonical()) for event in naive
+    ]
+    assert any(not event.taxpayers for event in naive) and any(len(event.taxpayers) > 2 for event in naive)
     stored = []
     for url, events in ((db_url, bulk), (f"sqlite:///{tmp_path / 'naive.db'}", naive)):
         with Store.open(url) as store:  # no keys: no genesis or seal leaf, nothing random

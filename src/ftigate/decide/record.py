@@ -31,6 +31,7 @@ import dataclasses
 import hashlib
 import uuid
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,6 +55,7 @@ from ftigate.ledger.events import (
     BatchReceived,
     BatchSuperseded,
     Disclosure,
+    EncodedEntry,
     InspectionStarted,
     LedgerEvent,
     Pseudonymizer,
@@ -181,24 +183,29 @@ def started_events(batch_id: str, request_ids: pl.Series) -> Iterator[Inspection
 
 def inspected_events(
     batch_id: str, request_ids: pl.Series, candidates: pl.DataFrame, pseudonyms: Pseudonymizer
-) -> list[RecordsInspected]:
+) -> list[EncodedEntry]:
     """Every request that searched the taxpayer file (an inspection under 6103(b)(7)),
     even one whose search found nobody, with the taxpayer records the search read (their
-    pseudonyms sorted), in the order of `request_ids`."""
+    pseudonyms sorted), in the order of `request_ids`: each the `records_inspected` entry
+    `RecordsInspected(...)` would write, encoded in bulk (`RecordsInspected.encode_searches`)."""
     pairs = candidates.select("request_id", "tin").unique()
-    # one pseudonym per taxpayer read, however many requests read them; the requests are
-    # grouped on the TINs' positions in `tins`, so no pseudonym text goes through Polars
+    # one pseudonym per taxpayer read, however many requests read them; each request's
+    # pseudonyms are sorted and joined by Polars, so none goes through a Python tuple
     tins = pairs["tin"].unique()
-    names = pseudonyms.taxpayers(tins.to_list())
-    positions = pl.DataFrame({"tin": tins, "_position": pl.int_range(tins.len(), eager=True)})
-    found = pairs.join(positions, on="tin").group_by("request_id").agg("_position")
+    names = pl.DataFrame(
+        {"tin": tins, "_pseudonym": pl.Series(pseudonyms.taxpayers(tins.to_list()), dtype=pl.String)}
+    )
+    found = (
+        pairs.join(names, on="tin")
+        .group_by("request_id")
+        .agg(pl.col("_pseudonym").sort().str.join('","').alias("_read"))
+    )
     read = (
         request_ids.rename("request_id").to_frame()
-        .join(found, on="request_id", how="left", maintain_order="left")["_position"]
+        .join(found, on="request_id", how="left", maintain_order="left")["_read"]
         .to_list()
     )  # fmt: skip
-    taxpayers = [() if at is None else tuple(sorted([names[i] for i in at])) for at in read]
-    return RecordsInspected.of_searches(batch_id, request_ids.to_list(), taxpayers)
+    return RecordsInspected.encode_searches(batch_id, request_ids.to_list(), read)
 
 
 def _chosen(result: ProcessResult) -> dict[str, str]:
@@ -298,8 +305,11 @@ class BatchRecorder:
     rules: BatchRules | None = None
     """the rules deciding the batch, told by `run_process` before screening"""
     _searched: int = field(default=0, repr=False)
+    _inspecting: ThreadPoolExecutor | None = field(default=None, repr=False)
+    _reading: list[Future[None]] = field(default_factory=list, repr=False)
+    _read_failed: bool = field(default=False, repr=False)
 
-    def _append(self, events: Iterable[LedgerEvent | Committed]) -> None:
+    def _append(self, events: Iterable[LedgerEvent | Committed | EncodedEntry]) -> None:
         self._count(self.store.append_events(events))
 
     def _count(self, appended: AppendResult) -> None:
@@ -384,12 +394,39 @@ class BatchRecorder:
             pause_point("scoring")
 
     def read(self, request_ids: pl.Series, candidates: pl.DataFrame) -> None:
-        """After a chunk is scored: the taxpayer records each of its requests read."""
-        self._append(inspected_events(self._batch(), request_ids, candidates, self.pseudonyms))
+        """After a chunk is scored: the taxpayer records each of its requests read, recorded
+        on a second thread while the next chunk is scored (DuckDB's scoring leaves the
+        interpreter free); chunks are recorded one after another in the order told, and
+        once one fails none after it is. `inspected` waits for them all."""
+        batch_id = self._batch()
+        if self._inspecting is None:
+            self._inspecting = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ftigate-inspections")
+        self._reading.append(self._inspecting.submit(self._record_read, batch_id, request_ids, candidates))
+
+    def _record_read(self, batch_id: str, request_ids: pl.Series, candidates: pl.DataFrame) -> None:
+        if self._read_failed:
+            raise RuntimeError("an earlier chunk's inspections could not be recorded")
+        try:
+            self._append(inspected_events(batch_id, request_ids, candidates, self.pseudonyms))
+        except BaseException:
+            self._read_failed = True
+            raise
+
+    def inspected(self) -> None:
+        """Every chunk told to `read` recorded; raises the first failure to record one."""
+        pending, self._reading = self._reading, []
+        try:
+            for chunk in pending:
+                chunk.result()
+        finally:
+            if self._inspecting is not None:
+                self._inspecting.shutdown(wait=True)  # the rest refuse at once after a failure
+                self._inspecting = None
 
     # --- after run_process --------------------------------------------------------------
 
     def decided(self, result: ProcessResult) -> None:
+        self.inspected()  # after every inspection in the log, whoever called `read`
         batch_id = self._batch()
         items = decision_items(batch_id, result, self.model_digest, self.pseudonyms)
         self._append([commit_decisions(batch_id, items)])

@@ -54,6 +54,10 @@ class InspectionLog(Protocol):
 
     def read(self, request_ids: pl.Series, candidates: pl.DataFrame) -> None: ...
 
+    def inspected(self) -> None:
+        """Returns once every chunk told to `read` is recorded (a recorder may record them
+        while the next chunk is scored), raising what recording one raised."""
+
 
 @dataclass(frozen=True)
 class ScoringOptions:
@@ -138,7 +142,7 @@ def score_candidates(
     `inspections.searching` is told every chunk's request ids before the search: blocking
     (`blocked_pairs`) searches the taxpayer file for the whole batch at once, so every
     chunk's search starts there; `inspections.read` gets each chunk's candidates after it
-    is scored."""
+    is scored, and `inspections.inspected` is waited for before the candidates are returned."""
     options = options or ScoringOptions()
     frequencies = {column: term_frequencies(reference.people, column) for column in TF_COLUMNS}
     size = max(1, options.request_chunk_rows)
@@ -168,6 +172,8 @@ def score_candidates(
             inspections.read(chunk["unique_id"], parts[-1])
         if progress:
             progress(chunk.height)
+    if inspections is not None:
+        inspections.inspected()  # nothing is decided on a search whose reading is unrecorded
     return pl.concat(parts, how="vertical_relaxed") if len(parts) > 1 else parts[0]
 
 

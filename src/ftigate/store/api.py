@@ -63,6 +63,7 @@ from ftigate.ledger.events import (
     BatchSuperseded,
     BatchVoided,
     Disclosure,
+    EncodedEntry,
     EntryError,
     InspectionStarted,
     LedgerEvent,
@@ -123,6 +124,9 @@ from ftigate.store.models import (
 )
 
 APPEND_CHUNK = 20_000
+Appendable = LedgerEvent | Committed | EncodedEntry
+"""what `Store.append_events` records: an event, a committing event with its items, or
+an entry a bulk encoder wrote (a chunk's inspections)"""
 HEAD_ID = 1
 
 # The status a batch is in once the log holds an event of each lifecycle kind (the
@@ -247,8 +251,8 @@ def leaf_entry(event_json: bytes, seq: int, prev: bytes | None) -> bytes:
 
 
 def _chunks(
-    items: Iterable[LedgerEvent | Committed], size: int
-) -> Iterator[list[LedgerEvent | Committed]]:
+    items: Iterable[Appendable], size: int
+) -> Iterator[list[Appendable]]:
     iterator = iter(items)
     while chunk := list(islice(iterator, size)):
         yield chunk
@@ -350,7 +354,7 @@ class Store:
         requesting_agency: str,
         files_key: str,
         supersedes: str | None,
-        first: Callable[[tuple[int, dict[str, Any]] | None], Iterable[LedgerEvent | Committed]],
+        first: Callable[[tuple[int, dict[str, Any]] | None], Iterable[Appendable]],
         status: str = "screened",
     ) -> AppendResult:
         """Record a new batch: its row and its first events (`first`, given the previous
@@ -459,7 +463,7 @@ class Store:
             self._check_pins(conn, self.signer.verifier.vkey(), self.pseudonyms.fingerprint())
         self._pins_checked = True
 
-    def append_events(self, events: Iterable[LedgerEvent | Committed]) -> AppendResult:
+    def append_events(self, events: Iterable[Appendable]) -> AppendResult:
         """Append events to the log in one transaction, with their projections.
 
         The head row is locked first (FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE
@@ -489,7 +493,7 @@ class Store:
             ) from None
 
     def _append_locked(
-        self, conn: Connection, head: Row[Any], events: Iterable[LedgerEvent | Committed]
+        self, conn: Connection, head: Row[Any], events: Iterable[Appendable]
     ) -> AppendResult:
         """The append itself, in `conn`'s transaction, with the head row locked (`_lock_head`)."""
         frontier = CompactRange.from_bytes(head.size, bytes(head.frontier))
@@ -500,22 +504,28 @@ class Store:
         sealed = CompactRange()
         event_ids: list[str] = []
 
-        def write(chunk: list[LedgerEvent | Committed]) -> None:
+        def write(chunk: list[Appendable]) -> None:
             nonlocal prev
             leaves: list[tuple[int, str, str, bytes, bytes]] = []
             digests: list[bytes] = []
             committed_at: list[tuple[int, Committed]] = []
             index = frontier.size
             for element in chunk:
-                if isinstance(element, Committed):
-                    committed_at.append((index, element))
-                event = element.event if isinstance(element, Committed) else element
-                data = leaf_entry(event.canonical(), index, prev)
+                if isinstance(element, EncodedEntry):  # written in bulk already (a chunk's inspections)
+                    kind, event_id, entry = element.kind, element.event_id, element.data
+                else:
+                    if isinstance(element, Committed):
+                        committed_at.append((index, element))
+                        event: LedgerEvent = element.event
+                    else:
+                        event = element
+                    kind, event_id, entry = event.kind, event.event_id, event.canonical()
+                data = leaf_entry(entry, index, prev)
                 digest = leaf_hash(data)
-                leaves.append((index, event.event_id, event.kind, data, digest))
+                leaves.append((index, event_id, kind, data, digest))
                 digests.append(digest)
                 prev = digest
-                event_ids.append(event.event_id)
+                event_ids.append(event_id)
                 index += 1
             frontier.extend_visiting(digests, tiers, TILE_HEIGHT)
             sealed.extend(digests)
@@ -544,8 +554,8 @@ class Store:
         return AppendResult(first_index, frontier.size, root, tuple(event_ids))
 
     def _keyed(
-        self, conn: Connection, size: int, events: Iterable[LedgerEvent | Committed]
-    ) -> Iterator[LedgerEvent | Committed]:
+        self, conn: Connection, size: int, events: Iterable[Appendable]
+    ) -> Iterator[Appendable]:
         """The events as recorded under the store's keys: the genesis leaf first on an
         empty log, each batch stamped with the pseudonym key's fingerprint."""
         if self.signer is None or self.pseudonyms is None:
@@ -609,12 +619,12 @@ class Store:
     def _project(
         self,
         conn: Connection,
-        events: list[LedgerEvent | Committed],
+        events: list[Appendable],
         committed_at: list[tuple[int, Committed]],
     ) -> None:
         """Rows of the typed tables for the events that describe one (same transaction);
         a committed batch's items as compact rows under its leaf (:mod:`ftigate.store.items`)."""
-        plain = [event for event in events if not isinstance(event, Committed)]
+        plain = [event for event in events if isinstance(event, LedgerEvent)]
         for table, rows in projection_rows(plain).items():
             insert_rows(conn, physical(table), TABLE_COLUMNS[table], rows)
         for leaf_index, committed in committed_at:
