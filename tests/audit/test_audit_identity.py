@@ -82,6 +82,11 @@ def test_street_and_st_are_one_address(hand_batch: HandBatch, tmp_path: Path) ->
     assert findings(result) == [([], [])]
     alone = audit(hand_batch, tmp_path, [(lattimore("Madeline"), LATTIMORE_HOUSE)])
     assert findings(alone) == [([], ["IDENTITY_NOT_ESTABLISHED"])]
+    # a date of birth field that gives no date gives nothing, as the gates read it
+    # (facts.identifiers): before, any text there was taken as a date of birth supplied
+    for no_date in ("Unknown", "NA", "01/06/1979"):
+        unknown = audit(hand_batch, tmp_path, [(lattimore("Madeline", date_of_birth=no_date), LATTIMORE_HOUSE)])
+        assert findings(unknown) == [([], ["IDENTITY_NOT_ESTABLISHED"])], no_date
 
 
 def test_a_relative_not_in_the_file_is_the_wrong_person(hand_batch: HandBatch, tmp_path: Path) -> None:

@@ -38,37 +38,6 @@ def _verdict(build: object) -> object:
         return "refused"
 
 
-def _one_by_one(request_ids: list[str], taxpayers: list[tuple[str, ...]], like: list[RecordsInspected]) -> list[RecordsInspected]:  # fmt: skip
-    """What the recorder made before: one event a request, every field checked by it."""
-    return [
-        RecordsInspected(
-            event_id=event.event_id, at=event.at, batch_id=BATCH, request_id=request_id, taxpayers=read
-        )
-        for event, request_id, read in zip(like, request_ids, taxpayers, strict=True)
-    ]
-
-
-@settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(REQUEST_ID, st.lists(PSEUDONYM, max_size=4).map(tuple)), max_size=6))
-def test_inspections_made_in_bulk_are_the_events_made_one_by_one(searches: list[tuple[str, tuple[str, ...]]]) -> None:  # fmt: skip
-    request_ids = [request_id for request_id, _ in searches]
-    taxpayers = [read for _, read in searches]
-    bulk = _verdict(lambda: RecordsInspected.of_searches(BATCH, request_ids, taxpayers))
-    if bulk == "refused":
-        # some search holds a value an event refuses: made one by one, one of them refuses
-        with pytest.raises(EntryError):
-            for request_id, read in searches:
-                RecordsInspected(batch_id=BATCH, request_id=request_id, taxpayers=read)
-        return
-    assert isinstance(bulk, list)
-    single = _one_by_one(request_ids, taxpayers, bulk)
-    assert bulk == single
-    for fast, slow in zip(bulk, single, strict=True):
-        assert fast.__dict__ == slow.__dict__  # the same fields in the same order
-        # the same bytes, or the same refusal when they are written (text not valid Unicode)
-        assert _verdict(fast.canonical) == _verdict(slow.canonical)
-
-
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(REQUEST_ID, st.lists(PSEUDONYM, max_size=4).map(tuple)), max_size=6))
 def test_inspections_encoded_in_bulk_are_the_bytes_of_the_events_made_one_by_one(searches: list[tuple[str, tuple[str, ...]]]) -> None:  # fmt: skip
@@ -126,25 +95,6 @@ def test_inspections_encoded_in_bulk_refuse_what_each_event_refuses() -> None:
     joined = '","'.join([good, other, "f" * 64])
     (entry,) = RecordsInspected.encode_searches(BATCH, ["R-1"], [joined])
     assert json.loads(entry.data)["taxpayers"] == [good, other, "f" * 64]
-
-
-def test_inspections_in_bulk_refuse_what_each_event_refuses() -> None:
-    good = "a" * 64
-    cases = [
-        (["R-1", "SSN 123-45-6789"], [(), ()], "shaped like a TIN"),
-        (["R-1"], [("A" * 64,)], "64 hex"),
-        (["R-1"], [(good, "a" * 63)], "64 hex"),
-        (["R-1", "R-2"], [()], "2 request ids, 1 pseudonym"),
-    ]
-    for request_ids, taxpayers, message in cases:
-        with pytest.raises(EntryError, match=message) as caught:
-            RecordsInspected.of_searches(BATCH, request_ids, taxpayers)
-        assert "6789" not in str(caught.value)
-    with pytest.raises(EntryError, match="shaped like a TIN"):
-        RecordsInspected.of_searches("123456789", ["R-1"], [()])
-    # not the shapes of a search at all: made one by one, with each event's own refusal
-    with pytest.raises(EntryError, match="must be text"):
-        RecordsInspected.of_searches(BATCH, ["R-1"], [[good]])  # type: ignore[list-item]
 
 
 def test_bulk_event_ids_are_each_new_and_of_the_usual_shape() -> None:

@@ -127,11 +127,14 @@ def test_every_chunk_is_announced_before_the_taxpayer_file_is_searched(
             assert set(candidates["request_id"]) <= set(request_ids)
             steps.append(("read", tuple(request_ids)))
 
+        def inspected(self) -> None:
+            steps.append(("inspected", ()))
+
     candidates = score_candidates(
         standard, reference, load_model(), ScoringOptions(request_chunk_rows=120), inspections=Log()
     )
     kinds = [kind for kind, _ in steps]
-    assert kinds == ["searching"] * 3 + ["search"] + ["read"] * 3
+    assert kinds == ["searching"] * 3 + ["search"] + ["read"] * 3 + ["inspected"]  # then returned
     announced = [ids for kind, ids in steps if kind == "searching"]
     assert announced == [ids for kind, ids in steps if kind == "read"]
     assert sum(len(ids) for ids in announced) == standard.height  # type: ignore[arg-type]

@@ -71,6 +71,7 @@ from ftigate.facts.address import (
     zip5,
 )
 from ftigate.facts.dates import dob_relation, dob_relation_expr
+from ftigate.facts.identifiers import name_and_address_alone
 from ftigate.facts.names import (
     GivenRelation,
     SurnameRelation,
@@ -610,10 +611,7 @@ def identity_findings(
     # against it either (`decide.gates`: NAME_UNIQUE_AT_ADDRESS).
     name_and_address_only = req.select(
         "request_id",
-        (
-            tin_digits(pl.col("tin")).is_null()
-            & (pl.col("date_of_birth").fill_null("").str.strip_chars() == "")
-        ).alias("name_and_address_only"),
+        name_and_address_alone(pl.col("tin"), pl.col("date_of_birth")).alias("name_and_address_only"),
     )
     fitting = scored.filter("fits")
     top = fitting.group_by("request_id").agg(

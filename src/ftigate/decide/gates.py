@@ -44,6 +44,7 @@ from dataclasses import asdict, dataclass, field
 import polars as pl
 
 from ftigate.facts.address import COMPARED_COLUMNS, Tolerance, corroborations
+from ftigate.facts.identifiers import name_and_address_alone
 from ftigate.facts.names import (
     GivenRelation,
     SurnameRelation,
@@ -513,7 +514,7 @@ def decide_identities(
     # cannot tell a non-filer of the same name at that home (a son named for his father)
     # from the filer. (A TIN or date of birth that is given and disagrees is refused by its
     # own gate.)
-    on_name_and_address = pl.col("_supplied_tin").is_null() & pl.col("_supplied_dob").is_null()
+    on_name_and_address = name_and_address_alone(pl.col("_supplied_tin"), pl.col("_supplied_dob"))
     name_unique = plausible & ((p < threshold) | on_name_and_address) & pl.col("_name_unique")
     tin_given = pl.col("_supplied_tin").is_not_null()
     tin_disagrees = tin_given & ~tin_agrees

@@ -11,6 +11,14 @@ import polars as pl
 from ftigate.facts.text import fixed_width_slip, one_keying_slip
 
 
+def dob_text(expr: pl.Expr) -> pl.Expr:
+    """The date of birth a field gives: an ISO date (YYYY-MM-DD, spaces around it
+    dropped), else NULL (blank, "NA", "Unknown", another layout). What every stage reads
+    as a date of birth supplied: the model's input, the gates and the audit."""
+    text = expr.cast(pl.String).fill_null("").str.strip_chars()
+    return pl.when(text.str.contains(r"^\d{4}-\d{2}-\d{2}$")).then(text).otherwise(None)
+
+
 def dob_relation(requested: str | None, on_file: str | None) -> str:
     """SAME, SLIP (day and month swapped, the year or the day one off, both at once, the day
     before or after across a month's end, or one character of the ISO date mistyped),

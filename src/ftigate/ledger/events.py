@@ -385,66 +385,20 @@ class RecordsInspected(LedgerEvent):
     actor: str = "system"
 
     @classmethod
-    def of_searches(
-        cls, batch_id: str, request_ids: Sequence[str], taxpayers: Sequence[tuple[str, ...]],
-        actor: str = "system",
-    ) -> list[RecordsInspected]:  # fmt: skip
-        """One event per search (``taxpayers[i]``: the pseudonyms ``request_ids[i]``'s search
-        read), the events ``RecordsInspected(...)`` would make one by one, checked column by
-        column instead of event by event: the values each search has its own of (request
-        id, pseudonyms) in one pass each, the shared ones (batch, actor, time) once. A
-        batch makes one per searching request (hundreds of thousands a chunk). The events
-        of one call share their time (``at``: when they were made, just before they are
-        appended); each has its own event id."""
-        if len(request_ids) != len(taxpayers):
-            raise EntryError(f"{cls.kind}: {len(request_ids)} request ids, {len(taxpayers)} pseudonym lists")
-        searches = (
-            type(batch_id) is str
-            and type(actor) is str
-            and all(type(request_id) is str for request_id in request_ids)
-            and all(type(read) is tuple for read in taxpayers)
-        )
-        pseudonyms = [pseudonym for read in taxpayers for pseudonym in read] if searches else []
-        if not (searches and all(type(pseudonym) is str for pseudonym in pseudonyms)):
-            # not the shapes of a search: each event refuses what it refuses
-            return [
-                cls(batch_id=batch_id, request_id=request_id, taxpayers=read, actor=actor)
-                for request_id, read in zip(request_ids, taxpayers, strict=True)
-            ]
-        at = utc_now()
-        for name, value in (("batch_id", batch_id), ("actor", actor), ("at", at)):
-            _check_json_safe(cls.kind, name, value)
-            _refuse_clear_tins(cls.kind, name, value)
-        if holds_tin_shape("\n".join(request_ids)):
-            raise EntryError(f"{cls.kind}.request_id holds something shaped like a TIN; refused")
-        if not all_hex64(pseudonyms, "".join(pseudonyms)):
-            raise EntryError(f"{cls.kind}.taxpayers must be a taxpayer pseudonym (64 hex digits)")
-        events = []
-        new = object.__new__
-        ids = new_event_ids(len(request_ids))
-        for event_id, request_id, read in zip(ids, request_ids, taxpayers, strict=True):
-            event = new(cls)
-            # the fields in their dataclass order, as __init__ sets them (checked above)
-            event.__dict__.update(
-                event_id=event_id, at=at, batch_id=batch_id, request_id=request_id, taxpayers=read,
-                actor=actor,
-            )  # fmt: skip
-            events.append(event)
-        return events
-
-    @classmethod
     def encode_searches(
         cls, batch_id: str, request_ids: Sequence[str], read: Sequence[str | None], actor: str = "system"
     ) -> list[EncodedEntry]:
-        """The entries :meth:`of_searches` would make, written straight to their RFC 8785
-        bytes with no event object in between: a batch's inspections are most of its leaves
+        """One entry per search (``read[i]``: what ``request_ids[i]``'s search read), the
+        bytes ``RecordsInspected(...).canonical()`` would give, written straight from the
+        values with no event object in between: a batch's inspections are most of its leaves
         (over half a million at 1.28 M requests), and making each an object and encoding it
         field by field cost more than scoring the batch.
 
-        ``read[i]``: the pseudonyms ``request_ids[i]``'s search read, sorted, distinct and
+        ``read[i]``: the pseudonyms of the taxpayer records read, sorted, distinct and
         joined by ``","`` (the text between an array's outer quotes); ``None`` or ``""``
-        when it read nobody. The checks are :meth:`of_searches`' over the whole chunk at
-        once: request ids are text with nothing shaped like a TIN, every pseudonym 64
+        when it read nobody. The events of one call share their time (``at``: when they were
+        made), each has its own event id. What each event checks is checked over the whole
+        chunk at once: request ids are text with nothing shaped like a TIN, every pseudonym 64
         lower-case hex digits (each joined text is pseudonyms at fixed places, separators
         between them, nothing else), and the bytes are valid UTF-8. A test pins every
         entry to the event's own :meth:`LedgerEvent.canonical`."""

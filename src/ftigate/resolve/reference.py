@@ -28,6 +28,7 @@ import polars as pl
 import pyarrow as pa
 
 from ftigate.facts.address import COMPARED_COLUMNS, address_parts, same_building, zip5
+from ftigate.facts.dates import dob_text
 from ftigate.facts.reference import (
     ADDRESS_COLUMNS,
     DISCLOSED_COLUMNS,
@@ -47,7 +48,6 @@ from ftigate.resolve.standardise import (
     CODED_KEYS,
     address_codes,
     address_keys,
-    dob_text,
     house_initial_code,
     name_zip_code,
     on_distinct,

@@ -23,6 +23,7 @@ import jellyfish
 import polars as pl
 
 from ftigate.facts.address import COMPARED_COLUMNS, address_parts
+from ftigate.facts.dates import dob_text
 from ftigate.facts.names import nickname_pairs
 from ftigate.facts.text import plain_upper
 from ftigate.facts.tin import tin_digits
@@ -280,11 +281,6 @@ def surname_soundex(frame: pl.DataFrame) -> pl.DataFrame:
     """sx_tokens: the Soundex code of each surname token (for blocking), per distinct
     standard surname (`last_name` as `standard_names` leaves it)."""
     return on_distinct(frame, "last_name", _soundex_tokens)
-
-
-def dob_text(expr: pl.Expr) -> pl.Expr:
-    text = expr.cast(pl.String).fill_null("").str.strip_chars()
-    return pl.when(text.str.contains(r"^\d{4}-\d{2}-\d{2}$")).then(text).otherwise(None)
 
 
 REQUEST_ADDRESS_PREFIX = "r_"
