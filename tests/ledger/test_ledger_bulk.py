@@ -21,7 +21,7 @@ from ftigate.ledger.committed import (
     _check_each,
     _check_recordable,
 )
-from ftigate.ledger.events import EntryError, Pseudonymizer, RecordsInspected, new_event_ids
+from ftigate.ledger.events import EncodedEntry, EntryError, Pseudonymizer, RecordsInspected, new_event_ids
 from ftigate.ledger.merkle import HashTree, leaf_hash, node_hash
 
 BATCH = "b" * 32
@@ -92,6 +92,8 @@ def test_inspections_encoded_in_bulk_refuse_what_each_event_refuses() -> None:
         RecordsInspected.encode_searches("123456789", ["R-1"], [None])
     with pytest.raises(EntryError, match="must be text"):
         RecordsInspected.encode_searches(BATCH, [7], [good])  # type: ignore[list-item]
+    with pytest.raises(EntryError, match="recorded as events"):
+        EncodedEntry("disclosure", "e" * 32, b"{}")  # it has a table row the store would skip
     joined = '","'.join([good, other, "f" * 64])
     (entry,) = RecordsInspected.encode_searches(BATCH, ["R-1"], [joined])
     assert json.loads(entry.data)["taxpayers"] == [good, other, "f" * 64]

@@ -78,15 +78,19 @@ def batch_from_disk(population_dir: Path) -> RequestBatch:
     )
 
 
-@pytest.mark.parametrize("source", ["memory", "disk"])
+@pytest.fixture(params=["memory", "disk"])
+def sufficient_at_home(
+    request: pytest.FixtureRequest, adversarial_batch: RequestBatch, batch_from_disk: RequestBatch
+) -> pl.DataFrame:
+    """`_sufficient_at_home` of the adversarial batch drawn in memory, then of one drawn
+    from a population read back from its files."""
+    return _sufficient_at_home(adversarial_batch if request.param == "memory" else batch_from_disk)
+
+
 def test_a_relative_or_housemate_is_named_at_a_real_home_with_a_name_no_one_there_has(
-    adversarial_batch: RequestBatch,
-    batch_from_disk: RequestBatch,
-    population: Population,
-    addresses: pl.DataFrame,
-    source: str,
+    sufficient_at_home: pl.DataFrame, population: Population, addresses: pl.DataFrame
 ) -> None:
-    rows = _sufficient_at_home(adversarial_batch if source == "memory" else batch_from_disk)
+    rows = sufficient_at_home
     on_file = _on_file_at(addresses, population)
     for label in UNLIKE_ANYONE_THERE:
         part = _labelled(rows, label).with_columns(pl.col("zip").str.slice(0, 5))
@@ -129,15 +133,10 @@ def test_a_relative_or_housemate_is_named_at_a_real_home_with_a_name_no_one_ther
             assert lives_there["request_id"].n_unique() == len(part)
 
 
-@pytest.mark.parametrize("source", ["memory", "disk"])
 def test_a_namesake_non_filer_bears_the_full_name_of_a_filer_at_that_home_and_no_tin(
-    adversarial_batch: RequestBatch,
-    batch_from_disk: RequestBatch,
-    population: Population,
-    addresses: pl.DataFrame,
-    source: str,
+    sufficient_at_home: pl.DataFrame, population: Population, addresses: pl.DataFrame
 ) -> None:
-    rows = _sufficient_at_home(adversarial_batch if source == "memory" else batch_from_disk)
+    rows = sufficient_at_home
     part = _labelled(rows, "namesake_nonfiler").with_columns(pl.col("zip").str.slice(0, 5))
     assert len(part) > 100
     assert (part["tin"] == "").all()

@@ -459,6 +459,10 @@ def _pseudonym_runs(joined: Sequence[str]) -> bool:
     )
 
 
+ENCODED_KINDS = frozenset({RecordsInspected.kind})
+"""kinds a bulk encoder may write (`EncodedEntry`): no table row, no batch status"""
+
+
 @dataclass(frozen=True, slots=True)
 class EncodedEntry:
     """An event already written as its canonical bytes by a bulk encoder
@@ -469,6 +473,10 @@ class EncodedEntry:
     kind: str
     event_id: str
     data: bytes
+
+    def __post_init__(self) -> None:
+        if self.kind not in ENCODED_KINDS:  # the store would skip its table row or status
+            raise EntryError(f"{self.kind} entries are recorded as events, not encoded in bulk")
 
 
 @dataclass(frozen=True, kw_only=True)
