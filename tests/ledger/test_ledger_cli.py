@@ -38,6 +38,8 @@ def test_checkpoint_verify_prove_check_proof(env: Env) -> None:
     assert "leaves 12..17 are beyond the last signed head (size 12)" in err
     code, out, _ = env.run("verify", "--checkpoint", str(overseer), "--pending")
     assert code == 0 and out.startswith("OK: 18 leaves") and "6 pending" in out
+    code, in_line, _ = env.run("verify", "--checkpoint", str(overseer), "--pending", "--in-line")
+    assert code == 0 and in_line == out
     env.run("checkpoint", "--out", str(env.tmp / "latest.checkpoint"))
     event_id = env.sql("SELECT event_id FROM ledger_leaves WHERE leaf_index = 13")[0][0]
     proof_file = env.tmp / "proof.json"

@@ -129,15 +129,16 @@ TAMPERING: dict[str, tuple[tuple[str, ...], tuple[str, ...], bool]] = {
 }  # fmt: skip
 
 
+@pytest.mark.parametrize("parallel", [False, True], ids=["in line", "second process"])
 @pytest.mark.parametrize("case", TAMPERING)
-def test_changing_committed_rows_is_found(store: Store, log_signer: Signer, case: str) -> None:
+def test_changing_committed_rows_is_found(store: Store, log_signer: Signer, case: str, parallel: bool) -> None:
     batch_id, _ = _record(store)
     store.sign_checkpoint(log_signer)
     statements, expected, proof_refused = TAMPERING[case]
     with store.engine.begin() as conn:
         for statement in statements:
             conn.execute(text(statement), {"blob": bytes(32)} if ":blob" in statement else {})
-    findings = sorted(str(f) for f in store.verify(log_signer.verifier).findings)
+    findings = sorted(str(f) for f in store.verify(log_signer.verifier, parallel=parallel).findings)
     assert len(findings) == len(expected), findings
     for want in expected:
         assert any(want in f for f in findings), findings

@@ -268,6 +268,14 @@ def verify(
             "how many instead of failing.",
         ),
     ] = False,
+    in_line: Annotated[
+        bool,
+        typer.Option(
+            "--in-line",
+            help="Rehash the committed items in this process too, after the log (by default a "
+            "second process rehashes them meanwhile when there are 200,000 or more).",
+        ),
+    ] = False,
     log_key: LogKeyOption = None,
     db: DbOption = None,
     as_json: JsonOption = False,
@@ -289,7 +297,8 @@ def verify(
             raise ValueError(f"{checkpoint}: not a signed checkpoint: {error}") from None
     store = _open_store(db)
     try:
-        report = store.verify(verifier, outside, witness, pending=pending)
+        parallel = False if in_line else None
+        report = store.verify(verifier, outside, witness, pending=pending, parallel=parallel)
     finally:
         store.close()
     if as_json:

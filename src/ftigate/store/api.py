@@ -122,6 +122,7 @@ from ftigate.store.models import (
     User,
     UserRole,
 )
+from ftigate.store.rehash import ItemsRehash
 
 APPEND_CHUNK = 20_000
 Appendable = LedgerEvent | Committed | EncodedEntry
@@ -901,13 +902,16 @@ class Store:
         witness_key: Verifier | None = None,
         *,
         pending: bool = False,
+        parallel: bool | None = None,
     ) -> VerifyReport:
         """Recompute the whole log and check it (see :mod:`ftigate.ledger.verify`), then
         rebuild the rows the reports read from its events and compare them with the
         tables (see :mod:`ftigate.ledger.projection`).
 
         Head, signed heads, leaves and tables are read in one snapshot, so an append
-        running meanwhile cannot look like tampering."""
+        running meanwhile cannot look like tampering. The committed items are rehashed
+        in a second process meanwhile (:mod:`ftigate.store.rehash`) where there are many
+        (``parallel`` None), always (True: tests) or never (False)."""
         expected = ExpectedProjection()
         text_rows: list[int] = []
 
@@ -922,10 +926,13 @@ class Store:
                 with contextlib.suppress(EntryError):
                     expected.add(index, event_from_entry(event))
 
-        with self.snapshot() as conn:
+        with self.snapshot() as conn, contextlib.ExitStack() as helpers:
             head = conn.execute(
                 select(LedgerHead.size, LedgerHead.root_hash).where(LedgerHead.id == HEAD_ID)
             ).one()
+            items = None if parallel is False else ItemsRehash.start(conn, force=bool(parallel))
+            if items is not None:
+                helpers.callback(items.close)
             signed = [
                 (f"#{row[0]}", row[1])
                 for row in conn.execute(
@@ -962,7 +969,10 @@ class Store:
                 event_id: (expected.commitment_leaves[event_id], event)
                 for event_id, event in expected.commitments.items()
             }
-            report.findings.extend(Finding(message, leaf) for _, leaf, message in check_items(conn, logged))
+            rehashed = None if items is None else items.result((head.size, bytes(head.root_hash)))
+            report.findings.extend(
+                Finding(message, leaf) for _, leaf, message in check_items(conn, logged, rehashed)
+            )
             if report.tree is not None:
                 stored_tiles = conn.execute(
                     select(MerkleTile.level, MerkleTile.idx, MerkleTile.hashes)

@@ -265,14 +265,56 @@ class ItemCheck:
     hashes: bytearray = field(default_factory=bytearray)  # leaf hashes end to end
 
 
+@dataclass(frozen=True, slots=True)
+class RehashedRun:
+    """What one commitment's stored rows hash to."""
+
+    rows: int
+    unreadable: bool
+    root: str | None  # hex root of the item tree over the rows (None: unreadable)
+
+
+@dataclass(frozen=True)
+class RehashedItems:
+    """The stored item rows rehashed, without the log: the commitments rows, each one's run
+    of rows as it hashes now, and per item table the rows outside every run. Read in one
+    snapshot; ``head`` is that snapshot's ledger head (size, root), by which ``verify``
+    knows the items it was given were read in the state of the store it verifies."""
+
+    head: tuple[int, bytes]
+    stored: list[Commitment]
+    runs: dict[str, RehashedRun]
+    outside: dict[str, int]
+
+
+def rehash_items(conn: Connection) -> RehashedItems:
+    """Every item table read once in id order and rehashed, without an object per row."""
+    head = conn.exec_driver_sql("SELECT size, root_hash FROM ledger_head WHERE id = 1").one()
+    texts = Texts(conn)
+    stored = commitments(conn)
+    runs: dict[str, RehashedRun] = {}
+    outside: dict[str, int] = {}
+    for kind, table in ITEM_TABLES.items():
+        ordered = sorted((c for c in stored if c.kind == kind), key=lambda c: c.first_item)
+        checks = {c.event_id: ItemCheck() for c in ordered}
+        outside[table] = _rehash(conn, kind, table, ordered, checks, texts)
+        for event_id, check in checks.items():
+            root = None if check.unreadable else HashTree.from_concatenated(check.hashes).root().hex()
+            runs[event_id] = RehashedRun(check.count, check.unreadable, root)
+    return RehashedItems((int(head[0]), bytes(head[1])), stored, runs, outside)
+
+
 def check_items(
-    conn: Connection, logged: Mapping[str, tuple[int, BatchScreened | BatchDecided]]
+    conn: Connection,
+    logged: Mapping[str, tuple[int, BatchScreened | BatchDecided]],
+    rehashed: RehashedItems | None = None,
 ) -> Iterator[tuple[str, int | None, str]]:
     """(table, leaf index, message) for every way the stored items differ from what the
     committing leaves of the log (``logged``: event id -> (leaf index, event)) commit
-    to. Each table is read once in id order and rehashed, without an object per row."""
-    texts = Texts(conn)
-    stored = commitments(conn)
+    to. ``rehashed``: the rows as :func:`rehash_items` read them in this state of the store
+    (by another process, while the log was checked); read here when not given."""
+    found_items = rehash_items(conn) if rehashed is None else rehashed
+    stored = found_items.stored
     by_event = {c.event_id: c for c in stored}
     for commitment in stored:
         found = logged.get(commitment.event_id)
@@ -296,30 +338,28 @@ def check_items(
                 f"leaf {leaf}) are missing: no commitments row names them (it was deleted)",
             )  # fmt: skip
     for kind, table in ITEM_TABLES.items():
-        runs = sorted((c for c in stored if c.kind == kind), key=lambda c: c.first_item)
-        checks = {c.event_id: ItemCheck() for c in runs}
-        outside = _rehash(conn, kind, table, runs, checks, texts)
+        outside = found_items.outside.get(table, 0)
         if outside:
             yield (
                 table, None,
                 f"{table}: {outside} row(s) lie outside every commitment's run of rows "
                 "(rows were added outside the ledger)",
             )  # fmt: skip
-        for commitment in runs:
+        for commitment in sorted((c for c in stored if c.kind == kind), key=lambda c: c.first_item):
             entry = logged.get(commitment.event_id)
             if entry is None:
                 continue
             leaf, event = entry
-            check = checks[commitment.event_id]
+            run = found_items.runs[commitment.event_id]
             where = f"{table}: the rows of batch {event.batch_id} (event {event.event_id}, leaf {leaf})"
-            if check.unreadable:
+            if run.unreadable:
                 message = f"{where} hold values that are not {table} (altered outside the ledger)"
-            elif check.count != event.records:
+            elif run.rows != event.records:
                 message = (
-                    f"{where} are {check.count}, but the log commits to {event.records} "
+                    f"{where} are {run.rows}, but the log commits to {event.records} "
                     "(rows were deleted or added)"
                 )
-            elif HashTree.from_concatenated(check.hashes).root().hex() != event.results_root:
+            elif run.root != event.results_root:
                 message = (
                     f"{where} do not hash to the root the log commits to "
                     "(a row was changed or the rows were reordered)"
