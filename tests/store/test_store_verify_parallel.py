@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import signal
+import sys
 
 import pytest
 from sqlalchemy import text
@@ -88,3 +90,15 @@ def test_few_items_are_rehashed_in_line_and_many_in_a_second_process(
         started.close()
         monkeypatch.setattr(rehash, "_usable_cores", lambda: 1)
         assert rehash.ItemsRehash.start(conn) is None
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux's parent-death signal")
+def test_the_second_process_ends_with_verify(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    _record(store, 5)
+    with store.snapshot() as conn:
+        started = rehash.ItemsRehash.start(conn, force=True)
+        assert started is not None
+        pool = started._pool
+        assert pool is not None
+        assert pool.apply(rehash.parent_death_signal) == signal.SIGTERM
+        started.close()

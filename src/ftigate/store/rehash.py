@@ -21,10 +21,13 @@ The second process reads the state of the store that ``verify`` reads:
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
 import os
 import re
+import signal
+import sys
 from multiprocessing.pool import AsyncResult, Pool
 from typing import Any
 
@@ -61,6 +64,23 @@ def rehash_at(url: str, snapshot: str | None) -> RehashedItems:
         engine.dispose()
 
 
+PR_SET_PDEATHSIG, PR_GET_PDEATHSIG = 1, 2
+
+
+def die_with_parent() -> None:
+    """The second process is ended when ``verify``'s process dies, killed or not (Linux's
+    parent-death signal): it would otherwise read the whole item tables for no one."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def parent_death_signal() -> int:
+    """The signal this process gets when its parent dies (0: none)."""
+    found = ctypes.c_int(0)
+    ctypes.CDLL(None, use_errno=True).prctl(PR_GET_PDEATHSIG, ctypes.byref(found))
+    return found.value
+
+
 def _usable_cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -94,7 +114,7 @@ class ItemsRehash:
             snapshot = str(conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one())
         try:
             # spawn, not fork: the parent holds an engine's connections and may run threads
-            pool = multiprocessing.get_context("spawn").Pool(1)
+            pool = multiprocessing.get_context("spawn").Pool(1, initializer=die_with_parent)
         except OSError as error:
             log.warning("verify: no second process for the items (%s); they are rehashed in line", error)
             return None
