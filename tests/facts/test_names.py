@@ -43,10 +43,13 @@ GIVEN = [
     # a relative at the same home, another first name with the same initial
     ("MELVIN", "MADELINE", G.CONFLICT),
     ("AL", "AJ", G.CONFLICT),
-    # two nicknames of one formal name: neither a fit nor evidence of another person
-    ("LIZ", "BETTY", G.FORMAL),
-    ("WILL", "WILLIE", G.FORMAL),
-    ("TED", "EDDIE", G.FORMAL),
+    # two nicknames of one formal name: neither a fit alone nor evidence of another person
+    ("LIZ", "BETTY", G.ONE_NAME),
+    ("WILL", "WILLIE", G.ONE_NAME),
+    ("TED", "EDDIE", G.ONE_NAME),
+    ("JOHNNY", "JACK", G.ONE_NAME),
+    # two formal names that share a nickname (BETO): two names, as twins are given
+    ("ALBERTO", "ROBERTO", G.FORMAL),
     ("", "JOHN", G.MISSING),
 ]
 

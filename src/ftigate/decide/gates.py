@@ -11,8 +11,9 @@ effect among them, as the law's rule files state it):
                             the candidate's TIN or former ITIN keyed with one slip agrees
   GIVEN_NAME_CONFLICT       the given name is not the candidate's: not equal, not an initial
                             of it, not one keying slip apart, not a nickname of it with a
-                            date of birth or TIN that agrees (a chain of nicknames, Joey ->
-                            Joseph -> Jose, never counts); a TIN never excuses it
+                            date of birth or TIN that agrees, not two nicknames of one name
+                            (Johnny, Jack) with both; any other chain of nicknames (Joey ->
+                            Joseph -> Jose) never counts; a TIN alone never excuses it
   ADDRESS_NOT_CORROBORATED  the supplied address is not one the agency holds for the
                             candidate, current or prior, up to the tolerances of
                             `facts.address` (the check skipped 42,695 times)
@@ -104,8 +105,8 @@ a missing name) could be the requested person"""
 
 FACTS_GIVEN_AGREES = (GivenRelation.SAME.value, GivenRelation.SLIP.value, GivenRelation.INITIAL.value)
 """given-name relations (`facts.names`) that fit without anything else confirming the person;
-a NICKNAME fits only with a TIN or the same date of birth, and FORMAL (two nicknames of
-one name) or CONFLICT never"""
+a NICKNAME fits only with a TIN or the same date of birth, ONE_NAME (two nicknames of one
+name) only with both, and FORMAL or CONFLICT never"""
 
 ON_FILE_PREFIX = "f_"
 """prefix of a candidate's address parts in the `on_file` frame the gates receive"""
@@ -536,6 +537,15 @@ def decide_identities(
         | (
             (pl.col("_relation") == GivenRelation.NICKNAME.value)
             & (tin_agrees | pl.col("gamma_dob").is_in(DOB_SAME))
+        ).fill_null(False)
+        # Two nicknames of one name (Johnny and Jack, both John) are two people's names at
+        # one home until the TIN and the same date of birth both confirm the one person:
+        # only twins share a date of birth, and no one names twins John twice. (Two names
+        # that share a nickname, Alberto and Roberto, are two names: twins are named so.)
+        | (
+            (pl.col("_relation") == GivenRelation.ONE_NAME.value)
+            & tin_agrees
+            & pl.col("gamma_dob").is_in(DOB_SAME)
         ).fill_null(False)
     )
     checks = {

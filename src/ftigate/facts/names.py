@@ -15,6 +15,11 @@ Given names (`given_relation`), from strongest to weakest agreement:
             one keying slip from one ("DCK" / "RICHARD"); a chain through a third name
             (JOEY -> JOSEPH -> JOSE) is not a nickname
   INITIAL   one is the initial of the other ("J" / "JOHN")
+  ONE_NAME  two nicknames of one formal name in the shared list ("JOHNNY" / "JACK", both
+            JOHN), not two formal names that share a nickname ("ALBERTO" / "ROBERTO", both
+            BETO): the one person only where more confirms it (the identity gate: a TIN
+            that agrees and the same date of birth)
+  FORMAL    two names the shared list links through a third in any other way
   CONFLICT  none of these: the names say two different people ("MELVIN" / "MADELINE")
   MISSING   one side gives no given name
 
@@ -116,6 +121,20 @@ def _nickname_forms() -> dict[str, frozenset[str]]:
     return {name: frozenset(others) for name, others in forms.items()}
 
 
+@cache
+def _formal_names() -> dict[str, frozenset[str]]:
+    formals: dict[str, set[str]] = {}
+    for formal, nickname in nickname_pairs():
+        formals.setdefault(nickname, set()).add(formal)
+    return {name: frozenset(found) for name, found in formals.items()}
+
+
+def formal_names_of(name: str) -> frozenset[str]:
+    """The formal names the shared list gives `name` as a nickname of (none for a name
+    that is no one's nickname)."""
+    return _formal_names().get(name, frozenset())
+
+
 def nickname_forms(name: str) -> frozenset[str]:
     """The names the shared list pairs with `name` directly (its nicknames, or the formal
     names it is a nickname of)."""
@@ -145,7 +164,8 @@ class GivenRelation(StrEnum):
     SLIP = "SLIP"
     NICKNAME = "NICKNAME"
     INITIAL = "INITIAL"
-    FORMAL = "FORMAL"  # two nicknames of one formal name (LIZ / BETTY, both ELIZABETH)
+    ONE_NAME = "ONE_NAME"  # two nicknames of one formal name (LIZ / BETTY, both ELIZABETH)
+    FORMAL = "FORMAL"  # linked through a third name otherwise (ALBERTO / ROBERTO, both BETO)
     CONFLICT = "CONFLICT"
     MISSING = "MISSING"
 
@@ -163,6 +183,8 @@ def given_relation(a: str, b: str) -> GivenRelation:
         return GivenRelation.SLIP
     if nicknames(a, b):
         return GivenRelation.NICKNAME
+    if formal_names_of(a) & formal_names_of(b):
+        return GivenRelation.ONE_NAME
     if nickname_forms(a) & nickname_forms(b):
         # Not evidence of one person (the identity gate never lets a chain of nicknames
         # count), nor of another: one name's forms (Will for Willie, Ted for Eddie).
