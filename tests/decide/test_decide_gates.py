@@ -200,6 +200,7 @@ def test_identity_gate_case(label: str, case: dict[str, Any]) -> None:
         on_file={"111223333": given["on_file"]} if "on_file" in given else None,
         names=given.get("names"),
         policy=given.get("policy"),
+        lent=[tuple(pair) for pair in given.get("lent", [])],
     )
     fires = case["code"] in row["reasons"]
     assert fires is case["fires"], f"{label}: reasons {row['reasons']}"

@@ -7,8 +7,11 @@ effect among them, as the law's rule files state it):
 
   NO_MATCH                  nobody scores above the floor
   TIN_CONFLICT              the supplied TIN belongs to someone else (or, with nobody
-                            above the floor, to a taxpayer whose name is not the request's);
-                            the candidate's TIN or former ITIN keyed with one slip agrees
+                            above the floor, to a taxpayer whose name is not the request's)
+                            and no return explains it (a lent SSN: returns under it in
+                            another name from the requested address, the TIN as supplied or
+                            one keying slip from it); the candidate's TIN or former ITIN
+                            keyed with one slip agrees
   GIVEN_NAME_CONFLICT       the given name is not the candidate's: not equal, not an initial
                             of it, not one keying slip apart, not a nickname of it with a
                             date of birth or TIN that agrees, not two nicknames of one name
@@ -293,6 +296,33 @@ def _facts_relations(
     )
 
 
+def _lent_with_a_slip(frame: pl.DataFrame, lent_returns: pl.DataFrame) -> pl.DataFrame:
+    """`_lent` also where the TIN supplied is one keying slip (`facts.tin`) from a TIN whose
+    returns another name filed from the requested address: a lent SSN keyed as carelessly
+    as any other. An arbitrary wrong TIN lands one slip from a lent one at the very same
+    address by chance about once in ten million."""
+    unexplained = frame.filter(
+        pl.col("_lent").is_null() & pl.col("_supplied_tin").is_not_null() & pl.col("_addr_key").is_not_null()
+    ).select("request_id", "_supplied_tin", "_addr_key")
+    if unexplained.height == 0 or lent_returns.height == 0:
+        return frame
+    lent = lent_returns.select(pl.col("tin").alias("_lent_tin"), pl.col("addr_key").alias("_addr_key"))
+    slipped = (
+        unexplained.join(lent.unique(), on="_addr_key")
+        .filter(
+            tin_relation_expr(pl.col("_supplied_tin"), pl.col("_lent_tin"), pl.lit(None, dtype=pl.String))
+            == "SLIP"
+        )
+        .select("request_id", pl.lit(True).alias("_lent_slip"))
+        .unique("request_id")
+    )
+    return (
+        frame.join(slipped, on="request_id", how="left", maintain_order="left")
+        .with_columns(_lent=pl.coalesce("_lent", "_lent_slip"))
+        .drop("_lent_slip")
+    )
+
+
 def _same_family_name(requested: pl.Expr, on_file: pl.Expr) -> pl.Expr:
     """The family names (standard forms) are the same, or one gives one surname of the
     other's two ("Vidal" for "Vidal Colon"; the way two-surname names are most often cut)."""
@@ -444,6 +474,7 @@ def decide_identities(
         .join(tin_holder_elsewhere, on="request_id", how="left")
         .join(explained, on=["_supplied_tin", "_addr_key"], how="left")
     )
+    frame = _lent_with_a_slip(frame, lent_returns)
     floor, threshold = thresholds.review_floor, thresholds.disclose_probability
     tin_agrees = pl.col("gamma_tin").is_in(TIN_AGREES)
     if names_on_file is not None and "prior_itin" in names_on_file.columns:
