@@ -20,7 +20,7 @@ first line has spaces, which no checkpoint origin may hold)::
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,6 +117,13 @@ class SealWalk:
             self.sealed_ranges += 1
         self._range = CompactRange()
         self.range_start = index + 1
+
+    def add_run(self, digests: Sequence[bytes], next_index: int) -> None:
+        """:meth:`add` of a run of leaves none of which is a seal, in bulk: their recomputed
+        leaf hashes in index order, the last leaf's index + 1 as ``next_index``."""
+        if digests:
+            self._range.extend(digests)
+            self._next = next_index
 
     def unsealed_tail(self) -> tuple[int, int] | None:
         """(first, count) of the leaves after the last seal, if any."""

@@ -82,7 +82,7 @@ from ftigate.ledger.projection import (
     compare_table,
     projection_rows,
 )
-from ftigate.ledger.seal import SealWalk, decode_event, make_seal
+from ftigate.ledger.seal import SEAL_KIND, SealWalk, decode_event, make_seal
 from ftigate.ledger.tiles import (
     TILE_HEIGHT,
     TiledTree,
@@ -705,19 +705,28 @@ class Store:
                 "to it; refusing to sign. Run `ftigate ledger verify`"
             )
         walk = SealWalk(log_key, start=signed_size)
-        tail = conn.execute(
-            select(LedgerLeaf.leaf_index, LedgerLeaf.kind, LedgerLeaf.entry)
-            .where(LedgerLeaf.leaf_index >= signed_size)
-            .order_by(LedgerLeaf.leaf_index)
-            .execution_options(yield_per=20_000)
+        # The leaves since are read from the driver's cursor a chunk at a time, and the runs
+        # between seals go to the walk's range and the frontier in bulk: a batch appends
+        # hundreds of thousands of leaves before its first checkpoint.
+        expected = frontier.size
+        statement = (
+            "SELECT leaf_index, kind, entry FROM ledger_leaves WHERE leaf_index >= ? ORDER BY leaf_index"
         )
-        for index, kind, entry in tail:
-            if index != frontier.size:
-                raise UnsealedLeaves(f"leaf {frontier.size} is missing; refusing to sign")
-            data = _entry_bytes(entry, index)
-            digest = leaf_hash(data)
-            walk.add(index, kind, digest, functools.partial(decode_event, data))
-            frontier.append(digest)
+        for rows in stream(conn, statement, (signed_size,)):
+            digests: list[bytes] = []
+            run_start = 0
+            for index, kind, entry in rows:
+                if index != expected:
+                    raise UnsealedLeaves(f"leaf {expected} is missing; refusing to sign")
+                expected += 1
+                data = _entry_bytes(entry, index)
+                digests.append(leaf_hash(data))
+                if kind == SEAL_KIND:
+                    walk.add_run(digests[run_start:-1], index)
+                    walk.add(index, kind, digests[-1], functools.partial(decode_event, data))
+                    run_start = len(digests)
+            walk.add_run(digests[run_start:], expected)
+            frontier.extend(digests)
         first = walk.first_unsealed()
         if first is not None:
             why = (
