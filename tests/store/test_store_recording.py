@@ -354,3 +354,38 @@ def test_a_second_run_of_the_same_files_started_meanwhile_records_nothing(
             both[1].screened(screened)
         assert [b["id"] for b in store.batches()] == [both[0].batch_id]
     assert _kinds(db_url) == before
+
+
+# --- the decisions recorded while the outputs are staged -----------------------------------
+
+
+def test_the_decisions_are_recorded_before_any_disclosure(
+    small_batch: Path, keys: dict[str, str], db_url: str, tmp_path: Path
+) -> None:
+    result = runner.invoke(app, [*_batch_args(small_batch, tmp_path / "out"), "--db", db_url])
+    assert result.exit_code == 0, result.output
+    with Store.open(db_url) as store, store.engine.connect() as conn:
+        order = [kind for (kind,) in conn.execute(text("SELECT kind FROM ledger_leaves ORDER BY leaf_index"))]
+    decided = order.index("batch_decided")
+    assert "disclosure" in order and decided < order.index("disclosure")
+    assert "records_inspected" not in order[decided:]
+
+
+@pytest.mark.parametrize("failing", ["the decisions' record", "the outputs' staging"])
+def test_a_failure_while_deciding_and_staging_discloses_nothing_and_leaves_no_output(
+    small_batch: Path, keys: dict[str, str], db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    failing: str,
+) -> None:
+    import ftigate.decide.record as record
+
+    def fail(*_args: object, **_kwargs: object) -> None:
+        raise OSError(28, "No space left on device (test)")
+
+    monkeypatch.setattr(record, "commit_decisions" if failing == "the decisions' record" else "stage_outputs", fail)
+    out = tmp_path / "out"
+    result = runner.invoke(app, [*_batch_args(small_batch, out), "--db", db_url])
+    assert result.exit_code != 0, result.output
+    kinds = _kinds(db_url)
+    assert "disclosure" not in kinds and "response_sent" not in kinds
+    assert ("batch_decided" in kinds) is (failing == "the outputs' staging")  # waited for, then the error
+    assert not out.exists() or list(out.iterdir()) == []

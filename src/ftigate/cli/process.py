@@ -53,10 +53,10 @@ from ftigate.outputs import (
 from ftigate.pipeline.provenance import Sources
 from ftigate.pipeline.recording import (
     UnfinishedRelease,
+    decide_and_respond,
     earlier_batch,
     open_recorder,
     record_release,
-    respond,
 )
 from ftigate.pipeline.respond import write_outputs
 from ftigate.pipeline.run import ProcessOptions, run_process
@@ -235,8 +235,9 @@ def process(
     else:
         active = recorder
         try:
-            guarded(lambda: active.decided(result))
-            recorded = guarded(lambda: respond(active, result, out_dir, force=force, command="process"))
+            recorded = guarded(
+                lambda: decide_and_respond(active, result, out_dir, force=force, command="process")
+            )
         finally:
             active.store.close()
         result.summary["ledger"] = {

@@ -435,10 +435,32 @@ class BatchRecorder:
     def respond(self, result: ProcessResult, folder: OutputFolder) -> RecordedBatch:
         """Stage the outputs, record the disclosures with the staged response's digest,
         rename the outputs into place, record the release; sign after each record."""
-        batch_id = self._batch()
-        result.summary["ledger"] = {"batch_id": batch_id, "recorded": True}
+        return self._record_response(result, folder, self._stage(result, folder))
+
+    def decide_and_respond(self, result: ProcessResult, folder: OutputFolder) -> RecordedBatch:
+        """:meth:`decided`, then :meth:`respond`, with the outputs written into staging
+        while the decisions are recorded (the decisions' commitment is Python and SQLite,
+        the outputs Polars writing files: the two share the cores). Staged outputs are
+        no response: nothing is disclosed, recorded as disclosed or put in place until
+        the decisions are recorded, as before; a failure of either leaves what a failure
+        of it left before (staging is discarded by the folder)."""
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ftigate-decided") as pool:
+            deciding = pool.submit(self.decided, result)
+            try:
+                digests = self._stage(result, folder)
+            finally:
+                deciding.result()  # recorded before anything below; its failure first
+        return self._record_response(result, folder, digests)
+
+    def _stage(self, result: ProcessResult, folder: OutputFolder) -> dict[str, str]:
+        result.summary["ledger"] = {"batch_id": self._batch(), "recorded": True}
         stage_outputs(result, folder)
-        digests = folder.prepare()  # durable in staging: these are the bytes that go out
+        return folder.prepare()  # durable in staging: these are the bytes that go out
+
+    def _record_response(
+        self, result: ProcessResult, folder: OutputFolder, digests: dict[str, str]
+    ) -> RecordedBatch:
+        batch_id = self._batch()
         self._append(response_events(batch_id, self.letter, result, digests[RESPONSE_FILE], self.pseudonyms))
         self._sign()
         pause_point("disclosures_recorded")

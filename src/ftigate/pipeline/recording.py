@@ -125,3 +125,12 @@ def respond(
     is the recorder's: disclosures once the response is durable, release once in place)."""
     with OutputFolder(out_dir, force=force, command=command) as folder:
         return recorder.respond(result, folder)
+
+
+def decide_and_respond(
+    recorder: BatchRecorder, result: ProcessResult, out_dir: Path, *, force: bool = False, command: str
+) -> RecordedBatch:
+    """Record the decisions, then as :func:`respond`; the outputs are staged meanwhile
+    (`BatchRecorder.decide_and_respond`)."""
+    with OutputFolder(out_dir, force=force, command=command) as folder:
+        return recorder.decide_and_respond(result, folder)
