@@ -109,6 +109,7 @@ from ftigate.store.items import (
 )
 from ftigate.store.models import (
     BULK_KINDS,
+    HEAD_ID,
     RARE_KINDS_WHERE,
     Batch,
     BatchEventRow,
@@ -128,7 +129,6 @@ APPEND_CHUNK = 20_000
 Appendable = LedgerEvent | Committed | EncodedEntry
 """what `Store.append_events` records: an event, a committing event with its items, or
 an entry a bulk encoder wrote (a chunk's inspections)"""
-HEAD_ID = 1
 
 # The status a batch is in once the log holds an event of each lifecycle kind (the
 # `batches.status` column is this projection; the log is the record).

@@ -44,6 +44,7 @@ from ftigate.ledger.events import BatchDecided, BatchScreened
 from ftigate.ledger.merkle import LEAF_PREFIX, HashTree, leaf_hash
 from ftigate.ledger.tiles import TILE_WIDTH, TiledTree, TileRow
 from ftigate.store.db import insert_rows
+from ftigate.store.models import HEAD_ID
 
 LEGACY_TABLES = {"screening_results": "record_screened_rows", "decisions": "decision_rows"}
 """where the rows of the per-request leaves (``record_screened``, ``decision``) are kept"""
@@ -289,7 +290,7 @@ class RehashedItems:
 
 def rehash_items(conn: Connection) -> RehashedItems:
     """Every item table read once in id order and rehashed, without an object per row."""
-    head = conn.exec_driver_sql("SELECT size, root_hash FROM ledger_head WHERE id = 1").one()
+    head = conn.exec_driver_sql(f"SELECT size, root_hash FROM ledger_head WHERE id = {HEAD_ID}").one()
     texts = Texts(conn)
     stored = commitments(conn)
     runs: dict[str, RehashedRun] = {}

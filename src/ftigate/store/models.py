@@ -294,8 +294,12 @@ class LedgerLeaf(Base):
     leaf_hash: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+HEAD_ID = 1
+"""the id of the one `ledger_head` row"""
+
+
 class LedgerHead(Base):
-    """The single row (id 1) every append locks: size, root and right frontier."""
+    """The single row (`HEAD_ID`) every append locks: size, root and right frontier."""
 
     __tablename__ = "ledger_head"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
