@@ -8,6 +8,7 @@ import logging
 import multiprocessing
 import signal
 import sys
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -65,7 +66,7 @@ def test_an_append_after_the_snapshot_sets_the_second_process_aside(store: Store
 
 
 def test_a_failed_second_process_leaves_the_items_to_verify(
-    store: Store, log_signer: Signer, caplog: pytest.LogCaptureFixture
+    store: Store, log_signer: Signer, caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
     _record(store, 20)
     pool = multiprocessing.get_context("spawn").Pool(1)
@@ -73,6 +74,10 @@ def test_a_failed_second_process_leaves_the_items_to_verify(
     with caplog.at_level(logging.WARNING, logger="ftigate.store.rehash"):
         assert failing.result(_head(store)) is None
     assert "rehashed in line" in caplog.text
+    missing = tmp_path / "gone.db"
+    with pytest.raises(FileNotFoundError):
+        rehash.rehash_at(f"sqlite:///{missing}", None)
+    assert not missing.exists()  # a reader never makes a database
     with pytest.raises(ValueError, match="snapshot id"):
         rehash.rehash_at(str(store.engine.url.render_as_string(hide_password=False)), "x'; DROP TABLE y; --")
 

@@ -29,8 +29,10 @@ import re
 import signal
 import sys
 from multiprocessing.pool import AsyncResult, Pool
+from pathlib import Path
 from typing import Any
 
+from sqlalchemy import make_url
 from sqlalchemy.engine import Connection
 
 from ftigate.store.db import READ_ONLY_OPTION, make_engine
@@ -46,7 +48,11 @@ log = logging.getLogger(__name__)
 
 def rehash_at(url: str, snapshot: str | None) -> RehashedItems:
     """:func:`rehash_items` over a connection of its own (in the second process), inside
-    the exported PostgreSQL snapshot when one is given."""
+    the exported PostgreSQL snapshot when one is given. It only reads: a SQLite file that
+    is not there is an error, never a new empty database."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
+        raise FileNotFoundError("the store's database file is not there")
     engine = make_engine(url)
     try:
         options: dict[str, Any] = {READ_ONLY_OPTION: True}
